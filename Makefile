@@ -1,0 +1,53 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test lint fuzz bench demo migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+## serve on 127.0.0.1:8080 with the embedded defaults (SQLite under var/, simulated carrier, sample coverage)
+run: $(STAMP)
+	mkdir -p var
+	$(BIN)/logistics migrate
+	$(BIN)/logistics serve
+
+## lint, type-check and run every test (what CI runs)
+test: $(TEST_STAMP) lint
+	$(BIN)/pytest -q
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy logistics carriers labels tests
+
+## the API fuzzed against openapi.yaml (also part of `make test`)
+fuzz: $(TEST_STAMP)
+	$(BIN)/pytest -q tests/api/test_schemathesis.py
+
+## benchmarks: print figures, assert nothing
+bench: $(TEST_STAMP)
+	@for script in tests/bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+## one journey of each method against the server that `make run` serves
+demo: $(STAMP)
+	$(BIN)/logistics demo
+
+migrate: $(STAMP)
+	$(BIN)/logistics migrate
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,3 @@
+from logistics.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,39 @@
+"""Per-request context shared by the middlewares: the request id and the caller."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a case system, one repair centre, or (for public routes) nobody in particular."""
+
+    name: str
+    role: Literal["case_system", "repair_centre", "operator", "public"]
+    centre_id: str | None = None
+
+    @property
+    def actor_key(self) -> str:
+        return f"{self.role}:{self.name}"
+
+
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
+
+
+def request_id_of(request: web.Request) -> str:
+    return str(request.get(REQUEST_ID, "-"))
+
+
+def principal_of(request: web.Request) -> Principal:
+    return request[PRINCIPAL]

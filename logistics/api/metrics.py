@@ -1,0 +1,47 @@
+"""Prometheus metrics of one service instance, in its own registry (no global state between apps)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "logistics_http_requests",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "logistics_http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.carrier_calls = Counter(
+            "logistics_carrier_calls",
+            "carrier call attempts by outcome",
+            ["carrier", "operation", "outcome"],
+            registry=self.registry,
+        )
+        self.carrier_latency = Histogram(
+            "logistics_carrier_call_duration_seconds",
+            "carrier attempt latency",
+            ["carrier", "operation"],
+            registry=self.registry,
+        )
+        self.outbox_depth = Gauge(
+            "logistics_outbox_depth",
+            "pending items in the durable outboxes",
+            ["outbox"],
+            registry=self.registry,
+        )
+        self.label_renders = Counter(
+            "logistics_label_renders",
+            "labels rendered, by format and cache outcome",
+            ["format", "cache"],
+            registry=self.registry,
+        )

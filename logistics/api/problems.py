@@ -1,0 +1,62 @@
+"""Errors as ``application/problem+json`` (RFC 9457), with a stable ``code`` per error.
+
+One middleware turns every ``LogisticsError`` (and aiohttp's own HTTP errors) into a problem document;
+anything else is a 500 that is logged with its traceback and tells the caller nothing internal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from logistics.api.context import Handler, request_id_of
+from logistics.errors import LogisticsError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_TYPE = "application/problem+json"
+
+_HTTP_CODES = {
+    400: "request.malformed",
+    401: "auth.required",
+    404: "not_found",
+    405: "method.not_allowed",
+    413: "request.too_large",
+    415: "request.unsupported_media_type",
+}
+
+
+def problem(status: int, code: str, title: str, detail: str, request: web.Request, **extra: Any) -> web.Response:
+    body: dict[str, Any] = {
+        "type": f"urn:problem:logistics:{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        "instance": request.path,
+        "request_id": request_id_of(request),
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {"WWW-Authenticate": 'Bearer realm="logistics"'} if status == 401 else None
+    return web.Response(status=status, text=json.dumps(body, default=str), content_type=PROBLEM_TYPE, headers=headers)
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except LogisticsError as exc:
+        return problem(exc.status, exc.code, type(exc).__name__, exc.message, request, **exc.extra)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, f"http.{exc.status}")
+        return problem(exc.status, code, exc.reason, exc.text or exc.reason, request)
+    except Exception:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return problem(
+            500, "internal", "Internal Server Error", "the service failed; the request id says where", request
+        )

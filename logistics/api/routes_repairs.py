@@ -1,0 +1,205 @@
+"""Routes for the case system: routing quotes and the repairs' logistics."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from logistics.api.auth import require_case_system
+from logistics.api.bodies import model_from, parse_json, query_model, read_body
+from logistics.api.context import request_id_of
+from logistics.api.keys import SERVICES
+from logistics.api.views import custody_view, decision_view, history_view, repair_view
+from logistics.domain.journey import JourneyState, LegDirection
+from logistics.domain.routing import RoutingRequest
+from logistics.errors import NotFound
+from logistics.services.ports import RepairFilter
+from logistics.services.repairs import CreateRepair, Reschedule
+
+routes = web.RouteTableDef()
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=json.dumps(data, default=str), content_type="application/json")
+
+
+def label_url(request: web.Request, token: str) -> str:
+    return f"{request.app[SERVICES].settings.public_base_url}/v1/labels/{token}"
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str | None = Field(default=None, max_length=64)
+    status: JourneyState | None = None
+    centre_id: str | None = Field(default=None, max_length=64)
+    region_id: str | None = Field(default=None, max_length=64)
+    turnaround: str | None = Field(
+        default=None, pattern=r"^(on_track|at_risk|breached)(,(on_track|at_risk|breached))*$"
+    )
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=200)
+
+
+class CancelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="cancelled by the case system", min_length=1, max_length=500)
+
+
+class LabelQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["4x6", "a4"] = "4x6"
+
+
+@routes.post("/v1/routing/quote")
+async def quote(request: web.Request) -> web.Response:
+    require_case_system(request)
+    svc = request.app[SERVICES]
+    body = await read_body(request, svc.settings.max_body_bytes)
+    command = model_from(RoutingRequest, parse_json(request, body))
+    return json_response(decision_view(svc.routing.quote(command)))
+
+
+@routes.post("/v1/repairs")
+async def create_repair(request: web.Request) -> web.Response:
+    require_case_system(request)
+    svc = request.app[SERVICES]
+    body = await read_body(request, svc.settings.max_body_bytes)
+    command = model_from(CreateRepair, parse_json(request, body))
+
+    async def compute() -> web.Response:
+        created = await svc.repairs.create(command, request_id_of(request))
+        expires = created.repair.created_at + svc.repairs.link_ttl
+        view = {
+            "repair": repair_view(created.repair),
+            "decision": decision_view(created.decision),
+            "pickup": created.repair.inbound.pickup.model_dump(mode="json") if created.repair.inbound.pickup else None,
+            "customer_label": {
+                "url": label_url(request, created.label_token),
+                "expires_at": expires.isoformat(),
+            },
+        }
+        booked = created.repair.inbound.status.value != "booking_pending"
+        response = json_response(view, status=201 if booked else 202)
+        response.headers["Location"] = f"/v1/repairs/{created.repair.id}"
+        return response
+
+    return await svc.idempotency.run(request, body, compute)
+
+
+@routes.get("/v1/repairs")
+async def list_repairs(request: web.Request) -> web.Response:
+    require_case_system(request)
+    svc = request.app[SERVICES]
+    query = query_model(ListQuery, request)
+    flt = RepairFilter(
+        case_id=query.case_id,
+        states=(query.status,) if query.status else (),
+        centre_id=query.centre_id,
+        region_id=query.region_id,
+        turnaround_status=tuple(query.turnaround.split(",")) if query.turnaround else (),
+    )
+    page = await svc.repairs.search(flt, query.limit, query.cursor)
+    return json_response({"items": [repair_view(r) for r in page.items], "next_cursor": page.next_cursor})
+
+
+@routes.get("/v1/repairs/{repair_id}")
+async def get_repair(request: web.Request) -> web.Response:
+    require_case_system(request)
+    repair = await request.app[SERVICES].repairs.get(request.match_info["repair_id"])
+    return json_response(repair_view(repair))
+
+
+@routes.get("/v1/repairs/{repair_id}/events")
+async def repair_history(request: web.Request) -> web.Response:
+    require_case_system(request)
+    entries = await request.app[SERVICES].repairs.history(request.match_info["repair_id"])
+    return json_response({"items": [history_view(e) for e in entries]})
+
+
+@routes.get("/v1/repairs/{repair_id}/custody")
+async def repair_custody(request: web.Request) -> web.Response:
+    require_case_system(request)
+    svc = request.app[SERVICES]
+    repair = await svc.repairs.get(request.match_info["repair_id"])
+    entries = await svc.store.reader().history(repair.id)
+    events = await svc.store.reader().carrier_events(repair.id)
+    centre = svc.routing.coverage.centres.get(repair.centre_id)
+    rows = custody_view(
+        repair,
+        entries,
+        events,
+        repair.entitlement.get("site_time_zone"),
+        centre.time_zone if centre else None,
+    )
+    return json_response({"items": rows})
+
+
+@routes.post("/v1/repairs/{repair_id}/cancel")
+async def cancel_repair(request: web.Request) -> web.Response:
+    require_case_system(request)
+    svc = request.app[SERVICES]
+    body = await read_body(request, svc.settings.max_body_bytes)
+    command = model_from(CancelBody, parse_json(request, body) if body else {})
+
+    async def compute() -> web.Response:
+        repair = await svc.repairs.cancel(request.match_info["repair_id"], command.reason, request_id_of(request))
+        return json_response(repair_view(repair))
+
+    return await svc.idempotency.run(request, body, compute)
+
+
+@routes.post("/v1/repairs/{repair_id}/reschedule")
+async def reschedule_repair(request: web.Request) -> web.Response:
+    require_case_system(request)
+    svc = request.app[SERVICES]
+    body = await read_body(request, svc.settings.max_body_bytes)
+    command = model_from(Reschedule, parse_json(request, body) if body else {})
+
+    async def compute() -> web.Response:
+        repair, decision = await svc.repairs.reschedule(
+            request.match_info["repair_id"], command, request_id_of(request)
+        )
+        return json_response(
+            {
+                "repair": repair_view(repair),
+                "decision": decision_view(decision),
+                "pickup": repair.inbound.pickup.model_dump(mode="json") if repair.inbound.pickup else None,
+            }
+        )
+
+    return await svc.idempotency.run(request, body, compute)
+
+
+@routes.get("/v1/repairs/{repair_id}/labels/{leg}")
+async def repair_label(request: web.Request) -> web.Response:
+    require_case_system(request)
+    svc = request.app[SERVICES]
+    try:
+        leg = LegDirection(request.match_info["leg"])
+    except ValueError as exc:
+        raise NotFound("no such leg", code="leg.not_found") from exc
+    query = query_model(LabelQuery, request)
+    repair = await svc.repairs.get(request.match_info["repair_id"])
+    return await pdf_response(request, await svc.labels.render(repair, leg, query.format))
+
+
+async def pdf_response(request: web.Request, document: tuple[bytes, str]) -> web.Response:
+    pdf, etag = document
+    quoted = f'"{etag}"'
+    if request.headers.get("If-None-Match") == quoted:
+        return web.Response(status=304, headers={"ETag": quoted})
+    return web.Response(
+        body=pdf,
+        content_type="application/pdf",
+        headers={
+            "ETag": quoted,
+            "Cache-Control": "private, max-age=300",
+            "Content-Disposition": 'inline; filename="label.pdf"',
+        },
+    )

@@ -1,0 +1,36 @@
+"""The set of services the handlers call, built once by the composition root (``logistics.app``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from carriers import CarrierAdapter
+from logistics.api.idempotency import Idempotency
+from logistics.api.metrics import Metrics
+from logistics.clock import Clock
+from logistics.config import Settings
+from logistics.services.bookings import Bookings
+from logistics.services.centres import Centres
+from logistics.services.label_documents import LabelDocuments
+from logistics.services.ports import Store
+from logistics.services.repairs import Repairs
+from logistics.services.routing import CoverageInService, Routing
+from logistics.services.tracking import Tracking
+
+
+@dataclass
+class ServiceSet:
+    settings: Settings
+    clock: Clock
+    store: Store
+    metrics: Metrics
+    coverage: CoverageInService
+    routing: Routing
+    repairs: Repairs
+    centres: Centres
+    bookings: Bookings
+    tracking: Tracking
+    labels: LabelDocuments
+    idempotency: Idempotency
+    carriers: Mapping[str, CarrierAdapter]

@@ -1,0 +1,229 @@
+"""The composition root: the only place where settings, storage, carriers, labels and the API meet.
+
+``create_app(settings)`` builds the aiohttp application. Every resource lives in a cleanup context, opened
+in order before the first request and closed in reverse order at shutdown: the database (migrated at
+open), the shared HTTP client session, the carrier adapters, the label process pool, the services, and the
+background workers (bookings outbox, tracking polls, notifications, turnaround clocks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from carriers import CarrierAdapter, CarrierContext, Sleep
+from carriers.registry import CarrierRegistry
+from carriers.resilience import AttemptRecord, ResilientCarrier
+from logistics.api import routes_centres, routes_public, routes_repairs
+from logistics.api.access_log import access_middleware
+from logistics.api.auth import KeyRing, auth_middleware
+from logistics.api.idempotency import Idempotency
+from logistics.api.keys import SERVICES
+from logistics.api.metrics import Metrics
+from logistics.api.problems import problem_middleware
+from logistics.api.services import ServiceSet
+from logistics.clock import Clock, SystemClock
+from logistics.config import ApiKey, Settings
+from logistics.coverage import SAMPLE_COVERAGE_PATH, load_coverage
+from logistics.domain.routing import BusinessCalendar, calendar_for
+from logistics.services.bookings import Bookings
+from logistics.services.centres import Centres
+from logistics.services.label_documents import LabelDocuments
+from logistics.services.polling import Poller
+from logistics.services.repairs import Repairs
+from logistics.services.routing import CoverageInService, Routing
+from logistics.services.tracking import Tracking
+from logistics.services.turnaround import CalendarOf, TurnaroundWatch, site_and_centre
+from logistics.services.webhook_delivery import WebhookDelivery
+from logistics.storage.database import Database
+from logistics.storage.sqlite_store import SqliteStore
+
+logger = logging.getLogger(__name__)
+
+WORKER_PAUSE_S = 1.0
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    sleep: Sleep | None = None,
+    registry: CarrierRegistry | None = None,
+    label_executor: Executor | None = None,
+    api_keys: list[ApiKey] | None = None,
+) -> web.Application:
+    """Build the application. Tests pass a manual ``clock``, an explicit ``registry`` or executor."""
+    clock = clock or SystemClock()
+    metrics = Metrics()
+    keys = api_keys if api_keys is not None else settings.api_keys
+    app = web.Application(
+        middlewares=[access_middleware(metrics), problem_middleware, auth_middleware(KeyRing(keys))],
+        client_max_size=settings.max_body_bytes,
+    )
+    app.add_routes(routes_repairs.routes)
+    app.add_routes(routes_centres.routes)
+    app.add_routes(routes_public.routes)
+    app.cleanup_ctx.append(_service_context(settings, clock, sleep, registry, label_executor, metrics))
+    return app
+
+
+def load_coverage_for(settings: Settings, known_carriers: list[str]) -> CoverageInService:
+    path = settings.coverage_path or SAMPLE_COVERAGE_PATH
+
+    def loader() -> Any:
+        return load_coverage(path, known_carriers=known_carriers)
+
+    return CoverageInService(loader(), loader, str(path))
+
+
+def _service_context(
+    settings: Settings,
+    clock: Clock,
+    sleep: Sleep | None,
+    registry: CarrierRegistry | None,
+    label_executor: Executor | None,
+    metrics: Metrics,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            database = await Database.open(settings.database_path)
+            stack.push_async_callback(database.close)
+            store = SqliteStore(database)
+
+            session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+            stack.push_async_callback(session.close)
+
+            carriers = await _build_carriers(settings, registry, session, clock, sleep, metrics, stack)
+            coverage = load_coverage_for(settings, sorted(carriers))
+
+            executor = label_executor
+            if executor is None:
+                pool = ProcessPoolExecutor(
+                    max_workers=settings.label_workers, mp_context=multiprocessing.get_context("spawn")
+                )
+                stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+                executor = pool
+
+            routing = Routing(coverage, clock)
+            bookings = Bookings(store, clock, carriers, retry_max_s=settings.booking_retry_max_s)
+            ttl = timedelta(days=settings.label_link_ttl_days)
+            secret = settings.intake_secret.get_secret_value().encode()
+            tracking = Tracking(store, clock)
+            services = ServiceSet(
+                settings=settings,
+                clock=clock,
+                store=store,
+                metrics=metrics,
+                coverage=coverage,
+                routing=routing,
+                repairs=Repairs(store, clock, routing, bookings, link_ttl=ttl),
+                centres=Centres(store, clock, routing, bookings, intake_secret=secret, link_ttl=ttl),
+                bookings=bookings,
+                tracking=tracking,
+                labels=LabelDocuments(
+                    store,
+                    clock,
+                    routing,
+                    executor,
+                    intake_secret=secret,
+                    cache_entries=settings.label_cache_entries,
+                ),
+                idempotency=Idempotency(store, clock),
+                carriers=carriers,
+            )
+            app[SERVICES] = services
+            if settings.workers_enabled:
+                workers = _start_workers(settings, services, session)
+                stack.push_async_callback(_stop_workers, workers)
+            logger.info(
+                "service ready: database %s, carriers %s, coverage %s",
+                settings.database_path,
+                ", ".join(sorted(carriers)),
+                coverage.source,
+            )
+            yield
+
+    return context
+
+
+async def _build_carriers(
+    settings: Settings,
+    registry: CarrierRegistry | None,
+    session: aiohttp.ClientSession,
+    clock: Clock,
+    sleep: Sleep | None,
+    metrics: Metrics,
+    stack: contextlib.AsyncExitStack,
+) -> dict[str, CarrierAdapter]:
+    registry = registry or CarrierRegistry.discover(disabled=settings.disabled_carriers)
+    for name, error in registry.broken.items():
+        logger.warning("carrier plug-in %s is broken: %s", name, error)
+    enabled = [name for name in settings.carriers if name not in settings.disabled_carriers]
+    registry.ensure_usable(enabled)
+    context = CarrierContext(session=session, clock=clock, sleep=sleep or asyncio.sleep)
+
+    def on_attempt(record: AttemptRecord) -> None:
+        metrics.carrier_calls.labels(record.carrier, record.operation, record.outcome).inc()
+        metrics.carrier_latency.labels(record.carrier, record.operation).observe(record.latency_s)
+
+    carriers: dict[str, CarrierAdapter] = {}
+    for name in enabled:
+        adapter = registry.build(name, settings.carriers[name], context)
+        stack.push_async_callback(adapter.aclose)
+        carriers[name] = ResilientCarrier(adapter, settings.call_policy, sleep=sleep, on_attempt=on_attempt)
+    return carriers
+
+
+def _start_workers(
+    settings: Settings, services: ServiceSet, session: aiohttp.ClientSession
+) -> list[asyncio.Task[None]]:
+    delivery = WebhookDelivery(services.store, services.clock, settings.webhook, session)
+    poller = Poller(services.store, services.clock, services.carriers, services.tracking, settings.polling)
+    watch = TurnaroundWatch(services.store, services.clock, _calendar_of(services))
+    loops: list[tuple[str, Callable[[], Awaitable[int]], float]] = [
+        ("bookings", services.bookings.run_due, WORKER_PAUSE_S),
+        ("notifications", delivery.deliver_due, WORKER_PAUSE_S),
+        ("turnaround", watch.evaluate, 60.0),
+    ]
+    if settings.polling.enabled:
+        loops.append(("polling", poller.poll_due, settings.polling.interval_s))
+    return [asyncio.create_task(_loop(name, step, pause), name=f"worker:{name}") for name, step, pause in loops]
+
+
+def _calendar_of(services: ServiceSet) -> CalendarOf:
+    """Transit in the site's calendar, time at the centre in the centre's own (from the coverage in service)."""
+
+    def centre_calendar(centre_id: str) -> BusinessCalendar:
+        centre = services.routing.coverage.centres[centre_id]
+        return calendar_for(centre.calendar.country, centre.calendar.subdivision, centre.time_zone)
+
+    return site_and_centre(centre_calendar)
+
+
+async def _loop(name: str, step: Callable[[], Awaitable[int]], pause: float) -> None:
+    """Run one worker step after another; a failing step is logged and the loop goes on."""
+    while True:
+        try:
+            done = await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("worker %s failed; it will try again", name)
+            done = 0
+        if not done:
+            await asyncio.sleep(pause)
+
+
+async def _stop_workers(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,153 @@
+"""The ``logistics`` command: serve the API, migrate, drive a demo journey, check coverage, list carriers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+from pydantic import ValidationError
+
+logger = logging.getLogger(__name__)
+
+
+def _settings() -> object:
+    from logistics.config import Settings
+
+    try:
+        return Settings()
+    except (ValidationError, ValueError) as exc:
+        print(f"logistics: the settings are not valid:\n{exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+def serve(args: argparse.Namespace) -> int:
+    from logistics.app import create_app, load_coverage_for
+    from logistics.config import Settings
+    from logistics.dev_keys import load_or_create
+    from logistics.logconfig import configure_logging
+
+    settings = _settings()
+    assert isinstance(settings, Settings)
+    configure_logging(settings.log_level, settings.log_format)
+    keys = settings.api_keys
+    if not keys:
+        if settings.dev_keys_path is None:
+            print("logistics: no api_keys are configured and dev_keys_path is unset", file=sys.stderr)
+            return 2
+        coverage = load_coverage_for(settings, sorted(settings.carriers))
+        keys, _ = load_or_create(settings.dev_keys_path, coverage.current.centres)
+        print(f"development API keys: {settings.dev_keys_path.resolve()}", flush=True)
+    app = create_app(settings, api_keys=keys)
+
+    async def on_startup(app: web.Application) -> None:
+        from logistics.api.keys import SERVICES
+
+        loop = asyncio.get_running_loop()
+
+        def reload() -> None:
+            try:
+                app[SERVICES].coverage.reload()
+            except Exception:
+                logger.exception("coverage reload refused; the previous coverage stays in service")
+
+        loop.add_signal_handler(signal.SIGHUP, reload)
+
+    app.on_startup.append(on_startup)
+    print(f"serving on http://{settings.host}:{settings.port}", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    return 0
+
+
+def migrate(args: argparse.Namespace) -> int:
+    from logistics.config import Settings
+    from logistics.storage.database import Database
+
+    settings = _settings()
+    assert isinstance(settings, Settings)
+
+    async def run() -> None:
+        database = await Database.open(settings.database_path)
+        await database.close()
+
+    asyncio.run(run())
+    print(f"database {settings.database_path} is up to date")
+    return 0
+
+
+def coverage_check(args: argparse.Namespace) -> int:
+    from logistics.coverage.commands import run_check
+
+    return run_check(Path(args.file), args.carriers)
+
+
+def coverage_explain(args: argparse.Namespace) -> int:
+    from logistics.coverage.commands import run_explain_arguments
+
+    return run_explain_arguments(args, datetime.now(UTC))
+
+
+def carriers_list(args: argparse.Namespace) -> int:
+    from carriers.registry import CarrierRegistry
+    from logistics.config import Settings
+
+    settings = _settings()
+    assert isinstance(settings, Settings)
+    registry = CarrierRegistry.discover(disabled=settings.disabled_carriers)
+    for info in registry.describe():
+        configured = "configured" if info.name in settings.carriers else "not configured"
+        print(f"{info.name:<12} {info.status.value:<9} {configured:<15} {info.source}")
+        if info.capabilities:
+            print(f"{'':<12} capabilities: {', '.join(sorted(c.value for c in info.capabilities))}")
+        if info.error:
+            print(f"{'':<12} error: {info.error}")
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from logistics.demo import read_keys, run_demo
+
+    keys = read_keys(Path(args.keys))
+    if keys is None:
+        return 2
+    return asyncio.run(run_demo(args.base_url, keys))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from logistics.coverage.commands import add_check_arguments, add_explain_arguments
+
+    parser = argparse.ArgumentParser(prog="logistics", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="serve the API (the default)").set_defaults(func=serve)
+    sub.add_parser("migrate", help="create or upgrade the database").set_defaults(func=migrate)
+    demo_parser = sub.add_parser("demo", help="drive one journey of each method against a running server")
+    demo_parser.add_argument("--base-url", default="http://127.0.0.1:8080")
+    demo_parser.add_argument("--keys", default="var/dev-api-keys.json", help="the development keys file")
+    demo_parser.set_defaults(func=demo)
+    coverage = sub.add_parser("coverage", help="coverage files").add_subparsers(dest="coverage_command", required=True)
+    check = coverage.add_parser("check", help="validate a coverage file and list every problem")
+    add_check_arguments(check)
+    check.set_defaults(func=coverage_check)
+    explain = coverage.add_parser("explain", help="the routing decision for an address, with its reasons")
+    add_explain_arguments(explain)
+    explain.set_defaults(func=coverage_explain)
+    carriers = sub.add_parser("carriers", help="carrier plug-ins").add_subparsers(
+        dest="carriers_command", required=True
+    )
+    carriers.add_parser(
+        "list", help="every adapter, where it came from, its capabilities, enabled or not"
+    ).set_defaults(func=carriers_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", serve)
+    return int(func(args))

@@ -1,0 +1,146 @@
+"""Settings: one validated object, built once at start from the environment and an optional file.
+
+Precedence: environment variables (prefix ``LOGISTICS_``, nested with ``__``) over the file named by
+``LOGISTICS_CONFIG_FILE`` (YAML) over the embedded defaults. The embedded defaults serve a development
+instance on 127.0.0.1:8080 with a SQLite file under ``var/``, the simulated carrier and the sample coverage.
+Nothing outside this module reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from carriers.resilience import CallPolicy
+
+
+def _simulated_carrier_only() -> dict[str, dict[str, Any]]:
+    return {"sim": {}}
+
+
+class ApiKey(BaseModel):
+    """A bearer key, stored only as its SHA-256 hex digest."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=64)
+    role: Literal["case_system", "repair_centre", "operator"]
+    centre_id: str | None = None
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _centre_bound(self) -> ApiKey:
+        if self.role == "repair_centre" and not self.centre_id:
+            raise ValueError("a repair_centre key must name its centre_id")
+        if self.role != "repair_centre" and self.centre_id:
+            raise ValueError(f"a {self.role} key is not bound to a centre")
+        return self
+
+    @staticmethod
+    def digest(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class WebhookSettings(BaseModel):
+    """Notifications to the case system (Standard Webhooks). No URL: notifications queue until one is set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl | None = None
+    secret: SecretStr = SecretStr("whsec_" + "ZGV2ZWxvcG1lbnQtd2ViaG9vay1zZWNyZXQtMzJi")
+    timeout_s: float = Field(default=10.0, gt=0, le=60)
+    retry_for_s: float = Field(
+        default=3 * 24 * 3600 + 3600,
+        ge=3 * 24 * 3600,
+        description="keep retrying a notification for at least three days",
+    )
+    max_backoff_s: float = Field(default=3600.0, gt=0)
+    batch: int = Field(default=50, ge=1, le=1000)
+
+
+class PollingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    interval_s: float = Field(default=30.0, gt=0, description="how often the poller looks for due legs")
+    per_carrier_batch: int = Field(default=50, ge=1, le=1000)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOGISTICS_", env_nested_delimiter="__", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8080", description="where customers reach the service; used in label links"
+    )
+    database_path: Path = Path("var/logistics.db")
+    coverage_path: Path | None = Field(default=None, description="coverage file; the sample when absent")
+    api_keys: list[ApiKey] = Field(default_factory=list)
+    dev_keys_path: Path | None = Field(
+        default=Path("var/dev-api-keys.json"),
+        description="when no api_keys are configured, development keys are generated here once",
+    )
+    label_link_ttl_days: int = Field(default=30, ge=1, le=365)
+    intake_secret: SecretStr = SecretStr("development-intake-secret")
+    carriers: dict[str, dict[str, Any]] = Field(
+        default_factory=_simulated_carrier_only,
+        description="enabled carriers and their settings, by plug-in name",
+    )
+    disabled_carriers: list[str] = Field(default_factory=list)
+    call_policy: CallPolicy = Field(default_factory=CallPolicy)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    polling: PollingSettings = Field(default_factory=PollingSettings)
+    booking_retry_max_s: float = Field(default=600.0, gt=0)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    label_workers: int = Field(default=2, ge=1, le=32)
+    label_cache_entries: int = Field(default=512, ge=0)
+    log_format: Literal["auto", "json", "text"] = "auto"
+    log_level: str = "INFO"
+    workers_enabled: bool = Field(default=True, description="run the booking, polling and notification workers")
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlFileSource(settings_cls))
+
+
+class _YamlFileSource(PydanticBaseSettingsSource):
+    """Reads the YAML file named by ``LOGISTICS_CONFIG_FILE``, if any."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        name = os.environ.get("LOGISTICS_CONFIG_FILE")
+        if not name:
+            return {}
+        path = Path(name)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ValueError(f"cannot read the configuration file {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ValueError(f"the configuration file {path} is not valid YAML: {exc}") from exc
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise ValueError(f"the configuration file {path} must hold a mapping at the top")
+        return data

@@ -1,0 +1,199 @@
+"""Repair-centre use cases: receipt of a device (by scan, tracking number or repair id) and dispatch.
+
+A centre sees and acts on only the devices routed to it: anything else is "not found", exactly as if it
+did not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from logistics.clock import Clock
+from logistics.domain.intake import read_intake_payload
+from logistics.domain.journey import JourneyState, LegDirection, LegMethod
+from logistics.domain.model import DomainRuleError, Leg, ReceiptCheck, Repair
+from logistics.errors import Conflict, InvalidRequest, NotFound
+from logistics.services import carrier_requests
+from logistics.services.bookings import Bookings, new_intent
+from logistics.services.label_links import new_link
+from logistics.services.notifications import record
+from logistics.services.ports import Page, RepairFilter, Store
+from logistics.services.routing import Routing
+
+ITEM_NAME = r"^[a-z_]{1,40}$"
+
+
+class Receipt(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    scan: str | None = Field(default=None, max_length=200, description="the label's 2D payload")
+    tracking_number: str | None = Field(default=None, max_length=40)
+    repair_id: str | None = Field(default=None, max_length=40)
+    condition: str = Field(default="as_expected", pattern=r"^[a-z_]{1,40}$")
+    items_received: tuple[str, ...] | None = Field(default=None, max_length=20)
+    drive_present: bool | None = None
+    note: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> Receipt:
+        given = [x for x in (self.scan, self.tracking_number, self.repair_id) if x]
+        if len(given) != 1:
+            raise ValueError("give exactly one of scan, tracking_number or repair_id")
+        return self
+
+
+class Dispatch(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    repair_id: str = Field(min_length=1, max_length=40)
+    outcome: Literal["repaired", "replaced"]
+    replacement_serial: str | None = Field(default=None, min_length=1, max_length=50)
+    self_test_passed: bool | None = None
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    repair: Repair
+    label_token: str
+
+
+def expected_items(repair: Repair) -> tuple[str, ...]:
+    """The item kinds on the packing slip (the computer itself is implied)."""
+    items = repair.entitlement.get("items") or []
+    return tuple(sorted({str(item["kind"]) for item in items}))
+
+
+class Centres:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        routing: Routing,
+        bookings: Bookings,
+        *,
+        intake_secret: bytes,
+        link_ttl: timedelta,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._routing = routing
+        self._bookings = bookings
+        self._secret = intake_secret
+        self._link_ttl = link_ttl
+
+    async def _locate(self, centre_id: str, receipt: Receipt) -> str:
+        reader = self._store.reader()
+        repair_id: str | None = None
+        if receipt.scan:
+            scan = read_intake_payload(self._secret, receipt.scan)
+            if scan is None:
+                raise InvalidRequest(
+                    "the scanned code is not a label of this service",
+                    code="receipt.bad_scan",
+                    fields=[{"name": "scan", "reason": "unknown or damaged payload"}],
+                )
+            repair_id = scan.repair_id
+        elif receipt.tracking_number:
+            found = await reader.find_leg(None, receipt.tracking_number)
+            repair_id = found[0] if found else None
+        else:
+            repair_id = receipt.repair_id
+        repair = await reader.get_repair(repair_id) if repair_id else None
+        if repair is None or repair.centre_id != centre_id:
+            raise NotFound("no such repair at this centre", code="repair.not_found")
+        return repair.id
+
+    async def receive(self, centre_id: str, receipt: Receipt, source: str) -> Repair:
+        repair_id = await self._locate(centre_id, receipt)
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            repair = await tx.get_repair(repair_id)
+            assert repair is not None
+            expected = expected_items(repair)
+            check = ReceiptCheck(
+                condition=receipt.condition,
+                items_received=receipt.items_received if receipt.items_received is not None else expected,
+                drive_present=receipt.drive_present,
+            )
+            try:
+                changes = repair.receive(
+                    now, source, check, expected, bool(repair.entitlement.get("defective_media_retention"))
+                )
+            except DomainRuleError as exc:
+                raise Conflict(exc.message, code=exc.code) from exc
+            await tx.save_repair(repair)
+            await tx.schedule_poll(repair.id, LegDirection.INBOUND, None, False)
+            await record(tx, repair, changes, now)
+        return repair
+
+    async def dispatch(self, centre_id: str, command: Dispatch, source: str) -> Dispatched:
+        now = self._clock.now()
+        current = await self._store.reader().get_repair(command.repair_id)
+        if current is None or current.centre_id != centre_id:
+            raise NotFound("no such repair at this centre", code="repair.not_found")
+        centre = self._routing.coverage.centres.get(centre_id)
+        if centre is None:
+            raise Conflict("the centre is not in the coverage in service", code="centre.unknown")
+        carrier = str(current.entitlement.get("return_carrier") or current.inbound.carrier)
+        outbound = Leg(
+            direction=LegDirection.OUTBOUND,
+            method=LegMethod.CENTRE_DISPATCH,
+            carrier=carrier,
+            booking_reference=f"{current.id}-out",
+        )
+        token, link = new_link(current.id, LegDirection.OUTBOUND, now, self._link_ttl)
+        async with self._store.transaction() as tx:
+            repair = await tx.get_repair(command.repair_id)
+            assert repair is not None
+            try:
+                changes = repair.dispatch(now, source, command.outcome, command.replacement_serial, outbound)
+            except DomainRuleError as exc:
+                raise Conflict(exc.message, code=exc.code) from exc
+            shipment = carrier_requests.shipment_request(
+                outbound.booking_reference,
+                centre.address.model_dump(mode="json"),
+                repair.site,
+                str(repair.device["product_line"]),
+                now.date(),
+                is_return=False,
+            )
+            await tx.add_intent(
+                new_intent(
+                    outbound.booking_reference,
+                    repair.id,
+                    LegDirection.OUTBOUND,
+                    "create_shipment",
+                    carrier,
+                    shipment.model_dump(mode="json"),
+                    now,
+                )
+            )
+            await tx.add_label_link(link)
+            await tx.save_repair(repair)
+            await record(tx, repair, changes, now)
+        await self._bookings.run_due_for(command.repair_id)
+        repair_after = await self._store.reader().get_repair(command.repair_id)
+        assert repair_after is not None
+        return Dispatched(repair=repair_after, label_token=token)
+
+    async def repairs(
+        self,
+        centre_id: str,
+        view: Literal["expected", "at_centre", "dispatched"],
+        limit: int,
+        cursor: str | None,
+    ) -> Page:
+        states = {
+            "expected": (
+                JourneyState.AWAITING_PICKUP,
+                JourneyState.AWAITING_DROP_OFF,
+                JourneyState.IN_TRANSIT_TO_CENTRE,
+            ),
+            "at_centre": (JourneyState.AT_CENTRE,),
+            "dispatched": (JourneyState.IN_TRANSIT_TO_CUSTOMER, JourneyState.DELIVERED),
+        }[view]
+        return await self._store.reader().list_repairs(RepairFilter(centre_id=centre_id, states=states), limit, cursor)

@@ -1,0 +1,195 @@
+"""Label documents of a repair: what goes on each leg's label, rendered off the event loop, cached.
+
+Rendering is CPU-bound (reportlab), so it runs in a process pool: a burst of downloads never stalls the
+event loop. Identical descriptions give identical bytes, so the cache is keyed by the description's content
+and the same key serves as the ETag. Concurrent requests for the same label share one render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import OrderedDict
+from concurrent.futures import Executor
+from datetime import datetime
+from typing import Literal
+
+from labels import (
+    CarrierLabelImage,
+    LabelAddress,
+    LabelDescription,
+    PackingInstructions,
+    PickupInfo,
+    render_label,
+)
+from logistics.clock import Clock
+from logistics.domain.intake import intake_payload
+from logistics.domain.journey import LegDirection, LegMethod
+from logistics.domain.model import Repair
+from logistics.errors import Conflict, NotFound
+from logistics.services import carrier_requests
+from logistics.services.label_links import link_is_live, token_hash
+from logistics.services.ports import Store
+from logistics.services.routing import Routing
+
+logger = logging.getLogger(__name__)
+
+PageFormat = Literal["4x6", "a4"]
+
+SUPPORT_HOURS = "Mon–Fri 08:00–17:00"
+
+# What goes in the box besides the computer, as printed on the packing slip.
+ITEM_LABELS = {
+    "ac_adapter": "AC adapter (original box)",
+    "wired_mouse": "Wired mouse (original box)",
+    "wired_keyboard": "Wired keyboard (original box)",
+    "external_monitor": "External monitor (Peripheral Care Pack)",
+    "dock": "Docking station (Peripheral Care Pack)",
+    "wireless_mouse": "Wireless mouse (Peripheral Care Pack)",
+    "wireless_keyboard": "Wireless keyboard (Peripheral Care Pack)",
+    "headset": "Headset (Peripheral Care Pack)",
+}
+
+CARRIER_TITLES = {"sim": "Simulated Carrier", "ups": "UPS", "dhl_express": "DHL Express"}
+
+
+def _address(data: dict[str, object]) -> LabelAddress:
+    return LabelAddress.model_validate(
+        {key: data.get(key) for key in ("name", "company", "street_lines", "postal_code", "city", "country", "phone")}
+    )
+
+
+class LabelDocuments:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        routing: Routing,
+        executor: Executor | None,
+        *,
+        intake_secret: bytes,
+        cache_entries: int,
+        on_render: object = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._routing = routing
+        self._executor = executor
+        self._secret = intake_secret
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cache_entries = cache_entries
+        self._in_flight: dict[str, asyncio.Future[bytes]] = {}
+        self.renders = 0
+        self.cache_hits = 0
+
+    async def describe(self, repair: Repair, direction: LegDirection) -> LabelDescription:
+        leg = repair.leg(direction)
+        if leg is None or leg.tracking_number is None:
+            raise Conflict(
+                "the label is not ready yet: the carrier has not confirmed the booking",
+                code="label.not_ready",
+            )
+        centre = self._routing.coverage.centres.get(repair.centre_id)
+        if centre is None:
+            raise NotFound("the repair centre is not in the coverage in service", code="centre.unknown")
+        centre_address = centre.address.model_dump(mode="json")
+        inbound = direction is LegDirection.INBOUND
+        sender, recipient = (repair.site, centre_address) if inbound else (centre_address, repair.site)
+        product_line = str(repair.device.get("product_line"))
+        parcel = carrier_requests.parcel_for(product_line)
+        carrier_image = None
+        if leg.carrier_label:
+            stored = await self._store.reader().carrier_label(repair.id, direction)
+            if stored is not None:
+                carrier_image = CarrierLabelImage(content_type=stored[0], data=stored[1])  # type: ignore[arg-type]
+        instructions = None
+        if inbound:
+            ent = repair.entitlement
+            pickup = None
+            if leg.method is LegMethod.COURIER_PICKUP and leg.pickup is not None:
+                pickup = PickupInfo(
+                    date=leg.pickup.local_date,
+                    ready_time=leg.pickup.ready_time.strftime("%H:%M"),
+                    close_time=leg.pickup.close_time.strftime("%H:%M"),
+                    time_zone=leg.pickup.time_zone,
+                )
+            items = [
+                ITEM_LABELS.get(str(item["kind"]), str(item.get("description") or item["kind"]))
+                for item in ent.get("items") or []
+            ]
+            instructions = PackingInstructions(
+                pickup=pickup,
+                drop_off=ent.get("drop_off") if pickup is None else None,
+                defective_media_retention=bool(ent.get("defective_media_retention")),
+                include_self_test_results=bool(ent.get("include_self_test_results")),
+                items_to_include=tuple(items[:8]),
+                support_hours=SUPPORT_HOURS,
+                case_reference=repair.case_id[:30],
+            )
+        ship_date = leg.pickup.local_date if leg.pickup else (leg.status_at or repair.updated_at).date()
+        return LabelDescription(
+            language=repair.language,
+            direction="to_repair_centre" if inbound else "to_customer",
+            carrier_name=CARRIER_TITLES.get(leg.carrier, leg.carrier),
+            service_name="Standard" if not inbound else "Return",
+            sender=_address(sender),
+            recipient=_address(recipient),
+            tracking_number=leg.tracking_number,
+            routing_code=leg.routing_code,
+            weight_kg=parcel.weight_kg,
+            piece_number=1,
+            piece_count=1,
+            ship_date=ship_date,
+            case_reference=repair.case_id[:30],
+            intake_payload=intake_payload(self._secret, repair.id, direction),
+            contains_lithium_battery=product_line == "notebook",
+            carrier_label=carrier_image,
+            instructions=instructions,
+        )
+
+    async def render(self, repair: Repair, direction: LegDirection, page_format: PageFormat) -> tuple[bytes, str]:
+        """The PDF and its ETag."""
+        description = await self.describe(repair, direction)
+        key = hashlib.sha256(page_format.encode() + b"\n" + description.model_dump_json().encode()).hexdigest()[:32]
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            self.cache_hits += 1
+            return cached, key
+        pending = self._in_flight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending), key
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            pdf = await asyncio.get_running_loop().run_in_executor(
+                self._executor, render_label, description, page_format
+            )
+            future.set_result(pdf)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            self._in_flight.pop(key, None)
+        self.renders += 1
+        if self._cache_entries:
+            self._cache[key] = pdf
+            while len(self._cache) > self._cache_entries:
+                self._cache.popitem(last=False)
+        return pdf, key
+
+    async def render_for_token(self, token: str, page_format: PageFormat) -> tuple[bytes, str] | None:
+        """The customer's label behind a link; None for an unknown, expired or revoked token alike."""
+        if not token or len(token) > 128:
+            return None
+        reader = self._store.reader()
+        link = await reader.label_link(token_hash(token))
+        now: datetime = self._clock.now()
+        if link is None or not link_is_live(link, now):
+            return None
+        repair = await reader.get_repair(link.repair_id)
+        if repair is None:
+            return None
+        return await self.render(repair, link.leg, page_format)

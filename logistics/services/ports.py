@@ -1,0 +1,192 @@
+"""The ports the services depend on. ``logistics.storage`` implements them on SQLite; another store
+(PostgreSQL for several instances) implements the same protocols without touching the services.
+
+A ``Transaction`` is a unit of work: everything written through it commits together when the block ends
+normally and rolls back otherwise. Reads outside a transaction go through ``Store.reader()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from logistics.domain.journey import JourneyState, LegDirection
+from logistics.domain.model import Change, Repair
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    repair_id: str
+    seq: int
+    recorded_at: datetime
+    change: Change
+
+
+@dataclass(frozen=True)
+class StoredCarrierEvent:
+    carrier: str
+    tracking_number: str
+    event_id: str
+    repair_id: str
+    leg: LegDirection
+    occurred_at: datetime
+    status: str
+    raw_code: str
+    raw_description: str
+    location: str | None
+    received_at: datetime
+    via: str
+
+
+@dataclass(frozen=True)
+class BookingIntent:
+    """A carrier call we have promised to make, recorded before it is made."""
+
+    reference: str
+    repair_id: str
+    leg: LegDirection
+    operation: str  # schedule_pickup | create_shipment | cancel_pickup | void_shipment
+    carrier: str
+    request: dict[str, Any]
+    status: str  # pending | done | failed
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    result: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class LabelLink:
+    token_hash: str
+    repair_id: str
+    leg: LegDirection
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    principal: str
+    key: str
+    method: str
+    path: str
+    body_hash: str
+    state: str  # in_progress | done
+    response_status: int | None
+    response_body: bytes | None
+    response_type: str | None
+    locked_at: datetime
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: str
+    repair_id: str
+    seq: int
+    type: str
+    payload: dict[str, Any]
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
+
+
+@dataclass(frozen=True)
+class RepairFilter:
+    case_id: str | None = None
+    states: Sequence[JourneyState] = ()
+    centre_id: str | None = None
+    turnaround_status: Sequence[str] = ()
+    region_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Repair]
+    next_cursor: str | None
+
+
+class RepairReads(Protocol):
+    async def get_repair(self, repair_id: str) -> Repair | None: ...
+    async def list_repairs(self, flt: RepairFilter, limit: int, cursor: str | None) -> Page: ...
+    async def history(self, repair_id: str) -> list[HistoryEntry]: ...
+    async def carrier_events(self, repair_id: str) -> list[StoredCarrierEvent]: ...
+    async def find_leg(self, carrier: str | None, tracking_number: str) -> tuple[str, LegDirection] | None: ...
+    async def label_link(self, token_hash: str) -> LabelLink | None: ...
+    async def carrier_label(self, repair_id: str, leg: LegDirection) -> tuple[str, bytes] | None: ...
+    async def idempotency(self, principal: str, key: str) -> IdempotencyRecord | None: ...
+    async def due_intents(self, now: datetime, limit: int) -> list[BookingIntent]: ...
+    async def intent(self, reference: str) -> BookingIntent | None: ...
+    async def intents_for(self, repair_id: str) -> list[BookingIntent]: ...
+    async def open_legs_to_poll(
+        self, carrier: str, now: datetime, limit: int
+    ) -> list[tuple[str, LegDirection, str]]: ...
+    async def due_notifications(self, now: datetime, limit: int) -> list[Notification]: ...
+    async def outbox_depth(self) -> dict[str, int]: ...
+    async def repairs_in_progress(self, limit: int, after: str | None) -> list[Repair]: ...
+    async def deliverable_notifications(self, now: datetime, limit: int) -> list[Notification]:
+        """Due notifications whose repair has no earlier one still waiting: delivery stays in order per repair."""
+
+
+class Transaction(RepairReads, Protocol):
+    async def add_repair(self, repair: Repair) -> None: ...
+    async def save_repair(self, repair: Repair) -> None: ...
+    async def append_history(
+        self, repair_id: str, changes: Sequence[Change], recorded_at: datetime
+    ) -> list[HistoryEntry]: ...
+    async def add_carrier_event(self, event: StoredCarrierEvent) -> bool:
+        """Store a carrier event; False when it was already stored (a duplicate)."""
+
+    async def newest_event_time(self, repair_id: str, leg: LegDirection) -> datetime:
+        """The carrier's own time of the newest stored event of a leg."""
+
+    async def add_intent(self, intent: BookingIntent) -> None: ...
+    async def claim_intent(self, reference: str, now: datetime, lease_until: datetime) -> BookingIntent | None:
+        """Lease a pending, due intent for one attempt (counting it); None if not pending, not due, or held."""
+
+    async def update_intent(
+        self,
+        reference: str,
+        *,
+        status: str,
+        attempts: int,
+        next_attempt_at: datetime,
+        last_error: str | None,
+        result: dict[str, Any] | None,
+        now: datetime,
+    ) -> None: ...
+    async def save_carrier_label(self, repair_id: str, leg: LegDirection, content_type: str, data: bytes) -> None: ...
+    async def add_label_link(self, link: LabelLink) -> None: ...
+    async def revoke_label_links(self, repair_id: str, now: datetime) -> int: ...
+    async def claim_idempotency(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        """Insert a new in-progress record; return the existing record instead when the key is taken."""
+
+    async def take_over_idempotency(self, principal: str, key: str, locked_at: datetime) -> None: ...
+    async def complete_idempotency(
+        self, principal: str, key: str, status: int, body: bytes, content_type: str
+    ) -> None: ...
+    async def release_idempotency(self, principal: str, key: str) -> None: ...
+    async def add_notification(self, notification: Notification) -> None: ...
+    async def next_notification_seq(self, repair_id: str) -> int: ...
+    async def mark_notification(
+        self,
+        notification_id: str,
+        *,
+        delivered_at: datetime | None,
+        attempts: int,
+        next_attempt_at: datetime,
+        last_error: str | None,
+        abandoned: bool,
+    ) -> None: ...
+    async def schedule_poll(
+        self, repair_id: str, leg: LegDirection, next_poll_at: datetime | None, open_: bool
+    ) -> None: ...
+
+
+class Store(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+    def reader(self) -> RepairReads: ...
+    async def ping(self) -> None: ...

@@ -1,0 +1,339 @@
+"""Repair use cases for the case system: create the logistics of a case, read it, cancel, reschedule.
+
+Every change is one transaction: the repair, its history, the booking intents it needs and the notifications
+it causes commit together, or not at all. Carrier calls happen after the commit (see ``bookings``).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from logistics.clock import Clock
+from logistics.domain.journey import Actor, JourneyState, LegDirection, LegMethod, initial_state
+from logistics.domain.model import Change, DomainRuleError, Leg, Repair, Slot
+from logistics.domain.routing import Method, RoutingDecision, RoutingRequest
+from logistics.errors import Conflict, NotFound, RuleRefused
+from logistics.services import carrier_requests
+from logistics.services.bookings import Bookings, new_intent
+from logistics.services.label_links import new_link
+from logistics.services.notifications import record
+from logistics.services.ports import HistoryEntry, Page, RepairFilter, Store
+from logistics.services.routing import Routing
+
+logger = logging.getLogger(__name__)
+
+LANGUAGES = ("fr", "en", "de", "es", "it", "nl", "pt", "pl")
+
+
+class CreateRepair(RoutingRequest):
+    """What the case system sends to create the logistics of a case."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    case_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$")
+    include_self_test_results: bool = False
+
+
+class Reschedule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    preferred_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Created:
+    repair: Repair
+    decision: RoutingDecision
+    label_token: str
+
+
+def new_repair_id() -> str:
+    return "rp_" + secrets.token_hex(10)
+
+
+class Repairs:
+    def __init__(
+        self, store: Store, clock: Clock, routing: Routing, bookings: Bookings, *, link_ttl: timedelta
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._routing = routing
+        self._bookings = bookings
+        self.link_ttl = link_ttl
+
+    async def create(self, command: CreateRepair, source: str) -> Created:
+        now = self._clock.now()
+        request = RoutingRequest(
+            site=command.site,
+            device=command.device,
+            entitlement=command.entitlement,
+            preferred_date=command.preferred_date,
+        )
+        decision = self._routing.quote(request)
+        if not decision.eligible or decision.method is None or decision.carrier is None or not decision.centre_id:
+            raise RuleRefused(
+                "the repair cannot be routed",
+                code="routing.refused",
+                reasons=[r.model_dump() for r in decision.reasons],
+            )
+        coverage = self._routing.coverage
+        centre = coverage.centres[decision.centre_id]
+        repair_id = new_repair_id()
+        method = LegMethod.COURIER_PICKUP if decision.method is Method.COURIER_PICKUP else LegMethod.CUSTOMER_DROP_OFF
+        slot = decision.slots[0] if decision.slots else None
+        inbound = Leg(
+            direction=LegDirection.INBOUND,
+            method=method,
+            carrier=decision.carrier,
+            booking_reference=f"{repair_id}-in",
+            pickup=Slot.model_validate(slot.model_dump()) if slot is not None else None,
+        )
+        site = command.site.model_dump(mode="json")
+        repair = Repair(
+            id=repair_id,
+            case_id=command.case_id,
+            centre_id=centre.id,
+            region_id=decision.region_id,
+            language=command.language,
+            site=site,
+            device=command.device.model_dump(mode="json"),
+            entitlement={
+                **command.entitlement.model_dump(mode="json"),
+                "include_self_test_results": command.include_self_test_results,
+                "drop_off": decision.drop_off,
+                "return_carrier": decision.return_carrier or decision.carrier,
+                "site_time_zone": decision.time_zone,
+            },
+            state=initial_state(method),
+            inbound=inbound,
+            turnaround=decision.turnaround.model_dump() if decision.turnaround else None,
+            state_since={initial_state(method).value: now},
+            created_at=now,
+            updated_at=now,
+        )
+        ship_date = slot.local_date if slot is not None else now.date()
+        shipment = carrier_requests.shipment_request(
+            inbound.booking_reference,
+            site,
+            centre.address.model_dump(mode="json"),
+            command.device.product_line.value,
+            ship_date,
+            is_return=True,
+        )
+        token, link = new_link(repair_id, LegDirection.INBOUND, now, self.link_ttl)
+        created = Change(
+            kind="created",
+            occurred_at=now,
+            actor=Actor.CASE_SYSTEM,
+            source=source,
+            to_state=repair.state,
+            leg=LegDirection.INBOUND,
+            details={
+                "method": method.value,
+                "carrier": decision.carrier,
+                "centre_id": centre.id,
+                "reasons": [r.code for r in decision.reasons],
+            },
+        )
+        async with self._store.transaction() as tx:
+            await tx.add_repair(repair)
+            await tx.add_intent(
+                new_intent(
+                    inbound.booking_reference,
+                    repair_id,
+                    LegDirection.INBOUND,
+                    "create_shipment",
+                    decision.carrier,
+                    shipment.model_dump(mode="json"),
+                    now,
+                )
+            )
+            await tx.add_label_link(link)
+            await record(tx, repair, [created], now)
+        await self._book_now(inbound.booking_reference, f"{inbound.booking_reference}-p1")
+        stored = await self._store.reader().get_repair(repair_id)
+        assert stored is not None
+        return Created(repair=stored, decision=decision, label_token=token)
+
+    async def _book_now(self, *references: str) -> None:
+        """Attempt the bookings inline; whatever does not succeed now is left to the worker."""
+        for reference in references:
+            intent = await self._store.reader().intent(reference)
+            if intent is None or intent.status != "pending":
+                continue
+            result = await self._bookings.attempt(reference)
+            if result is None or result.status != "done":
+                return
+
+    async def get(self, repair_id: str, centre_id: str | None = None) -> Repair:
+        repair = await self._store.reader().get_repair(repair_id)
+        if repair is None or (centre_id is not None and repair.centre_id != centre_id):
+            raise NotFound("no such repair", code="repair.not_found")
+        return repair
+
+    async def search(self, flt: RepairFilter, limit: int, cursor: str | None) -> Page:
+        try:
+            return await self._store.reader().list_repairs(flt, limit, cursor)
+        except ValueError as exc:
+            from logistics.errors import InvalidRequest
+
+            raise InvalidRequest(
+                "the cursor is not one this service issued",
+                code="request.bad_cursor",
+                fields=[{"name": "cursor", "reason": str(exc)}],
+            ) from exc
+
+    async def history(self, repair_id: str, centre_id: str | None = None) -> list[HistoryEntry]:
+        await self.get(repair_id, centre_id)
+        return await self._store.reader().history(repair_id)
+
+    async def cancel(self, repair_id: str, reason: str, source: str) -> Repair:
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            repair = await tx.get_repair(repair_id)
+            if repair is None:
+                raise NotFound("no such repair", code="repair.not_found")
+            try:
+                changes = repair.cancel(now, source, reason)
+            except DomainRuleError as exc:
+                raise Conflict(exc.message, code=exc.code) from exc
+            if changes:
+                await self._compensate(tx, repair, now)
+                await tx.revoke_label_links(repair.id, now)
+                await tx.save_repair(repair)
+                await record(tx, repair, changes, now)
+        await self._bookings.run_due_for(repair_id)
+        return await self.get(repair_id)
+
+    async def _compensate(self, tx: Any, repair: Repair, now: Any) -> None:
+        """Undo at the carrier what was booked for the inbound leg; stop what was not booked yet."""
+        leg = repair.inbound
+        for reference in (leg.booking_reference, f"{leg.booking_reference}-p{leg.pickup_round}"):
+            intent = await tx.intent(reference)
+            if intent is None:
+                continue
+            if intent.status == "pending" and intent.attempts == 0:
+                await tx.update_intent(
+                    reference,
+                    status="cancelled",
+                    attempts=0,
+                    next_attempt_at=now,
+                    last_error="repair cancelled before booking",
+                    result=None,
+                    now=now,
+                )
+            elif intent.status == "done" and intent.result:
+                if "pickup" in intent.result:
+                    await tx.add_intent(
+                        new_intent(
+                            f"{reference}-x",
+                            repair.id,
+                            leg.direction,
+                            "cancel_pickup",
+                            intent.carrier,
+                            intent.result["pickup"],
+                            now,
+                        )
+                    )
+                if "shipment" in intent.result:
+                    await tx.add_intent(
+                        new_intent(
+                            f"{reference}-v",
+                            repair.id,
+                            leg.direction,
+                            "void_shipment",
+                            intent.carrier,
+                            intent.result["shipment"],
+                            now,
+                        )
+                    )
+            # An intent in flight (attempted, not done) is compensated by the booking worker when it lands.
+
+    async def reschedule(self, repair_id: str, command: Reschedule, source: str) -> tuple[Repair, RoutingDecision]:
+        now = self._clock.now()
+        current = await self.get(repair_id)
+        if current.state is not JourneyState.AWAITING_PICKUP:
+            raise Conflict(
+                "only a courier pickup that has not happened can be rescheduled",
+                code="reschedule.not_possible",
+            )
+        from logistics.domain.routing import Device, Entitlement, SiteAddress
+
+        request = RoutingRequest(
+            site=SiteAddress.model_validate(current.site),
+            device=Device.model_validate(current.device),
+            entitlement=Entitlement.model_validate(
+                {k: v for k, v in current.entitlement.items() if k in Entitlement.model_fields}
+            ),
+            preferred_date=command.preferred_date,
+        )
+        decision = self._routing.quote(request)
+        if not decision.slots:
+            raise RuleRefused(
+                "no pickup slot is available",
+                code="reschedule.no_slot",
+                reasons=[r.model_dump() for r in decision.reasons],
+            )
+        slot = Slot.model_validate(decision.slots[0].model_dump())
+        async with self._store.transaction() as tx:
+            repair = await tx.get_repair(repair_id)
+            assert repair is not None
+            old_reference = f"{repair.inbound.booking_reference}-p{repair.inbound.pickup_round}"
+            try:
+                changes = repair.reschedule(slot, now, source)
+            except DomainRuleError as exc:
+                raise Conflict(exc.message, code=exc.code) from exc
+            old = await tx.intent(old_reference)
+            if old is not None and old.status == "done" and old.result and "pickup" in old.result:
+                await tx.add_intent(
+                    new_intent(
+                        f"{old_reference}-x",
+                        repair.id,
+                        LegDirection.INBOUND,
+                        "cancel_pickup",
+                        old.carrier,
+                        old.result["pickup"],
+                        now,
+                    )
+                )
+            elif old is not None and old.status == "pending" and old.attempts == 0:
+                await tx.update_intent(
+                    old_reference,
+                    status="cancelled",
+                    attempts=0,
+                    next_attempt_at=now,
+                    last_error="rescheduled before booking",
+                    result=None,
+                    now=now,
+                )
+            leg = repair.inbound
+            if leg.tracking_number:
+                pickup = carrier_requests.pickup_request(
+                    f"{leg.booking_reference}-p{leg.pickup_round}",
+                    repair.site,
+                    str(repair.device["product_line"]),
+                    slot.model_dump(mode="json"),
+                    (leg.tracking_number,),
+                )
+                await tx.add_intent(
+                    new_intent(
+                        pickup.reference,
+                        repair.id,
+                        LegDirection.INBOUND,
+                        "schedule_pickup",
+                        leg.carrier,
+                        pickup.model_dump(mode="json"),
+                        now,
+                    )
+                )
+            await tx.save_repair(repair)
+            await record(tx, repair, changes, now)
+        await self._bookings.run_due_for(repair_id)
+        return await self.get(repair_id), decision

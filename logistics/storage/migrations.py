@@ -1,0 +1,144 @@
+"""Versioned schema migrations, applied in order at start; ``PRAGMA user_version`` records the last one applied.
+
+A migration is never edited once released: a change to the schema is a new entry at the end.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the journey, its history, carrier events, booking intents, label links, idempotency, notifications.
+    """
+    CREATE TABLE repairs (
+        id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        centre_id TEXT NOT NULL,
+        region_id TEXT,
+        state TEXT NOT NULL,
+        turnaround_status TEXT NOT NULL DEFAULT 'on_track',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX repairs_by_case ON repairs(case_id, created_at, id);
+    CREATE INDEX repairs_by_centre ON repairs(centre_id, state, created_at, id);
+    CREATE INDEX repairs_by_created ON repairs(created_at, id);
+
+    CREATE TABLE legs (
+        repair_id TEXT NOT NULL REFERENCES repairs(id),
+        direction TEXT NOT NULL,
+        carrier TEXT NOT NULL,
+        booking_reference TEXT NOT NULL UNIQUE,
+        tracking_number TEXT,
+        status TEXT NOT NULL,
+        open INTEGER NOT NULL DEFAULT 1,
+        next_poll_at TEXT,
+        PRIMARY KEY (repair_id, direction)
+    );
+    CREATE INDEX legs_by_tracking ON legs(carrier, tracking_number);
+    CREATE INDEX legs_by_tracking_only ON legs(tracking_number);
+    CREATE INDEX legs_to_poll ON legs(open, carrier, next_poll_at);
+
+    CREATE TABLE history (
+        repair_id TEXT NOT NULL REFERENCES repairs(id),
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        source TEXT NOT NULL,
+        leg TEXT,
+        from_state TEXT,
+        to_state TEXT,
+        status TEXT,
+        details TEXT NOT NULL,
+        PRIMARY KEY (repair_id, seq)
+    );
+    CREATE TRIGGER history_is_append_only_update BEFORE UPDATE ON history
+        BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+    CREATE TRIGGER history_is_append_only_delete BEFORE DELETE ON history
+        BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+
+    CREATE TABLE carrier_events (
+        carrier TEXT NOT NULL,
+        tracking_number TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        repair_id TEXT NOT NULL,
+        leg TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        raw_code TEXT NOT NULL,
+        raw_description TEXT NOT NULL,
+        location TEXT,
+        received_at TEXT NOT NULL,
+        via TEXT NOT NULL,
+        PRIMARY KEY (carrier, tracking_number, event_id)
+    );
+    CREATE INDEX carrier_events_by_repair ON carrier_events(repair_id, occurred_at);
+
+    CREATE TABLE booking_intents (
+        reference TEXT PRIMARY KEY,
+        repair_id TEXT NOT NULL REFERENCES repairs(id),
+        leg TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        carrier TEXT NOT NULL,
+        request TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        result TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX booking_intents_due ON booking_intents(status, next_attempt_at);
+
+    CREATE TABLE carrier_labels (
+        repair_id TEXT NOT NULL REFERENCES repairs(id),
+        leg TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (repair_id, leg)
+    );
+
+    CREATE TABLE label_links (
+        token_hash TEXT PRIMARY KEY,
+        repair_id TEXT NOT NULL REFERENCES repairs(id),
+        leg TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE INDEX label_links_by_repair ON label_links(repair_id);
+
+    CREATE TABLE idempotency_keys (
+        principal TEXT NOT NULL,
+        key TEXT NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        body_hash TEXT NOT NULL,
+        state TEXT NOT NULL,
+        response_status INTEGER,
+        response_body BLOB,
+        response_type TEXT,
+        created_at TEXT NOT NULL,
+        locked_at TEXT NOT NULL,
+        PRIMARY KEY (principal, key)
+    );
+
+    CREATE TABLE notifications (
+        id TEXT PRIMARY KEY,
+        repair_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        delivered_at TEXT,
+        abandoned_at TEXT,
+        last_error TEXT,
+        UNIQUE (repair_id, seq)
+    );
+    CREATE INDEX notifications_due ON notifications(delivered_at, abandoned_at, next_attempt_at);
+    """,
+)

@@ -1,0 +1,598 @@
+"""The SQLite implementation of the ``Store`` port: repositories as methods on a connection.
+
+No business rules here: rows in, domain objects out.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from logistics.domain.journey import JourneyState, LegDirection
+from logistics.domain.model import Change, Repair
+from logistics.services.ports import (
+    BookingIntent,
+    HistoryEntry,
+    IdempotencyRecord,
+    LabelLink,
+    Notification,
+    Page,
+    RepairFilter,
+    StoredCarrierEvent,
+)
+from logistics.storage.codec import dumps, instant, loads, parse_instant
+from logistics.storage.database import Database
+
+_TERMINAL = (JourneyState.DELIVERED.value, JourneyState.CANCELLED.value)
+
+
+def _cursor(created_at: str, repair_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at}|{repair_id}".encode()).decode().rstrip("=")
+
+
+def _parse_cursor(cursor: str) -> tuple[str, str]:
+    padded = cursor + "=" * (-len(cursor) % 4)
+    try:
+        created_at, repair_id = base64.urlsafe_b64decode(padded).decode().split("|", 1)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("malformed cursor") from exc
+    return created_at, repair_id
+
+
+class SqliteReads:
+    """Read queries, run on whatever connection the caller holds (reader, or the writer in a transaction)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def _one(self, sql: str, params: Sequence[Any]) -> aiosqlite.Row | None:
+        async with self._conn.execute(sql, params) as cur:
+            row: aiosqlite.Row | None = await cur.fetchone()
+        return row
+
+    async def _all(self, sql: str, params: Sequence[Any]) -> list[aiosqlite.Row]:
+        async with self._conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def get_repair(self, repair_id: str) -> Repair | None:
+        row = await self._one("SELECT doc FROM repairs WHERE id = ?", (repair_id,))
+        return None if row is None else Repair.model_validate_json(row[0])
+
+    async def list_repairs(self, flt: RepairFilter, limit: int, cursor: str | None) -> Page:
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("case_id", flt.case_id),
+            ("centre_id", flt.centre_id),
+            ("region_id", flt.region_id),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if flt.states:
+            where.append(f"state IN ({','.join('?' * len(flt.states))})")
+            params.extend(state.value for state in flt.states)
+        if flt.turnaround_status:
+            where.append(f"turnaround_status IN ({','.join('?' * len(flt.turnaround_status))})")
+            params.extend(flt.turnaround_status)
+        if cursor:
+            created_at, repair_id = _parse_cursor(cursor)
+            where.append("(created_at, id) > (?, ?)")
+            params.extend((created_at, repair_id))
+        sql = "SELECT doc, created_at, id FROM repairs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at, id LIMIT ?"
+        rows = await self._all(sql, [*params, limit + 1])
+        items = [Repair.model_validate_json(r[0]) for r in rows[:limit]]
+        next_cursor = _cursor(rows[limit - 1][1], rows[limit - 1][2]) if len(rows) > limit else None
+        return Page(items=items, next_cursor=next_cursor)
+
+    async def history(self, repair_id: str) -> list[HistoryEntry]:
+        rows = await self._all(
+            "SELECT seq, kind, occurred_at, recorded_at, actor, source, leg, from_state, to_state, status, details"
+            " FROM history WHERE repair_id = ? ORDER BY seq",
+            (repair_id,),
+        )
+        return [
+            HistoryEntry(
+                repair_id=repair_id,
+                seq=r["seq"],
+                recorded_at=parse_instant(r["recorded_at"]),
+                change=Change(
+                    kind=r["kind"],
+                    occurred_at=parse_instant(r["occurred_at"]),
+                    actor=r["actor"],
+                    source=r["source"],
+                    leg=r["leg"],
+                    from_state=r["from_state"],
+                    to_state=r["to_state"],
+                    status=r["status"],
+                    details=loads(r["details"]),
+                ),
+            )
+            for r in rows
+        ]
+
+    async def carrier_events(self, repair_id: str) -> list[StoredCarrierEvent]:
+        rows = await self._all(
+            "SELECT * FROM carrier_events WHERE repair_id = ? ORDER BY occurred_at, received_at, event_id",
+            (repair_id,),
+        )
+        return [
+            StoredCarrierEvent(
+                carrier=r["carrier"],
+                tracking_number=r["tracking_number"],
+                event_id=r["event_id"],
+                repair_id=r["repair_id"],
+                leg=LegDirection(r["leg"]),
+                occurred_at=parse_instant(r["occurred_at"]),
+                status=r["status"],
+                raw_code=r["raw_code"],
+                raw_description=r["raw_description"],
+                location=r["location"],
+                received_at=parse_instant(r["received_at"]),
+                via=r["via"],
+            )
+            for r in rows
+        ]
+
+    async def find_leg(self, carrier: str | None, tracking_number: str) -> tuple[str, LegDirection] | None:
+        if carrier is None:
+            row = await self._one("SELECT repair_id, direction FROM legs WHERE tracking_number = ?", (tracking_number,))
+        else:
+            row = await self._one(
+                "SELECT repair_id, direction FROM legs WHERE carrier = ? AND tracking_number = ?",
+                (carrier, tracking_number),
+            )
+        return None if row is None else (row[0], LegDirection(row[1]))
+
+    async def label_link(self, token_hash: str) -> LabelLink | None:
+        r = await self._one("SELECT * FROM label_links WHERE token_hash = ?", (token_hash,))
+        if r is None:
+            return None
+        return LabelLink(
+            token_hash=r["token_hash"],
+            repair_id=r["repair_id"],
+            leg=LegDirection(r["leg"]),
+            created_at=parse_instant(r["created_at"]),
+            expires_at=parse_instant(r["expires_at"]),
+            revoked_at=parse_instant(r["revoked_at"]) if r["revoked_at"] else None,
+        )
+
+    async def carrier_label(self, repair_id: str, leg: LegDirection) -> tuple[str, bytes] | None:
+        r = await self._one(
+            "SELECT content_type, data FROM carrier_labels WHERE repair_id = ? AND leg = ?",
+            (repair_id, leg.value),
+        )
+        return None if r is None else (r[0], bytes(r[1]))
+
+    async def idempotency(self, principal: str, key: str) -> IdempotencyRecord | None:
+        r = await self._one("SELECT * FROM idempotency_keys WHERE principal = ? AND key = ?", (principal, key))
+        if r is None:
+            return None
+        return IdempotencyRecord(
+            principal=r["principal"],
+            key=r["key"],
+            method=r["method"],
+            path=r["path"],
+            body_hash=r["body_hash"],
+            state=r["state"],
+            response_status=r["response_status"],
+            response_body=bytes(r["response_body"]) if r["response_body"] is not None else None,
+            response_type=r["response_type"],
+            locked_at=parse_instant(r["locked_at"]),
+        )
+
+    def _intent(self, r: aiosqlite.Row) -> BookingIntent:
+        return BookingIntent(
+            reference=r["reference"],
+            repair_id=r["repair_id"],
+            leg=LegDirection(r["leg"]),
+            operation=r["operation"],
+            carrier=r["carrier"],
+            request=loads(r["request"]),
+            status=r["status"],
+            attempts=r["attempts"],
+            next_attempt_at=parse_instant(r["next_attempt_at"]),
+            last_error=r["last_error"],
+            result=loads(r["result"]) if r["result"] else None,
+        )
+
+    async def due_intents(self, now: datetime, limit: int) -> list[BookingIntent]:
+        rows = await self._all(
+            "SELECT * FROM booking_intents WHERE status = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at LIMIT ?",
+            (instant(now), limit),
+        )
+        return [self._intent(r) for r in rows]
+
+    async def intent(self, reference: str) -> BookingIntent | None:
+        r = await self._one("SELECT * FROM booking_intents WHERE reference = ?", (reference,))
+        return None if r is None else self._intent(r)
+
+    async def intents_for(self, repair_id: str) -> list[BookingIntent]:
+        rows = await self._all(
+            "SELECT * FROM booking_intents WHERE repair_id = ? ORDER BY created_at, reference", (repair_id,)
+        )
+        return [self._intent(r) for r in rows]
+
+    async def open_legs_to_poll(self, carrier: str, now: datetime, limit: int) -> list[tuple[str, LegDirection, str]]:
+        rows = await self._all(
+            "SELECT repair_id, direction, tracking_number FROM legs WHERE open = 1 AND carrier = ?"
+            " AND tracking_number IS NOT NULL AND (next_poll_at IS NULL OR next_poll_at <= ?)"
+            " ORDER BY next_poll_at LIMIT ?",
+            (carrier, instant(now), limit),
+        )
+        return [(r[0], LegDirection(r[1]), r[2]) for r in rows]
+
+    async def due_notifications(self, now: datetime, limit: int) -> list[Notification]:
+        rows = await self._all(
+            "SELECT * FROM notifications WHERE delivered_at IS NULL AND abandoned_at IS NULL"
+            " AND next_attempt_at <= ? ORDER BY repair_id, seq LIMIT ?",
+            (instant(now), limit),
+        )
+        return [
+            Notification(
+                id=r["id"],
+                repair_id=r["repair_id"],
+                seq=r["seq"],
+                type=r["type"],
+                payload=loads(r["payload"]),
+                created_at=parse_instant(r["created_at"]),
+                attempts=r["attempts"],
+                next_attempt_at=parse_instant(r["next_attempt_at"]),
+            )
+            for r in rows
+        ]
+
+    async def outbox_depth(self) -> dict[str, int]:
+        bookings = await self._one("SELECT count(*) FROM booking_intents WHERE status = 'pending'", ())
+        notes = await self._one(
+            "SELECT count(*) FROM notifications WHERE delivered_at IS NULL AND abandoned_at IS NULL", ()
+        )
+        return {
+            "bookings": int(bookings[0]) if bookings else 0,
+            "notifications": int(notes[0]) if notes else 0,
+        }
+
+    async def repairs_in_progress(self, limit: int, after: str | None) -> list[Repair]:
+        rows = await self._all(
+            "SELECT doc FROM repairs WHERE state NOT IN (?, ?) AND id > ? ORDER BY id LIMIT ?",
+            (*_TERMINAL, after or "", limit),
+        )
+        return [Repair.model_validate_json(r[0]) for r in rows]
+
+    async def deliverable_notifications(self, now: datetime, limit: int) -> list[Notification]:
+        rows = await self._all(
+            "SELECT * FROM notifications AS n WHERE n.delivered_at IS NULL AND n.abandoned_at IS NULL"
+            " AND n.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM notifications AS p"
+            " WHERE p.repair_id = n.repair_id AND p.seq < n.seq AND p.delivered_at IS NULL"
+            " AND p.abandoned_at IS NULL AND p.next_attempt_at > ?) ORDER BY n.repair_id, n.seq LIMIT ?",
+            (instant(now), instant(now), limit),
+        )
+        return [
+            Notification(
+                id=r["id"],
+                repair_id=r["repair_id"],
+                seq=r["seq"],
+                type=r["type"],
+                payload=loads(r["payload"]),
+                created_at=parse_instant(r["created_at"]),
+                attempts=r["attempts"],
+                next_attempt_at=parse_instant(r["next_attempt_at"]),
+            )
+            for r in rows
+        ]
+
+
+class SqliteTransaction(SqliteReads):
+    """Writes within one ``BEGIN IMMEDIATE`` transaction on the writer connection."""
+
+    async def _exec(self, sql: str, params: Sequence[Any]) -> int:
+        async with self._conn.execute(sql, params) as cur:
+            return cur.rowcount
+
+    async def add_repair(self, repair: Repair) -> None:
+        await self._exec(
+            "INSERT INTO repairs (id, case_id, centre_id, region_id, state, turnaround_status, created_at,"
+            " updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                repair.id,
+                repair.case_id,
+                repair.centre_id,
+                repair.region_id,
+                repair.state.value,
+                repair.turnaround_status,
+                instant(repair.created_at),
+                instant(repair.updated_at),
+                repair.model_dump_json(),
+            ),
+        )
+        await self._save_legs(repair)
+
+    async def save_repair(self, repair: Repair) -> None:
+        await self._exec(
+            "UPDATE repairs SET state = ?, turnaround_status = ?, updated_at = ?, doc = ? WHERE id = ?",
+            (
+                repair.state.value,
+                repair.turnaround_status,
+                instant(repair.updated_at),
+                repair.model_dump_json(),
+                repair.id,
+            ),
+        )
+        await self._save_legs(repair)
+
+    async def _save_legs(self, repair: Repair) -> None:
+        closed = repair.state.value in _TERMINAL
+        for leg in (repair.inbound, repair.outbound):
+            if leg is None:
+                continue
+            leg_open = 0 if closed or leg.status.value in ("delivered", "cancelled") else 1
+            await self._exec(
+                "INSERT INTO legs (repair_id, direction, carrier, booking_reference, tracking_number, status, open)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repair_id, direction) DO UPDATE SET"
+                " carrier = excluded.carrier, booking_reference = excluded.booking_reference,"
+                " tracking_number = excluded.tracking_number, status = excluded.status, open = excluded.open",
+                (
+                    repair.id,
+                    leg.direction.value,
+                    leg.carrier,
+                    leg.booking_reference,
+                    leg.tracking_number,
+                    leg.status.value,
+                    leg_open,
+                ),
+            )
+
+    async def append_history(
+        self, repair_id: str, changes: Sequence[Change], recorded_at: datetime
+    ) -> list[HistoryEntry]:
+        row = await self._one("SELECT coalesce(max(seq), 0) FROM history WHERE repair_id = ?", (repair_id,))
+        seq = int(row[0]) if row else 0
+        entries = []
+        for change in changes:
+            seq += 1
+            await self._exec(
+                "INSERT INTO history (repair_id, seq, kind, occurred_at, recorded_at, actor, source, leg,"
+                " from_state, to_state, status, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    repair_id,
+                    seq,
+                    change.kind,
+                    instant(change.occurred_at),
+                    instant(recorded_at),
+                    change.actor.value,
+                    change.source,
+                    change.leg.value if change.leg else None,
+                    change.from_state.value if change.from_state else None,
+                    change.to_state.value if change.to_state else None,
+                    change.status.value if change.status else None,
+                    dumps(change.details),
+                ),
+            )
+            entries.append(HistoryEntry(repair_id=repair_id, seq=seq, recorded_at=recorded_at, change=change))
+        return entries
+
+    async def add_carrier_event(self, event: StoredCarrierEvent) -> bool:
+        count = await self._exec(
+            "INSERT INTO carrier_events (carrier, tracking_number, event_id, repair_id, leg, occurred_at, status,"
+            " raw_code, raw_description, location, received_at, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (
+                event.carrier,
+                event.tracking_number,
+                event.event_id,
+                event.repair_id,
+                event.leg.value,
+                instant(event.occurred_at),
+                event.status,
+                event.raw_code,
+                event.raw_description,
+                event.location,
+                instant(event.received_at),
+                event.via,
+            ),
+        )
+        return count == 1
+
+    async def newest_event_time(self, repair_id: str, leg: LegDirection) -> datetime:
+        row = await self._one(
+            "SELECT max(occurred_at) FROM carrier_events WHERE repair_id = ? AND leg = ?",
+            (repair_id, leg.value),
+        )
+        assert row is not None and row[0] is not None
+        return parse_instant(row[0])
+
+    async def add_intent(self, intent: BookingIntent) -> None:
+        await self._exec(
+            "INSERT INTO booking_intents (reference, repair_id, leg, operation, carrier, request, status, attempts,"
+            " next_attempt_at, last_error, result, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                intent.reference,
+                intent.repair_id,
+                intent.leg.value,
+                intent.operation,
+                intent.carrier,
+                dumps(intent.request),
+                intent.status,
+                intent.attempts,
+                instant(intent.next_attempt_at),
+                intent.last_error,
+                dumps(intent.result) if intent.result is not None else None,
+                instant(intent.next_attempt_at),
+                instant(intent.next_attempt_at),
+            ),
+        )
+
+    async def claim_intent(self, reference: str, now: datetime, lease_until: datetime) -> BookingIntent | None:
+        count = await self._exec(
+            "UPDATE booking_intents SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ?"
+            " WHERE reference = ? AND status = 'pending' AND next_attempt_at <= ?",
+            (instant(lease_until), instant(now), reference, instant(now)),
+        )
+        return await self.intent(reference) if count == 1 else None
+
+    async def update_intent(
+        self,
+        reference: str,
+        *,
+        status: str,
+        attempts: int,
+        next_attempt_at: datetime,
+        last_error: str | None,
+        result: dict[str, Any] | None,
+        now: datetime,
+    ) -> None:
+        await self._exec(
+            "UPDATE booking_intents SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?,"
+            " result = ?, updated_at = ? WHERE reference = ?",
+            (
+                status,
+                attempts,
+                instant(next_attempt_at),
+                last_error,
+                dumps(result) if result is not None else None,
+                instant(now),
+                reference,
+            ),
+        )
+
+    async def save_carrier_label(self, repair_id: str, leg: LegDirection, content_type: str, data: bytes) -> None:
+        await self._exec(
+            "INSERT OR REPLACE INTO carrier_labels (repair_id, leg, content_type, data) VALUES (?, ?, ?, ?)",
+            (repair_id, leg.value, content_type, data),
+        )
+
+    async def add_label_link(self, link: LabelLink) -> None:
+        await self._exec(
+            "INSERT INTO label_links (token_hash, repair_id, leg, created_at, expires_at, revoked_at)"
+            " VALUES (?, ?, ?, ?, ?, NULL)",
+            (
+                link.token_hash,
+                link.repair_id,
+                link.leg.value,
+                instant(link.created_at),
+                instant(link.expires_at),
+            ),
+        )
+
+    async def revoke_label_links(self, repair_id: str, now: datetime) -> int:
+        return await self._exec(
+            "UPDATE label_links SET revoked_at = ? WHERE repair_id = ? AND revoked_at IS NULL",
+            (instant(now), repair_id),
+        )
+
+    async def claim_idempotency(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        count = await self._exec(
+            "INSERT INTO idempotency_keys (principal, key, method, path, body_hash, state, created_at, locked_at)"
+            " VALUES (?, ?, ?, ?, ?, 'in_progress', ?, ?) ON CONFLICT DO NOTHING",
+            (
+                record.principal,
+                record.key,
+                record.method,
+                record.path,
+                record.body_hash,
+                instant(record.locked_at),
+                instant(record.locked_at),
+            ),
+        )
+        if count == 1:
+            return None
+        return await self.idempotency(record.principal, record.key)
+
+    async def take_over_idempotency(self, principal: str, key: str, locked_at: datetime) -> None:
+        await self._exec(
+            "UPDATE idempotency_keys SET locked_at = ? WHERE principal = ? AND key = ?",
+            (instant(locked_at), principal, key),
+        )
+
+    async def complete_idempotency(self, principal: str, key: str, status: int, body: bytes, content_type: str) -> None:
+        await self._exec(
+            "UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ?, response_type = ?"
+            " WHERE principal = ? AND key = ?",
+            (status, body, content_type, principal, key),
+        )
+
+    async def release_idempotency(self, principal: str, key: str) -> None:
+        await self._exec(
+            "DELETE FROM idempotency_keys WHERE principal = ? AND key = ? AND state = 'in_progress'",
+            (principal, key),
+        )
+
+    async def add_notification(self, notification: Notification) -> None:
+        await self._exec(
+            "INSERT INTO notifications (id, repair_id, seq, type, payload, created_at, next_attempt_at, attempts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            (
+                notification.id,
+                notification.repair_id,
+                notification.seq,
+                notification.type,
+                dumps(notification.payload),
+                instant(notification.created_at),
+                instant(notification.next_attempt_at),
+            ),
+        )
+
+    async def next_notification_seq(self, repair_id: str) -> int:
+        row = await self._one("SELECT coalesce(max(seq), 0) + 1 FROM notifications WHERE repair_id = ?", (repair_id,))
+        return int(row[0]) if row else 1
+
+    async def mark_notification(
+        self,
+        notification_id: str,
+        *,
+        delivered_at: datetime | None,
+        attempts: int,
+        next_attempt_at: datetime,
+        last_error: str | None,
+        abandoned: bool,
+    ) -> None:
+        await self._exec(
+            "UPDATE notifications SET delivered_at = ?, attempts = ?, next_attempt_at = ?, last_error = ?,"
+            " abandoned_at = CASE WHEN ? THEN ? ELSE abandoned_at END WHERE id = ?",
+            (
+                instant(delivered_at) if delivered_at else None,
+                attempts,
+                instant(next_attempt_at),
+                last_error,
+                1 if abandoned else 0,
+                instant(next_attempt_at),
+                notification_id,
+            ),
+        )
+
+    async def schedule_poll(
+        self, repair_id: str, leg: LegDirection, next_poll_at: datetime | None, open_: bool
+    ) -> None:
+        await self._exec(
+            "UPDATE legs SET next_poll_at = ?, open = ? WHERE repair_id = ? AND direction = ?",
+            (instant(next_poll_at) if next_poll_at else None, 1 if open_ else 0, repair_id, leg.value),
+        )
+
+
+class SqliteStore:
+    """The ``Store`` port on one SQLite database."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._reads = SqliteReads(database.reader_connection)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqliteTransaction]:
+        async with self._db.write() as conn:
+            yield SqliteTransaction(conn)
+
+    def reader(self) -> SqliteReads:
+        return self._reads
+
+    async def ping(self) -> None:
+        await self._db.ping()

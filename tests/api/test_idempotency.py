@@ -1,0 +1,88 @@
+"""Idempotency-Key: concurrent duplicates make one repair and one booking; a changed body gets 422."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+from carriers.resilience import ResilientCarrier
+from carriers.sim.adapter import SimCarrier
+from tests.support.journeys import PARIS_SITE, repair_request
+from tests.support.service import Service
+from tests.support.snapshot import database_digest
+
+
+def _sim(service: Service) -> SimCarrier:
+    wrapped = service.services.carriers["sim"]
+    assert isinstance(wrapped, ResilientCarrier) and isinstance(wrapped.adapter, SimCarrier)
+    return wrapped.adapter
+
+
+async def test_fifty_concurrent_duplicates_make_one_repair_and_one_booking(service: Service) -> None:
+    body = repair_request(PARIS_SITE, "C-IDEM-1")
+    headers = {"Idempotency-Key": "create-C-IDEM-1"}
+    answers = await asyncio.gather(
+        *[service.call("POST", "/v1/repairs", json=body, headers=headers) for _ in range(50)]
+    )
+    statuses = {status for status, _, _ in answers}
+    assert statuses == {201}
+    ids = {created["repair"]["id"] for _, created, _ in answers}
+    assert len(ids) == 1
+    replayed = [r.headers.get("Idempotent-Replayed") for _, _, r in answers]
+    assert replayed.count("true") == 49
+    with sqlite3.connect(service.services.settings.database_path) as conn:
+        assert conn.execute("SELECT count(*) FROM repairs").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM booking_intents WHERE operation = 'create_shipment'").fetchone() == (
+            1,
+        )
+    sim = _sim(service)
+    repair_id = ids.pop()
+    assert len(sim.shipments_for(f"{repair_id}-in")) == 1
+    assert len(sim.pickups_for(f"{repair_id}-in-p1")) == 1
+
+
+async def test_same_key_other_body_is_refused_and_changes_nothing(service: Service) -> None:
+    headers = {"Idempotency-Key": "key-1"}
+    status, first, _ = await service.call(
+        "POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-IDEM-2"), headers=headers
+    )
+    assert status == 201
+    before = database_digest(service.services.settings.database_path)
+    status, problem, _ = await service.call(
+        "POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-IDEM-3"), headers=headers
+    )
+    assert status == 422 and problem["code"] == "idempotency.key_reused"
+    assert database_digest(service.services.settings.database_path) == before
+    status, again, response = await service.call(
+        "POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-IDEM-2"), headers=headers
+    )
+    assert status == 201 and again == first and response.headers["Idempotent-Replayed"] == "true"
+
+
+async def test_keys_are_scoped_to_the_caller(service: Service) -> None:
+    # The same key from a centre and from the case system are two different keys.
+    status, _, _ = await service.call(
+        "POST",
+        "/v1/repairs",
+        json=repair_request(PARIS_SITE, "C-IDEM-4"),
+        headers={"Idempotency-Key": "shared"},
+    )
+    assert status == 201
+    status, problem, _ = await service.call(
+        "POST",
+        "/v1/centres/fr-lyon/receipts",
+        "fr-lyon",
+        json={"repair_id": "rp_unknown"},
+        headers={"Idempotency-Key": "shared"},
+    )
+    assert status == 404 and problem["code"] == "repair.not_found"
+
+
+async def test_malformed_key_is_refused(service: Service) -> None:
+    status, problem, _ = await service.call(
+        "POST",
+        "/v1/repairs",
+        json=repair_request(PARIS_SITE, "C-IDEM-5"),
+        headers={"Idempotency-Key": "x" * 256},
+    )
+    assert status == 400 and problem["code"] == "idempotency.bad_key"

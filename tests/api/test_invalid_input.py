@@ -1,0 +1,129 @@
+"""Bad input gets a problem+json 4xx with a useful message, and the database is unchanged."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from tests.support.journeys import PARIS_SITE, repair_request
+from tests.support.service import Service
+from tests.support.snapshot import database_digest
+
+
+def _without(path: tuple[str, ...]) -> dict[str, Any]:
+    body = copy.deepcopy(repair_request(PARIS_SITE, "C-BAD"))
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    del target[path[-1]]
+    return body
+
+
+def _with(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    body = copy.deepcopy(repair_request(PARIS_SITE, "C-BAD"))
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return body
+
+
+JSON_CASES: list[tuple[str, Any, int, str, str | None]] = [
+    ("missing case id", _without(("case_id",)), 422, "request.invalid", "case_id"),
+    ("missing site", _without(("site",)), 422, "request.invalid", "site"),
+    ("missing postal code", _without(("site", "postal_code")), 422, "request.invalid", "site.postal_code"),
+    ("wrong type", _with(("device", "product_line"), 42), 422, "request.invalid", "device.product_line"),
+    (
+        "unknown product line",
+        _with(("device", "product_line"), "toaster"),
+        422,
+        "request.invalid",
+        "device.product_line",
+    ),
+    ("lower-case country", _with(("site", "country"), "fr"), 422, "request.invalid", "site.country"),
+    ("oversized name", _with(("site", "name"), "N" * 500), 422, "request.invalid", "site.name"),
+    (
+        "too many street lines",
+        _with(("site", "street_lines"), ["a", "b", "c", "d"]),
+        422,
+        "request.invalid",
+        "site.street_lines",
+    ),
+    ("unknown field", _with(("surprise",), 1), 422, "request.invalid", "surprise"),
+    ("not an object", [1, 2, 3], 422, "request.invalid", None),
+    (
+        "unknown country",
+        _with(("site", "country"), "ZZ") | {"entitlement": {"service_level": "either", "country_of_purchase": "ZZ"}},
+        422,
+        "routing.refused",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "status", "code", "field"), JSON_CASES, ids=[c[0] for c in JSON_CASES])
+async def test_invalid_bodies(
+    service: Service, name: str, body: Any, status: int, code: str, field: str | None
+) -> None:
+    before = database_digest(service.services.settings.database_path)
+    got, problem, response = await service.call("POST", "/v1/repairs", json=body)
+    assert got == status, problem
+    assert response.content_type == "application/problem+json"
+    assert problem["code"] == code and problem["detail"]
+    if field is not None:
+        assert field in [f["name"] for f in problem["fields"]], problem["fields"]
+    assert database_digest(service.services.settings.database_path) == before
+
+
+RAW_CASES: list[tuple[str, bytes, str, int, str]] = [
+    ("malformed JSON", b'{"case_id": ', "application/json", 400, "request.malformed_json"),
+    ("not UTF-8", b'{"case_id": "\xff"}', "application/json", 400, "request.malformed_json"),
+    (
+        "wrong content type",
+        b"case_id=1",
+        "application/x-www-form-urlencoded",
+        415,
+        "request.unsupported_media_type",
+    ),
+    (
+        "huge body",
+        b'{"pad": "' + b"x" * (2 * 1024 * 1024) + b'"}',
+        "application/json",
+        413,
+        "request.too_large",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "raw", "content_type", "status", "code"), RAW_CASES, ids=[c[0] for c in RAW_CASES])
+async def test_invalid_payloads(
+    service: Service, name: str, raw: bytes, content_type: str, status: int, code: str
+) -> None:
+    before = database_digest(service.services.settings.database_path)
+    got, problem, _ = await service.call("POST", "/v1/repairs", data=raw, headers={"Content-Type": content_type})
+    assert got == status, problem
+    assert problem["code"] == code
+    assert database_digest(service.services.settings.database_path) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "code"),
+    [
+        ("/v1/repairs", {"limit": "0"}, "request.invalid_query"),
+        ("/v1/repairs", {"status": "flying"}, "request.invalid_query"),
+        ("/v1/repairs", {"cursor": "%%%"}, "request.bad_cursor"),
+        ("/v1/repairs", {"turnaround": "late"}, "request.invalid_query"),
+    ],
+)
+async def test_invalid_queries(service: Service, path: str, params: dict[str, str], code: str) -> None:
+    status, problem, _ = await service.call("GET", path, params=params)
+    assert status == 422 and problem["code"] == code
+
+
+async def test_unknown_route_and_method(service: Service) -> None:
+    status, problem, _ = await service.call("GET", "/v1/nowhere")
+    assert status == 404 and problem["code"] == "not_found"
+    status, problem, _ = await service.call("DELETE", "/v1/repairs")
+    assert status == 405 and problem["code"] == "method.not_allowed"

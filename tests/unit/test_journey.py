@@ -1,0 +1,163 @@
+"""The journey state machine and the repair aggregate, without I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from logistics.domain.journey import (
+    JourneyState,
+    LegDirection,
+    LegMethod,
+    LegStatus,
+    can_cancel,
+    state_after_carrier_status,
+    state_after_receipt,
+)
+from logistics.domain.model import DomainRuleError, Leg, ReceiptCheck, Repair
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def repair(method: LegMethod = LegMethod.COURIER_PICKUP) -> Repair:
+    state = JourneyState.AWAITING_PICKUP if method is LegMethod.COURIER_PICKUP else JourneyState.AWAITING_DROP_OFF
+    return Repair(
+        id="rp_1",
+        case_id="C-1",
+        centre_id="fr-lyon",
+        region_id="fr-idf",
+        language="fr",
+        site={},
+        device={"product_line": "notebook"},
+        entitlement={"defective_media_retention": True},
+        state=state,
+        inbound=Leg(
+            direction=LegDirection.INBOUND,
+            method=method,
+            carrier="sim",
+            booking_reference="rp_1-in",
+            tracking_number="1Z1",
+            status=LegStatus.LABEL_CREATED,
+        ),
+        created_at=T0,
+        updated_at=T0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "direction", "status", "expected"),
+    [
+        (
+            JourneyState.AWAITING_PICKUP,
+            LegDirection.INBOUND,
+            LegStatus.PICKED_UP,
+            JourneyState.IN_TRANSIT_TO_CENTRE,
+        ),
+        (
+            JourneyState.AWAITING_DROP_OFF,
+            LegDirection.INBOUND,
+            LegStatus.DROPPED_OFF,
+            JourneyState.IN_TRANSIT_TO_CENTRE,
+        ),
+        # The carrier's delivery at the centre is not a receipt: only the centre's scan is.
+        (
+            JourneyState.IN_TRANSIT_TO_CENTRE,
+            LegDirection.INBOUND,
+            LegStatus.DELIVERED,
+            JourneyState.IN_TRANSIT_TO_CENTRE,
+        ),
+        (JourneyState.AT_CENTRE, LegDirection.INBOUND, LegStatus.IN_TRANSIT, JourneyState.AT_CENTRE),
+        (
+            JourneyState.AT_CENTRE,
+            LegDirection.OUTBOUND,
+            LegStatus.PICKED_UP,
+            JourneyState.IN_TRANSIT_TO_CUSTOMER,
+        ),
+        (
+            JourneyState.IN_TRANSIT_TO_CUSTOMER,
+            LegDirection.OUTBOUND,
+            LegStatus.DELIVERED,
+            JourneyState.DELIVERED,
+        ),
+        (JourneyState.DELIVERED, LegDirection.OUTBOUND, LegStatus.IN_TRANSIT, JourneyState.DELIVERED),
+        (JourneyState.CANCELLED, LegDirection.INBOUND, LegStatus.PICKED_UP, JourneyState.CANCELLED),
+        (
+            JourneyState.AWAITING_PICKUP,
+            LegDirection.INBOUND,
+            LegStatus.EXCEPTION,
+            JourneyState.AWAITING_PICKUP,
+        ),
+    ],
+)
+def test_carrier_status_moves_forward_only(
+    state: JourneyState, direction: LegDirection, status: LegStatus, expected: JourneyState
+) -> None:
+    assert state_after_carrier_status(state, direction, status) is expected
+
+
+def test_receipt_and_cancel_rules() -> None:
+    assert state_after_receipt(JourneyState.IN_TRANSIT_TO_CENTRE) is JourneyState.AT_CENTRE
+    assert state_after_receipt(JourneyState.AWAITING_DROP_OFF) is JourneyState.AT_CENTRE  # missed scans
+    assert state_after_receipt(JourneyState.AT_CENTRE) is None
+    assert can_cancel(JourneyState.AWAITING_PICKUP)
+    assert not can_cancel(JourneyState.IN_TRANSIT_TO_CENTRE)
+
+
+def test_late_event_is_recorded_and_changes_nothing() -> None:
+    r = repair()
+    r.apply_carrier_status(LegDirection.INBOUND, LegStatus.IN_TRANSIT, T0, "sim:2", {})
+    changes = r.apply_carrier_status(
+        LegDirection.INBOUND, LegStatus.PICKED_UP, T0 - timedelta(hours=1), "sim:1", {}, is_newest=False
+    )
+    assert [c.kind for c in changes] == ["ignored_event"]
+    assert r.inbound.status is LegStatus.IN_TRANSIT and r.state is JourneyState.IN_TRANSIT_TO_CENTRE
+
+
+def test_exception_flag_open_only_while_newest() -> None:
+    r = repair()
+    r.apply_carrier_status(LegDirection.INBOUND, LegStatus.EXCEPTION, T0, "sim:x", {"description": "damaged"})
+    assert [f.code for f in r.flags if f.cleared_at is None] == ["carrier.exception"]
+    r.apply_carrier_status(LegDirection.INBOUND, LegStatus.IN_TRANSIT, T0 + timedelta(hours=1), "sim:y", {})
+    assert [f for f in r.flags if f.cleared_at is None] == []
+
+
+def test_cancel_refused_once_with_carrier() -> None:
+    r = repair()
+    r.apply_carrier_status(LegDirection.INBOUND, LegStatus.PICKED_UP, T0, "sim:1", {})
+    with pytest.raises(DomainRuleError) as refused:
+        r.cancel(T0, "req", "customer changed their mind")
+    assert refused.value.code == "repair.not_cancellable"
+
+
+def test_receipt_discrepancy_with_defective_media_retention() -> None:
+    r = repair()
+    changes = r.receive(
+        T0,
+        "scan",
+        ReceiptCheck(items_received=("ac_adapter",), drive_present=True),
+        expected_items=("ac_adapter", "dock"),
+        drive_must_be_absent=True,
+    )
+    assert r.state is JourneyState.AT_CENTRE
+    discrepancy = next(c for c in changes if c.kind == "discrepancy")
+    assert "missing items: dock" in discrepancy.details["problems"]
+    assert any("Defective Media Retention" in p for p in discrepancy.details["problems"])
+
+
+def test_dispatch_needs_the_device_and_a_serial_for_a_replacement() -> None:
+    r = repair()
+    out = Leg(
+        direction=LegDirection.OUTBOUND,
+        method=LegMethod.CENTRE_DISPATCH,
+        carrier="sim",
+        booking_reference="rp_1-out",
+    )
+    with pytest.raises(DomainRuleError):
+        r.dispatch(T0, "d", "repaired", None, out)
+    r.receive(T0, "scan", ReceiptCheck(), (), False)
+    with pytest.raises(DomainRuleError) as refused:
+        r.dispatch(T0, "d", "replaced", None, out)
+    assert refused.value.code == "dispatch.replacement_serial_required"
+    r.dispatch(T0, "d", "replaced", "NEW1", out)
+    assert r.outbound is out and r.replacement_serial == "NEW1"
