@@ -76,6 +76,11 @@ def create_app(
     return app
 
 
+def known_carrier_names(registry: CarrierRegistry) -> list[str]:
+    """Every carrier a coverage file may name: the plug-ins found, whether enabled here or not."""
+    return sorted({info.name for info in registry.describe()})
+
+
 def load_coverage_for(settings: Settings, known_carriers: list[str]) -> CoverageInService:
     path = settings.coverage_path or SAMPLE_COVERAGE_PATH
 
@@ -102,8 +107,9 @@ def _service_context(
             session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
             stack.push_async_callback(session.close)
 
-            carriers = await _build_carriers(settings, registry, session, clock, sleep, metrics, stack)
-            coverage = load_coverage_for(settings, sorted(carriers))
+            plugins = registry or CarrierRegistry.discover(disabled=settings.disabled_carriers)
+            carriers = await _build_carriers(settings, plugins, session, clock, sleep, metrics, stack)
+            coverage = load_coverage_for(settings, known_carrier_names(plugins))
 
             executor = label_executor
             if executor is None:

@@ -41,7 +41,11 @@ def serve(args: argparse.Namespace) -> int:
         if settings.dev_keys_path is None:
             print("logistics: no api_keys are configured and dev_keys_path is unset", file=sys.stderr)
             return 2
-        coverage = load_coverage_for(settings, sorted(settings.carriers))
+        from carriers.registry import CarrierRegistry
+        from logistics.app import known_carrier_names
+
+        registry = CarrierRegistry.discover(disabled=settings.disabled_carriers)
+        coverage = load_coverage_for(settings, known_carrier_names(registry))
         keys, _ = load_or_create(settings.dev_keys_path, coverage.current.centres)
         print(f"development API keys: {settings.dev_keys_path.resolve()}", flush=True)
     app = create_app(settings, api_keys=keys)

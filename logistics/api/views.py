@@ -72,6 +72,15 @@ def history_view(entry: HistoryEntry) -> dict[str, Any]:
     }
 
 
+def holder_after_scan(leg: LegDirection, status: str) -> str:
+    """Who holds the parcel once the carrier reports ``status`` on a leg."""
+    if status in ("label_created", "pickup_scheduled", "cancelled", "unknown"):
+        return "customer" if leg is LegDirection.INBOUND else "repair_centre"
+    if status == "delivered":
+        return "repair_centre" if leg is LegDirection.INBOUND else "customer"
+    return "carrier"
+
+
 def custody_view(
     repair: Repair,
     entries: list[HistoryEntry],
@@ -90,11 +99,12 @@ def custody_view(
 
     rows: list[dict[str, Any]] = []
     for event in events:
+        holder = holder_after_scan(event.leg, event.status)
         rows.append(
             {
                 "at": event.occurred_at.isoformat(),
-                "local_time": local(event.occurred_at, event.leg.value, "carrier"),
-                "holder": "carrier",
+                "local_time": local(event.occurred_at, event.leg.value, holder),
+                "holder": holder,
                 "leg": event.leg.value,
                 "what": event.status,
                 "where": event.location,
@@ -105,7 +115,7 @@ def custody_view(
         )
     for entry in entries:
         change = entry.change
-        if change.kind != "state_changed" or change.to_state is None:
+        if change.kind not in ("created", "state_changed") or change.to_state is None:
             continue
         if change.actor.value == "carrier":
             continue  # already listed as the carrier scan that caused it

@@ -19,6 +19,7 @@ async def _customer_scan_payload(service: Service, label_url: str) -> str:
 
 async def _walk_back(service: Service, repair: dict[str, Any], scan_payload: str) -> list[dict[str, Any]]:
     centre = repair["centre_id"]
+    service.clock.advance(hours=20)
     status, received, _ = await service.call(
         "POST",
         f"/v1/centres/{centre}/receipts",
@@ -113,4 +114,6 @@ async def test_self_shipment_journey(service: Service) -> None:
     ]
     status, custody, _ = await service.call("GET", f"/v1/repairs/{repair['id']}/custody")
     holders = [row["holder"] for row in custody["items"]]
-    assert holders[0] == "customer" and "repair_centre" in holders and holders[-1] == "carrier"
+    assert holders == ["customer", "carrier", "carrier", "repair_centre", "carrier", "customer"]
+    assert [row["at"] for row in custody["items"]] == sorted(row["at"] for row in custody["items"])
+    assert all(row["local_time"] for row in custody["items"])

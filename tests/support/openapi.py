@@ -10,7 +10,8 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 
@@ -23,7 +24,7 @@ def spec() -> dict[str, Any]:
 
 @functools.cache
 def _registry() -> Registry:
-    return Registry().with_resource("urn:openapi", Resource.from_contents(spec(), default_specification=None))  # type: ignore[call-arg]
+    return Registry().with_resource("urn:openapi", DRAFT202012.create_resource(spec()))
 
 
 @functools.cache
