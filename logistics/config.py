@@ -21,7 +21,8 @@ from carriers.resilience import CallPolicy
 
 
 def _simulated_carrier_only() -> dict[str, dict[str, Any]]:
-    return {"sim": {}}
+    # The simulated carrier keeps its bookings in a file so that a restarted service still finds them.
+    return {"sim": {"state_path": "var/sim-carrier.json"}}
 
 
 class ApiKey(BaseModel):

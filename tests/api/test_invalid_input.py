@@ -103,8 +103,9 @@ async def test_invalid_payloads(
     service: Service, name: str, raw: bytes, content_type: str, status: int, code: str
 ) -> None:
     before = database_digest(service.services.settings.database_path)
-    got, problem, _ = await service.call("POST", "/v1/repairs", data=io.BytesIO(raw),
-                                         headers={"Content-Type": content_type})
+    got, problem, _ = await service.call(
+        "POST", "/v1/repairs", data=io.BytesIO(raw), headers={"Content-Type": content_type}
+    )
     assert got == status, problem
     assert problem["code"] == code
     assert database_digest(service.services.settings.database_path) == before
