@@ -184,6 +184,8 @@ class Transaction(RepairReads, Protocol):
     async def schedule_poll(
         self, repair_id: str, leg: LegDirection, next_poll_at: datetime | None, open_: bool
     ) -> None: ...
+    async def add_carrier_events(self, events: Sequence[StoredCarrierEvent]) -> int:
+        """Store many carrier events at once, skipping those already stored; returns how many were new."""
 
 
 class Store(Protocol):

@@ -4,6 +4,9 @@ Each event is stored once per (carrier, tracking number, event id); a duplicate 
 event then updates its leg only forward; a late event (an "in transit" after "delivered") stays in the
 stored chain of events and in the history as ignored. An exception raises a flag only while it is the
 newest event of its leg, so whatever order the events arrive in, the leg ends in the same state.
+
+One call (a push or a poll batch) is one transaction: its events are stored together or not at all, and the
+durable commit is paid once per call rather than once per event.
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal
 
 from carriers import TrackingEvent
 from logistics.clock import Clock
-from logistics.domain.journey import LegStatus
+from logistics.domain.journey import LegDirection, LegStatus
+from logistics.domain.model import Change
 from logistics.errors import NotFound
 from logistics.services.notifications import record
-from logistics.services.ports import Store, StoredCarrierEvent
+from logistics.services.ports import Store, StoredCarrierEvent, Transaction
 
 logger = logging.getLogger(__name__)
 
@@ -45,56 +50,103 @@ class Tracking:
             raise NotFound(f"unknown tracking number(s): {', '.join(unknown)}", code="tracking.unknown_number")
 
     async def ingest(self, carrier: str, events: Sequence[TrackingEvent], via: Literal["push", "poll"]) -> Ingested:
+        """Store the new events of one push or poll and apply them, all in one transaction.
+
+        Events are applied per repair, oldest first by (carrier time, event id), so the common case (in
+        order) produces the natural history, and events sharing a timestamp are ordered the same way
+        whatever order they arrive in. Each repair is read, saved and recorded once per call.
+        """
         result = Ingested()
         reader = self._store.reader()
-        # Oldest first: the common case (in order) then produces the natural history.
-        for event in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
-            located = await reader.find_leg(carrier, event.tracking_number)
-            if located is None:
-                result.unknown.append(event.tracking_number)
+        located: dict[str, tuple[str, LegDirection] | None] = {}
+        by_repair: dict[str, list[tuple[LegDirection, TrackingEvent]]] = {}
+        for event in sorted(events, key=_order):
+            number = event.tracking_number
+            if number not in located:
+                located[number] = await reader.find_leg(carrier, number)
+            leg = located[number]
+            if leg is None:
+                result.unknown.append(number)
                 continue
-            repair_id, direction = located
-            now = self._clock.now()
-            async with self._store.transaction() as tx:
-                stored = await tx.add_carrier_event(
-                    StoredCarrierEvent(
-                        carrier=carrier,
-                        tracking_number=event.tracking_number,
-                        event_id=event.event_id,
-                        repair_id=repair_id,
-                        leg=direction,
-                        occurred_at=event.occurred_at,
-                        status=event.status.value,
-                        raw_code=event.raw_code,
-                        raw_description=event.raw_description,
-                        location=event.location,
-                        received_at=now,
-                        via=via,
-                    )
-                )
-                if not stored:
-                    result.duplicates += 1
-                    continue
-                result.accepted += 1
-                repair = await tx.get_repair(repair_id)
-                assert repair is not None
-                newest = await tx.newest_event_time(repair_id, direction)
-                details = {
-                    "carrier": carrier,
-                    "tracking_number": event.tracking_number,
-                    "raw_code": event.raw_code,
-                    "description": event.raw_description,
-                    "location": event.location,
-                    "via": via,
-                }
-                changes = repair.apply_carrier_status(
-                    direction,
-                    LegStatus(event.status.value),
-                    event.occurred_at,
-                    f"{carrier}:{event.event_id}",
-                    details,
-                    is_newest=event.occurred_at >= newest,
-                )
-                await tx.save_repair(repair)
-                await record(tx, repair, changes, now)
+            by_repair.setdefault(leg[0], []).append((leg[1], event))
+        if not by_repair:
+            return result
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            for repair_id, arrivals in by_repair.items():
+                await self._apply(tx, carrier, repair_id, arrivals, via, now, result)
         return result
+
+    async def _apply(
+        self,
+        tx: Transaction,
+        carrier: str,
+        repair_id: str,
+        arrivals: list[tuple[LegDirection, TrackingEvent]],
+        via: str,
+        now: datetime,
+        result: Ingested,
+    ) -> None:
+        stored = await tx.carrier_events(repair_id)
+        known = {(e.carrier, e.tracking_number, e.event_id) for e in stored}
+        newest: dict[LegDirection, tuple[datetime, str]] = {}
+        for e in stored:
+            newest[e.leg] = max(newest.get(e.leg, _EARLIEST), (e.occurred_at, e.event_id))
+        fresh: list[StoredCarrierEvent] = []
+        changes: list[Change] = []
+        repair = await tx.get_repair(repair_id)
+        assert repair is not None
+        for direction, event in arrivals:
+            identity = (carrier, event.tracking_number, event.event_id)
+            if identity in known:
+                result.duplicates += 1
+                continue
+            known.add(identity)
+            result.accepted += 1
+            fresh.append(
+                StoredCarrierEvent(
+                    carrier=carrier,
+                    tracking_number=event.tracking_number,
+                    event_id=event.event_id,
+                    repair_id=repair_id,
+                    leg=direction,
+                    occurred_at=event.occurred_at,
+                    status=event.status.value,
+                    raw_code=event.raw_code,
+                    raw_description=event.raw_description,
+                    location=event.location,
+                    received_at=now,
+                    via=via,
+                )
+            )
+            key = _order(event)
+            is_newest = key >= newest.get(direction, _EARLIEST)
+            newest[direction] = max(newest.get(direction, _EARLIEST), key)
+            details = {
+                "carrier": carrier,
+                "tracking_number": event.tracking_number,
+                "raw_code": event.raw_code,
+                "description": event.raw_description,
+                "location": event.location,
+                "via": via,
+            }
+            changes += repair.apply_carrier_status(
+                direction,
+                LegStatus(event.status.value),
+                event.occurred_at,
+                f"{carrier}:{event.event_id}",
+                details,
+                is_newest=is_newest,
+            )
+        if not fresh:
+            return
+        await tx.add_carrier_events(fresh)
+        await tx.save_repair(repair)
+        await record(tx, repair, changes, now)
+
+
+_EARLIEST = (datetime.min.replace(tzinfo=UTC), "")
+
+
+def _order(event: TrackingEvent) -> tuple[datetime, str]:
+    return (event.occurred_at, event.event_id)

@@ -578,6 +578,32 @@ class SqliteTransaction(SqliteReads):
             (instant(next_poll_at) if next_poll_at else None, 1 if open_ else 0, repair_id, leg.value),
         )
 
+    async def add_carrier_events(self, events: Sequence[StoredCarrierEvent]) -> int:
+        rows = [
+            (
+                e.carrier,
+                e.tracking_number,
+                e.event_id,
+                e.repair_id,
+                e.leg.value,
+                instant(e.occurred_at),
+                e.status,
+                e.raw_code,
+                e.raw_description,
+                e.location,
+                instant(e.received_at),
+                e.via,
+            )
+            for e in events
+        ]
+        async with self._conn.executemany(
+            "INSERT INTO carrier_events (carrier, tracking_number, event_id, repair_id, leg, occurred_at, status,"
+            " raw_code, raw_description, location, received_at, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            rows,
+        ) as cur:
+            return cur.rowcount
+
 
 class SqliteStore:
     """The ``Store`` port on one SQLite database."""

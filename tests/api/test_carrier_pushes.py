@@ -81,6 +81,7 @@ async def test_duplicates_and_late_events(service: Service) -> None:
     # A late, earlier scan is stored and recorded, and moves nothing backwards.
     assert (await push(service, [scan(number, "LC", t - timedelta(hours=5))]))[1]["accepted"] == 1
     status, repairs, _ = await service.call("GET", "/v1/repairs")
+    assert status == 200
     repair = repairs["items"][0]
     assert repair["state"] == "in_transit_to_centre" and repair["inbound"]["status"] == "in_transit"
     _, history, _ = await service.call("GET", f"/v1/repairs/{repair['id']}/events")

@@ -23,8 +23,8 @@ from aiohttp import web
 from hypothesis import HealthCheck, settings
 
 from logistics.app import create_app
-from tests.support.clock import ManualClock
 from tests.support import service as support
+from tests.support.clock import ManualClock
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
 CENTRE = "fr-lyon"
