@@ -1,0 +1,86 @@
+"""What routing answers: the method, the carriers, the repair centre, pickup slots and the reasons why."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must be timezone-aware")
+    return value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Method(enum.StrEnum):
+    COURIER_PICKUP = "courier_pickup"
+    SELF_SHIPMENT = "self_shipment"
+
+
+class Reason(_Frozen):
+    """One step of the decision: ``code`` is stable for machines, ``message`` is a sentence for people."""
+
+    code: str = Field(pattern=r"^[a-z_]+(\.[a-z_]+)+$")
+    message: str
+
+
+def reason(code: str, message: str) -> Reason:
+    """A reason made by routing itself. Its codes are literals checked by the tests, so validation, which
+    would cost a noticeable share of a decision, is skipped."""
+    return Reason.model_construct(code=code, message=message)
+
+
+class PickupSlot(_Frozen):
+    """A courier pickup window on one local date; ``ready_at``/``close_at`` are the same bounds in UTC."""
+
+    local_date: date
+    ready_time: time
+    close_time: time
+    time_zone: str
+    ready_at: UtcDatetime
+    close_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.close_at <= self.ready_at:
+            raise ValueError("close_at must be after ready_at")
+        return self
+
+
+class TurnaroundTargets(_Frozen):
+    """Targets per leg in business days; a leg is at risk once it has used ``at_risk_ratio`` of its target."""
+
+    inbound_business_days: int = Field(ge=0, le=60)
+    at_centre_business_days: int = Field(ge=0, le=60)
+    outbound_business_days: int = Field(ge=0, le=60)
+    at_risk_ratio: float = Field(default=0.8, gt=0, le=1)
+
+
+class RoutingDecision(_Frozen):
+    """The routing answer. ``eligible`` False means refused: ``reasons`` says why and the rest is empty."""
+
+    eligible: bool
+    method: Method | None = None
+    carrier: str | None = Field(default=None, description="carrier of the inbound leg, site to centre")
+    return_carrier: str | None = Field(default=None, description="carrier of the outbound leg, centre to site")
+    centre_id: str | None = None
+    region_id: str | None = None
+    time_zone: str | None = Field(default=None, description="the site's IANA zone")
+    slots: tuple[PickupSlot, ...] = ()
+    drop_off: str | None = None
+    ship_by: date | None = Field(default=None, description="last local date for a self-shipment")
+    reasons: tuple[Reason, ...] = ()
+    turnaround: TurnaroundTargets | None = None
+
+    def reason_codes(self) -> tuple[str, ...]:
+        return tuple(reason.code for reason in self.reasons)

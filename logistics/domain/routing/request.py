@@ -1,0 +1,106 @@
+"""What the case system tells routing: the customer's site, the device, and what the customer is entitled to.
+
+Field limits on ``SiteAddress`` match the carriers' neutral ``Address`` so that one converts into the other
+without loss (``SiteAddress.model_dump()`` is a valid ``Address``).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ISO_COUNTRY = r"^[A-Z]{2}$"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProductLine(enum.StrEnum):
+    NOTEBOOK = "notebook"
+    DESKTOP = "desktop"
+    ALL_IN_ONE = "all_in_one"  # its screen is part of the computer, not an external monitor
+    WORKSTATION = "workstation"
+
+
+class ServiceLevel(enum.StrEnum):
+    """How the maker wants the device to reach the repair centre (the case system's choice)."""
+
+    PICKUP_AND_RETURN = "pickup_and_return"
+    CUSTOMER_SHIP = "customer_ship"
+    EITHER = "either"
+
+
+class ItemKind(enum.StrEnum):
+    """What may travel with the computer; see ``eligibility`` for which kinds are covered."""
+
+    # Branded accessories from the original box: covered with the computer.
+    AC_ADAPTER = "ac_adapter"
+    WIRED_MOUSE = "wired_mouse"
+    WIRED_KEYBOARD = "wired_keyboard"
+    # Peripherals: covered only by a Peripheral Care Pack (at most 6, of which at most 2 monitors).
+    EXTERNAL_MONITOR = "external_monitor"
+    DOCK = "dock"
+    WIRELESS_MOUSE = "wireless_mouse"
+    WIRELESS_KEYBOARD = "wireless_keyboard"
+    HEADSET = "headset"
+    OTHER_PERIPHERAL = "other_peripheral"
+    # A business notebook's own battery, covered with the notebook.
+    BATTERY = "battery"
+    # Never covered.
+    CONSUMABLE = "consumable"
+    REMOVABLE_MEDIA = "removable_media"
+    TABLET_PEN = "tablet_pen"
+    NON_BRANDED_DEVICE = "non_branded_device"
+
+
+class SiteAddress(_Frozen):
+    """The customer's site: where a courier collects and where the repaired unit returns.
+
+    ``subdivision`` is the ISO 3166-2 suffix as the holidays calendar knows it ("BY", "SCT", "CN"); for
+    France, the department when its holidays differ: "57", "67" or "68" (Alsace-Moselle), "971" to "976"
+    (overseas). It may be left out when the coverage region sets the calendar from the postal code.
+    Overseas departments may also be given with their own ISO country codes (GP, MQ, GF, RE, YT).
+    """
+
+    name: str = Field(min_length=1, max_length=70)
+    company: str | None = Field(default=None, max_length=70)
+    street_lines: tuple[str, ...] = Field(min_length=1, max_length=3)
+    city: str = Field(min_length=1, max_length=50)
+    postal_code: str = Field(min_length=1, max_length=12)
+    country: str = Field(pattern=ISO_COUNTRY, description="ISO 3166-1 alpha-2")
+    subdivision: str | None = Field(default=None, max_length=10, description="ISO 3166-2 suffix, e.g. 'BY'")
+    phone: str = Field(min_length=4, max_length=25)
+    email: str | None = Field(default=None, max_length=254)
+
+
+class Device(_Frozen):
+    product_line: ProductLine
+    model: str = Field(min_length=1, max_length=100)
+    serial_number: str = Field(min_length=1, max_length=50)
+
+
+class Item(_Frozen):
+    """Something the customer will send besides the computer."""
+
+    kind: ItemKind
+    description: str | None = Field(default=None, max_length=100)
+    quantity: int = Field(default=1, ge=1, le=99)
+
+
+class Entitlement(_Frozen):
+    service_level: ServiceLevel
+    country_of_purchase: str = Field(pattern=ISO_COUNTRY)
+    defective_media_retention: bool = False
+    accidental_damage_protection: bool = False
+    peripheral_care_pack: bool = False
+    items: tuple[Item, ...] = ()
+
+
+class RoutingRequest(_Frozen):
+    site: SiteAddress
+    device: Device
+    entitlement: Entitlement
+    preferred_date: date | None = Field(default=None, description="preferred local pickup date at the site")

@@ -1,0 +1,43 @@
+"""Reloading the coverage: a good file is swapped in atomically; a bad one is refused and the old one stays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from logistics.coverage import SAMPLE_COVERAGE_PATH
+from tests.support.clock import ManualClock
+from tests.support.journeys import CORSICA_SITE, repair_request
+from tests.support.service import running_service
+
+
+def _quote_body() -> dict[str, object]:
+    body = repair_request(CORSICA_SITE, "unused")
+    return {key: body[key] for key in ("site", "device", "entitlement")}
+
+
+async def test_reload_swaps_good_files_and_refuses_bad_ones(tmp_path: Path, clock: ManualClock) -> None:
+    coverage = tmp_path / "coverage.yaml"
+    original = SAMPLE_COVERAGE_PATH.read_text(encoding="utf-8")
+    coverage.write_text(original, encoding="utf-8")
+    async with running_service(tmp_path, clock, coverage_path=coverage) as service:
+        status, decision, _ = await service.call("POST", "/v1/routing/quote", json=_quote_body())
+        assert status == 200 and decision["method"] == "self_shipment"  # Corsica: no courier zone
+
+        coverage.write_text(original.replace("regions:", "regions:\n  - id: [broken", 1), encoding="utf-8")
+        status, problem, _ = await service.call("POST", "/v1/admin/coverage/reload", "operator")
+        assert status == 422 and problem["code"] == "coverage.refused"
+        assert "coverage.yaml" in problem["detail"]
+        status, still, _ = await service.call("POST", "/v1/routing/quote", json=_quote_body())
+        assert status == 200 and still == decision
+
+        # Give Corsica a courier zone: the reload puts it in service at once.
+        courier = original.replace(
+            'postal_codes: ["20"]        # Corsica: no courier zone, the customer ships\n',
+            'postal_codes: ["20"]\n    courier_pickup: *pickup-two-days\n',
+        )
+        assert courier != original
+        coverage.write_text(courier, encoding="utf-8")
+        status, reloaded, _ = await service.call("POST", "/v1/admin/coverage/reload", "operator")
+        assert status == 200 and reloaded["generation"] == 2
+        status, changed, _ = await service.call("POST", "/v1/routing/quote", json=_quote_body())
+        assert changed["method"] == "courier_pickup"

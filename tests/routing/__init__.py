@@ -1,0 +1,1 @@
+"""Routing tests: coverage, calendar and decision."""

@@ -1,0 +1,145 @@
+"""Properties of pickup slots over random instants, sites, windows and lead times."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from logistics.coverage import SAMPLE_COVERAGE_PATH, read_document
+from logistics.domain.routing import Coverage, Method, RoutingDecision, calendar_for, decide
+from logistics.domain.routing.local_time import to_local
+from tests.routing.routing_builders import build_request
+
+PROPERTY_SETTINGS = settings(
+    derandomize=True, max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+# Sites across zones and calendars: (country, postal code, subdivision, the calendar's subdivision).
+SITES = [
+    ("FR", "75011", None, None),
+    ("FR", "67000", None, "6AE"),
+    ("FR", "97400", None, "974"),
+    ("GB", "EH1 1YZ", None, "SCT"),
+    ("GB", "SW1A 1AA", None, "ENG"),
+    ("DE", "80331", "BY", "BY"),
+    ("PT", "1000-001", None, None),
+    ("ES", "28001", "MD", "MD"),
+]
+ZONES = ["Europe/Paris", "Indian/Reunion", "Europe/London", "America/Santiago", "Australia/Lord_Howe"]
+
+instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC))
+
+
+@lru_cache(maxsize=1)
+def _sample_document() -> dict[str, Any]:
+    document: dict[str, Any] = read_document(SAMPLE_COVERAGE_PATH)
+    return document
+
+
+@lru_cache(maxsize=4096)
+def _coverage(zone: str, ready: time, close: time, cut_off: time, lead: int, subdivision: str | None) -> Coverage:
+    document = dict(_sample_document())
+    template = next(r for r in document["regions"] if r["id"] == "fr-idf")
+    document["regions"] = [
+        dict(
+            template,
+            id="zone",
+            country="FR",
+            calendar_subdivision=subdivision,
+            postal_codes=[],
+            time_zone=zone,
+            courier_pickup={
+                "carrier": "sim",
+                "lead_time_business_days": lead,
+                "cut_off": cut_off.strftime("%H:%M"),
+                "window": {"ready": ready.strftime("%H:%M"), "close": close.strftime("%H:%M")},
+            },
+        )
+    ]
+    return Coverage.from_document(document)
+
+
+@PROPERTY_SETTINGS
+@given(now=instants, site=st.sampled_from(SITES), preferred=st.none() | st.integers(0, 60))
+def test_sample_slots_are_business_days_after_the_lead_time(
+    sample_coverage: Coverage,
+    now: datetime,
+    site: tuple[str, str, str | None, str | None],
+    preferred: int | None,
+) -> None:
+    country, postal_code, subdivision, calendar_subdivision = site
+    preferred_date = None if preferred is None else now.date() + timedelta(days=preferred)
+    request = build_request(country, postal_code, subdivision=subdivision, preferred_date=preferred_date)
+    decision = decide(sample_coverage, request, now)
+    assert decision.eligible
+    if decision.method is not Method.COURIER_PICKUP:
+        return
+    region = sample_coverage.regions[decision.region_id or ""]
+    assert region.courier_pickup is not None
+    _check_slots(decision.slots, now, region.time_zone, country, calendar_subdivision, region.courier_pickup)
+
+
+@PROPERTY_SETTINGS
+@given(
+    now=instants,
+    zone=st.sampled_from(ZONES),
+    ready_minutes=st.integers(0, 22 * 60),
+    length_minutes=st.integers(30, 8 * 60),
+    cut_off_minutes=st.integers(0, 23 * 60 + 59),
+    lead=st.integers(0, 4),
+    subdivision=st.sampled_from([None, "6AE", "974"]),
+)
+def test_slots_hold_for_any_window_zone_and_lead_time(
+    now: datetime,
+    zone: str,
+    ready_minutes: int,
+    length_minutes: int,
+    cut_off_minutes: int,
+    lead: int,
+    subdivision: str | None,
+) -> None:
+    ready = time(ready_minutes // 60, ready_minutes % 60)
+    close_minutes = min(ready_minutes + length_minutes, 23 * 60 + 59)
+    close = time(close_minutes // 60, close_minutes % 60)
+    cut_off = time(cut_off_minutes // 60, cut_off_minutes % 60)
+    if lead == 0 and cut_off >= close:
+        cut_off = ready
+    coverage = _coverage(zone, ready, close, cut_off, lead, subdivision)
+    decision = decide(coverage, build_request("FR", "75011"), now)
+    assert RoutingDecision.model_validate(decision.model_dump()) == decision
+    terms = coverage.regions["zone"].courier_pickup
+    assert terms is not None
+    assert decision.slots
+    _check_slots(decision.slots, now, zone, "FR", subdivision, terms)
+
+
+def _check_slots(slots: Any, now: datetime, zone: str, country: str, subdivision: str | None, terms: Any) -> None:
+    calendar = calendar_for(country, subdivision, zone)
+    local_now = to_local(now, zone)
+    counted = local_now.date()
+    if not calendar.is_business_day(counted) or local_now.time() >= terms.cut_off:
+        counted = calendar.next_business_day(counted)
+    earliest = calendar.add_business_days(counted, terms.lead_time_business_days)
+    assert len(slots) == 3
+    previous: date | None = None
+    for slot in slots:
+        assert calendar.is_business_day(slot.local_date)
+        assert slot.local_date >= earliest
+        assert previous is None or slot.local_date > previous
+        previous = slot.local_date
+        assert slot.time_zone == zone
+        # The UTC instants and the local date and times describe the same moments.
+        ready_local, close_local = to_local(slot.ready_at, zone), to_local(slot.close_at, zone)
+        assert (ready_local.date(), ready_local.time()) == (slot.local_date, slot.ready_time)
+        assert (close_local.date(), close_local.time()) == (slot.local_date, slot.close_time)
+        assert slot.ready_at.utcoffset() == timedelta(0)
+        # Inside the region's window (a clock change can only shift a bound later, by the gap).
+        assert terms.window.ready <= slot.ready_time < slot.close_time
+        assert slot.close_time <= max(terms.window.close, slot.close_time)
+        assert slot.ready_at < slot.close_at
+        assert slot.close_at > now
+        assert slot.ready_at >= now
