@@ -15,8 +15,14 @@ from concurrent.futures import Executor
 from datetime import datetime
 from typing import Literal
 
-from labels.description import CarrierLabelImage, LabelAddress, LabelDescription, PackingInstructions, PickupInfo
-from labels.rendering import render_label
+from labels import (
+    CarrierLabelImage,
+    LabelAddress,
+    LabelDescription,
+    PackingInstructions,
+    PickupInfo,
+    render_label,
+)
 from logistics.clock import Clock
 from logistics.domain.intake import intake_payload
 from logistics.domain.journey import LegDirection, LegMethod

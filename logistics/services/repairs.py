@@ -85,6 +85,7 @@ class Repairs:
             )
         coverage = self._routing.coverage
         centre = coverage.centres[decision.centre_id]
+        region = coverage.regions.get(decision.region_id) if decision.region_id else None
         repair_id = new_repair_id()
         method = LegMethod.COURIER_PICKUP if decision.method is Method.COURIER_PICKUP else LegMethod.CUSTOMER_DROP_OFF
         slot = decision.slots[0] if decision.slots else None
@@ -110,6 +111,9 @@ class Repairs:
                 "drop_off": decision.drop_off,
                 "return_carrier": decision.return_carrier or decision.carrier,
                 "site_time_zone": decision.time_zone,
+                # The calendar the site's days are counted in (a region may name one for its whole area).
+                "site_calendar_subdivision": (region.holiday_subdivision if region is not None else None)
+                or command.site.subdivision,
             },
             state=initial_state(method),
             inbound=inbound,
