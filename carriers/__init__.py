@@ -33,15 +33,21 @@ from carriers.models import (
     TrackingResult,
     TrackingStatus,
 )
+from carriers.registry import CarrierConfigurationError, CarrierRegistry, PluginInfo, PluginStatus
+from carriers.resilience import AttemptOutcome, AttemptRecord, CallPolicy, ResilientCarrier
 
 __all__ = [
     "AdapterFactory",
     "Address",
+    "AttemptOutcome",
+    "AttemptRecord",
+    "CallPolicy",
     "Capability",
     "CarrierAdapter",
     "CarrierAmbiguousError",
     "CarrierAuthError",
     "CarrierCircuitOpen",
+    "CarrierConfigurationError",
     "CarrierContext",
     "CarrierError",
     "CarrierLabel",
@@ -52,6 +58,7 @@ __all__ = [
     "CarrierPushError",
     "CarrierPushMalformed",
     "CarrierRateLimited",
+    "CarrierRegistry",
     "CarrierRejected",
     "CarrierTimeout",
     "CarrierTransientError",
@@ -60,6 +67,9 @@ __all__ = [
     "Parcel",
     "PickupBooking",
     "PickupRequest",
+    "PluginInfo",
+    "PluginStatus",
+    "ResilientCarrier",
     "ShipmentBooking",
     "ShipmentRequest",
     "Sleep",

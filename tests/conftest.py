@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,20 @@ def clock() -> ManualClock:
 async def service(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Service]:
     async with running_service(tmp_path, clock) as svc:
         yield svc
+
+
+# looptime 0.9 asks the event-loop policy for its loop before every test call; under pytest-asyncio 1.x there is
+# often none set, so the policy creates a loop that nobody closes, and its ResourceWarning later fails whichever
+# test the garbage collector happens to interrupt. Close such a loop right after the call.
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
+    policy = asyncio.get_event_loop_policy()
+    local = getattr(policy, "_local", None)
+    before = getattr(local, "_loop", None)
+    try:
+        return (yield)
+    finally:
+        after = getattr(local, "_loop", None)
+        if after is not None and after is not before and not after.is_running() and not after.is_closed():
+            after.close()
+            policy.set_event_loop(None)

@@ -1,0 +1,374 @@
+"""``ResilientCarrier``: any adapter wrapped with timeouts, retries, a breaker, a bulkhead, reconciliation.
+
+It implements the same ``CarrierAdapter`` protocol as the adapter it wraps, so the service cannot tell the
+difference except that calls become safe to make:
+
+* each attempt runs under ``attempt_timeout_s`` and the whole call under ``deadline_s`` (pauses included);
+* ``CarrierTransientError`` is retried with exponential backoff and full jitter (tenacity), honouring a
+  carrier's ``retry_after`` up to ``retry_after_cap_s``; anything else is raised as is, never a
+  ``RetryError``;
+* one circuit breaker and one concurrency limit (semaphore) per wrapped carrier;
+* **never twice**: a create (``schedule_pickup``, ``create_shipment``) whose outcome is ambiguous (the adapter
+  raised ``CarrierAmbiguousError``, or our attempt timeout fired after the request may have left) is followed
+  by a lookup by our reference (``find_pickup`` / ``find_shipment``); the booking found is returned, and only
+  if none exists is the create sent again. An adapter that cannot look up makes the wrapper raise
+  ``CarrierAmbiguousError`` at once, and so does a call that runs out of attempts or time while the outcome
+  is still open: the service's outbox reconciles later;
+* cancels and voids are idempotent at the adapter (already cancelled counts as success), so their
+  ambiguous outcomes are simply retried;
+* every attempt is logged and reported through ``on_attempt``.
+
+Retrying happens here and nowhere else: adapters make exactly one attempt per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import date
+from typing import TypeVar
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
+
+from carriers.base import CarrierAdapter, Sleep
+from carriers.errors import (
+    CarrierAmbiguousError,
+    CarrierCircuitOpen,
+    CarrierError,
+    CarrierNotSupported,
+    CarrierRateLimited,
+    CarrierTimeout,
+    CarrierTransientError,
+)
+from carriers.models import (
+    Capability,
+    PickupBooking,
+    PickupRequest,
+    ShipmentBooking,
+    ShipmentRequest,
+    TrackingEvent,
+    TrackingResult,
+)
+from carriers.resilience.breaker import CircuitBreaker
+from carriers.resilience.policy import AttemptOutcome, AttemptRecord, CallPolicy
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+OnAttempt = Callable[[AttemptRecord], None]
+
+
+def _loop_time() -> float:
+    # The event loop's clock: the one asyncio.timeout() uses, and the one virtual-time tests control.
+    return asyncio.get_running_loop().time()
+
+
+class _Ambiguity:
+    """Whether a create of this call may already have been applied at the carrier."""
+
+    __slots__ = ("error", "open")
+
+    def __init__(self) -> None:
+        self.open = False
+        self.error: CarrierAmbiguousError | None = None
+
+
+class ResilientCarrier:
+    """Wraps one adapter; see the module docstring for what each call guarantees."""
+
+    def __init__(
+        self,
+        adapter: CarrierAdapter,
+        policy: CallPolicy | None = None,
+        *,
+        monotonic: Callable[[], float] | None = None,
+        sleep: Sleep | None = None,
+        rng: random.Random | None = None,
+        on_attempt: OnAttempt | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self.adapter = adapter
+        self.policy = policy or CallPolicy()
+        self.name = adapter.name
+        self.capabilities = adapter.capabilities
+        self.max_track_batch = adapter.max_track_batch
+        self._monotonic = monotonic or _loop_time
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._on_attempt = on_attempt
+        self.breaker = breaker or CircuitBreaker(
+            adapter.name,
+            failure_threshold=self.policy.breaker_failure_threshold,
+            cooldown_s=self.policy.breaker_cooldown_s,
+            monotonic=self._monotonic,
+        )
+        self._slots = asyncio.Semaphore(self.policy.max_concurrency)
+
+    # -- the protocol ----------------------------------------------------------------------------------
+
+    async def schedule_pickup(self, request: PickupRequest) -> PickupBooking:
+        def lookup() -> Awaitable[PickupBooking | None]:
+            return self.adapter.find_pickup(request.reference, request.pickup_date)
+
+        return await self._create(
+            "schedule_pickup",
+            lambda: self.adapter.schedule_pickup(request),
+            "find_pickup",
+            lookup if Capability.FIND_PICKUP in self.capabilities else None,
+        )
+
+    async def create_shipment(self, request: ShipmentRequest) -> ShipmentBooking:
+        def lookup() -> Awaitable[ShipmentBooking | None]:
+            return self.adapter.find_shipment(request.reference)
+
+        return await self._create(
+            "create_shipment",
+            lambda: self.adapter.create_shipment(request),
+            "find_shipment",
+            lookup if Capability.FIND_SHIPMENT in self.capabilities else None,
+        )
+
+    async def cancel_pickup(self, booking: PickupBooking) -> None:
+        await self._call("cancel_pickup", lambda: self.adapter.cancel_pickup(booking), idempotent_change=True)
+
+    async def void_shipment(self, booking: ShipmentBooking) -> None:
+        await self._call("void_shipment", lambda: self.adapter.void_shipment(booking), idempotent_change=True)
+
+    async def find_pickup(self, reference: str, pickup_date: date) -> PickupBooking | None:
+        return await self._call("find_pickup", lambda: self.adapter.find_pickup(reference, pickup_date))
+
+    async def find_shipment(self, reference: str) -> ShipmentBooking | None:
+        return await self._call("find_shipment", lambda: self.adapter.find_shipment(reference))
+
+    async def track(self, tracking_numbers: Sequence[str]) -> list[TrackingResult]:
+        """Track any number of tracking numbers, in batches of the adapter's ``max_track_batch``."""
+        results: list[TrackingResult] = []
+        size = max(1, self.max_track_batch)
+        for start in range(0, len(tracking_numbers), size):
+            batch = list(tracking_numbers[start : start + size])
+            results.extend(await self._call("track", functools.partial(self.adapter.track, batch)))
+        return results
+
+    def parse_push(self, headers: Mapping[str, str], body: bytes) -> list[TrackingEvent]:
+        # Pure verification, no carrier call: nothing to retry or break.
+        return self.adapter.parse_push(headers, body)
+
+    async def aclose(self) -> None:
+        await self.adapter.aclose()
+
+    # -- machinery ------------------------------------------------------------------------------------
+
+    async def _call(self, operation: str, send: Callable[[], Awaitable[T]], *, idempotent_change: bool = False) -> T:
+        """A read or an idempotent change: transient (and, for changes, ambiguous) outcomes are retried."""
+        started = self._monotonic()
+
+        def retryable(exc: BaseException) -> bool:
+            return isinstance(exc, CarrierTransientError) or (
+                idempotent_change and isinstance(exc, CarrierAmbiguousError)
+            )
+
+        retrying = self._retrying(started, retryable)
+        async for attempt in retrying:
+            with attempt:
+                number = attempt.retry_state.attempt_number
+                return await self._attempt(operation, number, started, send, creates=False)
+        raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover
+
+    async def _create(
+        self,
+        operation: str,
+        send: Callable[[], Awaitable[T]],
+        lookup_operation: str,
+        lookup: Callable[[], Awaitable[T | None]] | None,
+    ) -> T:
+        started = self._monotonic()
+        ambiguity = _Ambiguity()
+
+        async def step(number: int) -> T:
+            if ambiguity.open and lookup is not None:
+                found = await self._attempt(lookup_operation, number, started, lookup, creates=False)
+                if found is not None:
+                    logger.info(
+                        "ambiguous %s reconciled: booking found by reference",
+                        operation,
+                        extra={"carrier": self.name, "operation": operation},
+                    )
+                    return found
+                ambiguity.open = False  # not there: the earlier attempt was not applied
+            try:
+                return await self._attempt(operation, number, started, send, creates=True)
+            except CarrierAmbiguousError as exc:
+                ambiguity.open = True
+                ambiguity.error = exc
+                if lookup is None:
+                    raise
+                raise _Reconcile from exc
+
+        def retryable(exc: BaseException) -> bool:
+            return isinstance(exc, CarrierTransientError | _Reconcile)
+
+        try:
+            async for attempt in self._retrying(started, retryable):
+                with attempt:
+                    return await step(attempt.retry_state.attempt_number)
+        except _Reconcile as exc:
+            cause = exc.__cause__
+            assert isinstance(cause, CarrierAmbiguousError)
+            raise cause from None
+        except CarrierError as exc:
+            if ambiguity.open and not isinstance(exc, CarrierAmbiguousError):
+                # We could not find out whether the create was applied: never guess.
+                raise CarrierAmbiguousError(
+                    f"{operation} outcome still unknown: {exc.message}",
+                    carrier=self.name,
+                    operation=operation,
+                ) from exc
+            raise
+        raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover
+
+    def _retrying(self, started: float, retryable: Callable[[BaseException], bool]) -> AsyncRetrying:
+        policy = self.policy
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            if isinstance(exc, CarrierRateLimited) and exc.retry_after is not None:
+                return min(max(exc.retry_after, 0.0), policy.retry_after_cap_s)
+            ceiling = min(policy.backoff_cap_s, policy.backoff_base_s * 2 ** (state.attempt_number - 1))
+            return self._rng.uniform(0.0, ceiling)  # full jitter
+
+        monotonic = self._monotonic
+
+        class _PastDeadline(stop_base):
+            # Stop rather than sleep into the deadline: a pause that ends after it is wasted.
+            def __call__(self, state: RetryCallState) -> bool:
+                return monotonic() - started + state.upcoming_sleep >= policy.deadline_s
+
+        def should_retry(exc: BaseException) -> bool:
+            # CarrierCircuitOpen is transient but retrying it would defeat failing fast.
+            return retryable(exc) and not _is_circuit_open(exc)
+
+        return AsyncRetrying(
+            stop=stop_after_attempt(policy.max_attempts) | _PastDeadline(),
+            wait=wait,
+            retry=retry_if_exception(should_retry),
+            sleep=self._sleep,
+            reraise=True,
+        )
+
+    async def _attempt(
+        self,
+        operation: str,
+        number: int,
+        started: float,
+        send: Callable[[], Awaitable[T]],
+        *,
+        creates: bool,
+    ) -> T:
+        """One call to the adapter: breaker, bulkhead, timeout, classification, log and report."""
+        begin = self._monotonic()
+        try:
+            probe = self.breaker.acquire(operation)
+        except CarrierError as exc:
+            self._report(operation, number, 0.0, AttemptOutcome.CIRCUIT_OPEN, exc)
+            raise
+        budget = min(self.policy.attempt_timeout_s, self.policy.deadline_s - (begin - started))
+        outcome = AttemptOutcome.ERROR
+        error: BaseException | None = None
+        try:
+            async with self._slots:
+                try:
+                    async with asyncio.timeout(max(budget, 0.0)):
+                        result = await send()
+                except TimeoutError as exc:
+                    waited = self._monotonic() - begin
+                    if creates:
+                        raise CarrierAmbiguousError(
+                            f"{operation}: no answer in {waited:.3f} s; the request may have been applied",
+                            carrier=self.name,
+                            operation=operation,
+                        ) from exc
+                    message = f"{operation}: no answer within {waited:.3f} s"
+                    raise CarrierTimeout(message, carrier=self.name, operation=operation) from exc
+            outcome = AttemptOutcome.SUCCESS
+            self.breaker.record_success(probe)
+            return result
+        except BaseException as exc:
+            error = exc
+            outcome = _classify(exc)
+            if outcome in (AttemptOutcome.TIMEOUT, AttemptOutcome.AMBIGUOUS) or (
+                outcome is AttemptOutcome.TRANSIENT and not isinstance(exc, CarrierRateLimited)
+            ):
+                self.breaker.record_failure(probe)
+            elif outcome is AttemptOutcome.PERMANENT and not isinstance(exc, CarrierNotSupported):
+                self.breaker.record_success(probe)  # the carrier answered: it is alive
+            else:
+                self.breaker.record_neutral(probe)
+            raise
+        finally:
+            self._report(operation, number, self._monotonic() - begin, outcome, error)
+
+    def _report(
+        self,
+        operation: str,
+        number: int,
+        latency_s: float,
+        outcome: AttemptOutcome,
+        error: BaseException | None,
+    ) -> None:
+        record = AttemptRecord(
+            carrier=self.name,
+            operation=operation,
+            attempt=number,
+            latency_s=latency_s,
+            outcome=outcome,
+            error_type=type(error).__name__ if error is not None else None,
+        )
+        level = logging.INFO if outcome is AttemptOutcome.SUCCESS else logging.WARNING
+        logger.log(
+            level,
+            "carrier attempt %s %s #%d: %s in %.1f ms%s",
+            record.carrier,
+            record.operation,
+            record.attempt,
+            record.outcome,
+            record.latency_s * 1000,
+            f" ({record.error_type})" if record.error_type else "",
+            extra={
+                "carrier": record.carrier,
+                "operation": record.operation,
+                "attempt": record.attempt,
+                "latency_s": record.latency_s,
+                "outcome": str(record.outcome),
+            },
+        )
+        if self._on_attempt is not None:
+            self._on_attempt(record)
+
+
+class _Reconcile(Exception):
+    """Internal: an ambiguous create that the next attempt must look up before creating again."""
+
+
+def _is_circuit_open(exc: BaseException) -> bool:
+    return isinstance(exc, CarrierCircuitOpen)
+
+
+def _classify(exc: BaseException) -> AttemptOutcome:
+    if isinstance(exc, CarrierTimeout):
+        return AttemptOutcome.TIMEOUT
+    if isinstance(exc, CarrierTransientError):
+        return AttemptOutcome.TRANSIENT
+    if isinstance(exc, CarrierAmbiguousError):
+        if isinstance(exc.__cause__, TimeoutError):
+            return AttemptOutcome.TIMEOUT
+        return AttemptOutcome.AMBIGUOUS
+    if isinstance(exc, CarrierError):  # rejected, not found, auth, not supported
+        return AttemptOutcome.PERMANENT
+    return AttemptOutcome.ERROR
+
+
+__all__ = ["OnAttempt", "ResilientCarrier"]
