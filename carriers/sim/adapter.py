@@ -98,7 +98,7 @@ class SimCarrier:
                 )
             if record.cancelled_at is None:  # cancelling twice is a success, as the contract says
                 record.cancelled_at = self._clock.now()
-                self.store.save()
+                self.store.save_pickup(record)
 
         await self._run("cancel_pickup", apply)
 
@@ -159,7 +159,7 @@ class SimCarrier:
                 )
             if record.voided_at is None:  # voiding twice is a success
                 record.voided_at = self._clock.now()
-                self.store.save()
+                self.store.save_shipment(record)
 
         await self._run("void_shipment", apply)
 

@@ -1,15 +1,16 @@
-"""The simulated carrier's bookings: in memory, optionally persisted to a JSON file.
+"""The simulated carrier's bookings: in memory and indexed, optionally kept in a journal file.
 
-With a ``state_path`` every change is written through (to a temporary file, then renamed over the old one,
-so a crash leaves either the old or the new state), and a restarted service finds its bookings again by
-reference. The file is small and local: writing it synchronously keeps the sim simple and its order of
-effects obvious.
+With a ``state_path`` every change appends one JSON line (the whole record as it now is) to the journal,
+and a restarted service replays it to find its bookings again by reference; the last line of a record
+wins, and a torn last line from a crash is ignored. Appending costs the same whatever the number of
+bookings, so the simulated carrier stays fast however long a development instance runs. Lines are flushed
+but not fsynced: this is a simulation of a carrier, not a ledger.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -41,6 +42,8 @@ class ShipmentRecord(BaseModel):
 
 
 class SimState(BaseModel):
+    """All bookings, in booking order (read by tests and demos)."""
+
     model_config = ConfigDict(extra="forbid")
 
     serial: int = 0
@@ -49,13 +52,19 @@ class SimState(BaseModel):
 
 
 class BookingStore:
-    """Bookings by reference and tracking number, written through to ``path`` when given."""
+    """Bookings by reference, confirmation, shipment id and tracking number; journalled to ``path``."""
 
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
         self.state = SimState()
+        self._pickups: dict[str, PickupRecord] = {}
+        self._pickups_by_reference: dict[str, list[PickupRecord]] = {}
+        self._pickups_by_number: dict[str, list[PickupRecord]] = {}
+        self._shipments: dict[str, ShipmentRecord] = {}
+        self._shipments_by_reference: dict[str, list[ShipmentRecord]] = {}
+        self._shipments_by_number: dict[str, ShipmentRecord] = {}
         if path is not None and path.exists():
-            self.state = SimState.model_validate_json(path.read_bytes())
+            self._replay(path)
             logger.info(
                 "sim carrier state loaded",
                 extra={"pickups": len(self.state.pickups), "shipments": len(self.state.shipments)},
@@ -66,38 +75,79 @@ class BookingStore:
         return self.state.serial
 
     def add_pickup(self, record: PickupRecord) -> None:
-        self.state.pickups.append(record)
-        self.save()
+        self._index_pickup(record)
+        self._append("pickup", record)
+
+    def save_pickup(self, record: PickupRecord) -> None:
+        self._append("pickup", record)
 
     def add_shipment(self, record: ShipmentRecord) -> None:
-        self.state.shipments.append(record)
-        self.save()
+        self._index_shipment(record)
+        self._append("shipment", record)
+
+    def save_shipment(self, record: ShipmentRecord) -> None:
+        self._append("shipment", record)
 
     def active_pickups(self, reference: str) -> list[PickupRecord]:
-        return [r for r in self.state.pickups if r.booking.reference == reference and r.cancelled_at is None]
+        return [r for r in self._pickups_by_reference.get(reference, ()) if r.cancelled_at is None]
 
     def active_shipments(self, reference: str) -> list[ShipmentRecord]:
-        return [r for r in self.state.shipments if r.booking.reference == reference and r.voided_at is None]
+        return [r for r in self._shipments_by_reference.get(reference, ()) if r.voided_at is None]
 
     def pickup(self, confirmation: str) -> PickupRecord | None:
-        return next((r for r in self.state.pickups if r.booking.confirmation == confirmation), None)
+        return self._pickups.get(confirmation)
 
     def shipment(self, shipment_id: str) -> ShipmentRecord | None:
-        return next((r for r in self.state.shipments if r.booking.shipment_id == shipment_id), None)
+        return self._shipments.get(shipment_id)
 
     def shipment_by_tracking(self, number: str) -> ShipmentRecord | None:
-        return next((r for r in self.state.shipments if number in r.booking.tracking_numbers), None)
+        return self._shipments_by_number.get(number)
 
     def collected(self, number: str, at: datetime) -> bool:
         """Whether a courier pickup booked by ``at`` (and not cancelled) includes this parcel."""
-        return any(
-            number in r.tracking_numbers and r.booked_at <= at and r.cancelled_at is None for r in self.state.pickups
-        )
+        return any(r.booked_at <= at and r.cancelled_at is None for r in self._pickups_by_number.get(number, ()))
 
-    def save(self) -> None:
+    def _index_pickup(self, record: PickupRecord) -> None:
+        self.state.pickups.append(record)
+        self._pickups[record.booking.confirmation] = record
+        self._pickups_by_reference.setdefault(record.booking.reference, []).append(record)
+        for number in record.tracking_numbers:
+            self._pickups_by_number.setdefault(number, []).append(record)
+
+    def _index_shipment(self, record: ShipmentRecord) -> None:
+        self.state.shipments.append(record)
+        self._shipments[record.booking.shipment_id] = record
+        self._shipments_by_reference.setdefault(record.booking.reference, []).append(record)
+        for number in record.booking.tracking_numbers:
+            self._shipments_by_number.setdefault(number, record)
+
+    def _append(self, kind: str, record: PickupRecord | ShipmentRecord) -> None:
         if self._path is None:
             return
+        line = json.dumps({"kind": kind, "serial": self.state.serial, "record": record.model_dump(mode="json")})
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self._path.with_name(self._path.name + ".tmp")
-        temporary.write_bytes(self.state.model_dump_json(indent=1).encode())
-        os.replace(temporary, self._path)
+        with self._path.open("a", encoding="utf-8") as journal:
+            journal.write(line + "\n")
+
+    def _replay(self, path: Path) -> None:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                logger.warning("sim carrier journal: line %d is torn; ignored", number)
+                continue
+            self.state.serial = max(self.state.serial, int(entry["serial"]))
+            if entry["kind"] == "pickup":
+                pickup = PickupRecord.model_validate(entry["record"])
+                known = self._pickups.get(pickup.booking.confirmation)
+                if known is None:
+                    self._index_pickup(pickup)
+                else:
+                    known.cancelled_at = pickup.cancelled_at
+            else:
+                shipment = ShipmentRecord.model_validate(entry["record"])
+                existing = self._shipments.get(shipment.booking.shipment_id)
+                if existing is None:
+                    self._index_shipment(shipment)
+                else:
+                    existing.voided_at = shipment.voided_at

@@ -213,13 +213,21 @@ async def test_bookings_survive_a_restart(tmp_path: Path) -> None:
     first = sim(clock, state_path=str(state))
     pickup = await first.schedule_pickup(example_pickup_request("R-1"))
     shipment = await first.create_shipment(example_shipment_request("R-2"))
-    assert json.loads(state.read_text())["serial"] == 2
+    journal = [json.loads(line) for line in state.read_text().splitlines()]
+    assert [entry["kind"] for entry in journal] == ["pickup", "shipment"]
+    assert journal[-1]["serial"] == 2
 
     second = sim(clock, state_path=str(state))
     assert await second.find_pickup("R-1", pickup.pickup_date) == pickup
     assert await second.find_shipment("R-2") == shipment
     another = await second.create_shipment(example_shipment_request("R-3"))
     assert set(another.tracking_numbers).isdisjoint(shipment.tracking_numbers)
+    await second.cancel_pickup(pickup)
+    with state.open("a") as torn:  # a crash in the middle of appending
+        torn.write('{"kind": "shipm')
+    third = sim(clock, state_path=str(state))
+    assert await third.find_pickup("R-1", pickup.pickup_date) is None
+    assert await third.find_shipment("R-3") == another
     clock.advance(timedelta(hours=30).total_seconds())
     (result,) = await second.track(shipment.tracking_numbers)
     assert result.events[-1].raw_code == "DL"
