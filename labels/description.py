@@ -1,0 +1,144 @@
+"""What a label says: the frozen, validated input of `render_label`.
+
+The service builds a `LabelDescription` from a case, a leg and a carrier booking; this package turns it
+into PDF. Lengths are capped by the constants in `labels.limits`, so every valid description fits the
+layout. This module validates and holds data; it must not render, read files or know about the service.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from typing import Annotated, Literal
+from zoneinfo import available_timezones
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from labels import limits
+
+Direction = Literal["to_repair_centre", "to_customer"]
+CarrierLabelContentType = Literal["application/pdf", "image/png", "image/gif"]
+
+
+def _text(max_length: int, *, min_length: int = 1) -> object:
+    # One-line printable text: control characters would break both the layout and carriers' systems.
+    return StringConstraints(
+        strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=r"^[^\x00-\x1f\x7f]*$"
+    )
+
+
+Name = Annotated[str, _text(limits.NAME_MAX)]
+Company = Annotated[str, _text(limits.COMPANY_MAX)]
+StreetLine = Annotated[str, _text(limits.STREET_LINE_MAX)]
+PostalCode = Annotated[str, _text(limits.POSTAL_CODE_MAX)]
+City = Annotated[str, _text(limits.CITY_MAX)]
+Phone = Annotated[str, _text(limits.PHONE_MAX, min_length=3)]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LabelAddress(_Frozen):
+    """A postal address with a contact, as printed in the sender and recipient blocks."""
+
+    name: Name
+    company: Company | None = None
+    street_lines: tuple[StreetLine, ...] = Field(min_length=limits.STREET_LINES_MIN, max_length=limits.STREET_LINES_MAX)
+    postal_code: PostalCode
+    city: City
+    country: CountryCode
+    phone: Phone
+
+
+class PickupInfo(_Frozen):
+    """A courier pickup window in the pickup site's local time."""
+
+    date: date
+    ready_time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    close_time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    time_zone: str
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in _time_zone_names():
+            raise ValueError(f"unknown IANA time zone {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _window_is_forward(self) -> PickupInfo:
+        if self.close_time <= self.ready_time:
+            raise ValueError("close_time must be after ready_time")
+        return self
+
+
+class PackingInstructions(_Frozen):
+    """What the instruction sheet and packing slip tell the customer."""
+
+    pickup: PickupInfo | None = None
+    drop_off: Annotated[str, _text(limits.DROP_OFF_MAX)] | None = None
+    defective_media_retention: bool = False
+    include_self_test_results: bool = False
+    items_to_include: tuple[Annotated[str, _text(limits.ITEM_MAX)], ...] = Field(
+        default=(), max_length=limits.ITEMS_MAX
+    )
+    support_hours: Annotated[str, _text(limits.SUPPORT_HOURS_MAX)]
+    case_reference: Annotated[str, _text(limits.CASE_REFERENCE_MAX)] | None = None
+
+    @model_validator(mode="after")
+    def _pickup_or_drop_off(self) -> PackingInstructions:
+        if self.pickup is not None and self.drop_off is not None:
+            raise ValueError("give either a pickup window or drop-off instructions, not both")
+        return self
+
+
+class CarrierLabelImage(_Frozen):
+    """A label issued by the carrier, shown as is (scaled to fit) instead of our own drawing."""
+
+    content_type: CarrierLabelContentType
+    data: bytes = Field(min_length=1, max_length=limits.CARRIER_LABEL_MAX_BYTES)
+
+
+class LabelDescription(_Frozen):
+    """Everything printed on one parcel label and its instruction sheet."""
+
+    language: Annotated[str, StringConstraints(min_length=2, max_length=limits.LANGUAGE_TAG_MAX)]
+    direction: Direction
+    carrier_name: Annotated[str, _text(limits.CARRIER_NAME_MAX)]
+    service_name: Annotated[str, _text(limits.SERVICE_NAME_MAX)]
+    sender: LabelAddress
+    recipient: LabelAddress
+    # Printable ASCII only: Code 128 cannot carry anything else without extended modes scanners dislike.
+    tracking_number: Annotated[
+        str, StringConstraints(min_length=1, max_length=limits.TRACKING_NUMBER_MAX, pattern=r"^[!-~]+$")
+    ]
+    routing_code: Annotated[str, _text(limits.ROUTING_CODE_MAX)] | None = None
+    weight_kg: Decimal = Field(gt=0, le=limits.WEIGHT_KG_MAX, decimal_places=3)
+    piece_number: int = Field(ge=1, le=limits.PIECE_COUNT_MAX)
+    piece_count: int = Field(ge=1, le=limits.PIECE_COUNT_MAX)
+    ship_date: date
+    case_reference: Annotated[str, _text(limits.CASE_REFERENCE_MAX)]
+    intake_payload: Annotated[str, StringConstraints(min_length=1, max_length=limits.INTAKE_PAYLOAD_MAX)]
+    contains_lithium_battery: bool = False
+    carrier_label: CarrierLabelImage | None = None
+    instructions: PackingInstructions | None = None
+
+    @model_validator(mode="after")
+    def _piece_within_count(self) -> LabelDescription:
+        if self.piece_number > self.piece_count:
+            raise ValueError("piece_number cannot exceed piece_count")
+        return self
+
+    @property
+    def is_return(self) -> bool:
+        """Inbound legs (customer to repair centre) carry the RETURN mark."""
+        return self.direction == "to_repair_centre"
+
+
+@cache
+def _time_zone_names() -> frozenset[str]:
+    # Loaded on first validation, not at import: listing zones reads the tz database.
+    return frozenset(available_timezones())

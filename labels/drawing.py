@@ -1,0 +1,93 @@
+"""Turning a laid-out `Page` into PDF content-stream operators.
+
+Every symbol is one path of `re` rectangles filled once, in grid units under one transform. Text uses
+the document-independent codes of `pdf_fonts`, so a drawn text block is cached and reused by every
+label that has it (captions, catalogue texts). Images are placed by the caller (it owns the XObjects);
+here an `ImageSlot` becomes a `Do` of the name it is given. This module must not decide positions or
+sizes: it writes what the layout decided.
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import lru_cache
+
+from labels.geometry import Bars, Element, Frame, ImageSlot, Page, Rule, TextBlock
+from labels.pdf_document import number, precise
+from labels.pdf_fonts import show
+
+ImagePlacement = tuple[bytes, float, float, bool]  # XObject name, natural width, height, is a form
+
+
+def page_content(page: Page, images: dict[ImageSlot, ImagePlacement]) -> bytes:
+    """Content-stream operators for `page`; `images` maps each slot to its XObject."""
+    out: list[bytes] = [b"0 g 0 G"]
+    for element in page.elements:
+        if isinstance(element, Bars):
+            out.append(_bars(element))
+        elif isinstance(element, ImageSlot):
+            if element in images:
+                out.append(_image(element, images[element]))
+        else:
+            out.append(_cached(element))
+    return b"\n".join(out)
+
+
+@lru_cache(maxsize=8192)
+def _cached(element: Element) -> bytes:
+    if isinstance(element, TextBlock):
+        return _text(element)
+    if isinstance(element, Rule):
+        dash, undash = (b"[3 2] 0 d ", b" [] 0 d") if element.dashed else (b"", b"")
+        return (
+            dash
+            + number(element.width)
+            + b" w %s %s m %s %s l S" % (number(element.x1), number(element.y1), number(element.x2), number(element.y2))
+            + undash
+        )
+    if isinstance(element, Frame):
+        box = element.box
+        rect = b"%s %s %s %s re" % (number(box.x), number(box.y), number(box.width), number(box.height))
+        if element.filled:
+            return rect + b" f"
+        dash, undash = (b"[3 2] 0 d ", b" [] 0 d") if element.dashed else (b"", b"")
+        return dash + number(element.line_width) + b" w " + rect + b" S" + undash
+    raise TypeError(f"cannot draw {type(element).__name__}")
+
+
+def _text(block: TextBlock) -> bytes:
+    out: list[bytes] = []
+    for line in block.lines:
+        white = line.colour == "white"
+        out.append(
+            (b"1 g " if white else b"")
+            + b"BT %s %s Td " % (number(line.x), number(line.baseline))
+            + show(line.weight, number(line.size), line.text)
+            + b"ET"
+            + (b" 0 g" if white else b"")
+        )
+    return b"\n".join(out)
+
+
+def _bars(element: Bars) -> bytes:
+    # One transform to the symbol grid, then integer rectangles: small and fast to write.
+    transform = b"q %s 0 0 %s %s %s cm\n" % (
+        precise(element.unit_x),
+        precise(element.unit_y),
+        precise(element.origin_x),
+        precise(element.origin_y),
+    )
+    # One formatting call for all runs: the C formatter is far faster than one call per rectangle.
+    path = (b"%d %d %d %d re\n" * len(element.runs)) % tuple(itertools.chain.from_iterable(element.runs))
+    return transform + path + b"f Q"
+
+
+def _image(slot: ImageSlot, placement: ImagePlacement) -> bytes:
+    name, width, height, is_form = placement
+    box = slot.box
+    scale = min(box.width / width, box.height / height)
+    x = box.x + (box.width - width * scale) / 2
+    y = box.y + (box.height - height * scale) / 2
+    # An image fills the unit square; a form XObject is drawn in its own point units.
+    sx, sy = (scale, scale) if is_form else (width * scale, height * scale)
+    return b"q %s 0 0 %s %s %s cm /%s Do Q" % (precise(sx), precise(sy), precise(x), precise(y), name)

@@ -1,0 +1,106 @@
+"""What the instruction sheet and packing slip say, as paragraphs in the label's language.
+
+The words come from the message catalogue; this module decides which messages apply (Defective Media
+Retention, self-test printouts, pickup window or drop-off, covered items) and in what order. It must
+not place anything on a page.
+"""
+
+from __future__ import annotations
+
+from labels.catalogue import Catalogue
+from labels.description import LabelDescription, PackingInstructions
+from labels.text_fitting import Paragraph
+
+BULLET = "•"
+CHECKBOX = "☐"
+
+
+def packing_paragraphs(description: LabelDescription, catalogue: Catalogue) -> list[Paragraph]:
+    """How to pack, data backup and erasure, what goes in the box and what does not."""
+    options = description.instructions
+    paragraphs = [
+        Paragraph(catalogue.text("instructions_title"), "bold", 1.3),
+        Paragraph(catalogue.text("pack"), space_before=0.5),
+        Paragraph(catalogue.text("backup"), "bold", space_before=0.4),
+    ]
+    if options is not None and options.defective_media_retention:
+        paragraphs.append(Paragraph(catalogue.text("dmr"), "bold", space_before=0.4))
+    if options is not None and options.include_self_test_results:
+        paragraphs.append(Paragraph(catalogue.text("self_test"), space_before=0.4))
+    paragraphs.append(Paragraph(catalogue.text("include_title"), "bold", 1.1, space_before=0.6))
+    paragraphs += [Paragraph(f"{BULLET} {item}") for item in items_in_box(options, catalogue)]
+    paragraphs.append(Paragraph(catalogue.text("exclude_title"), "bold", 1.1, space_before=0.6))
+    paragraphs.append(Paragraph(catalogue.text("exclude_items")))
+    if description.contains_lithium_battery:
+        paragraphs.append(Paragraph(f"UN3481 — {catalogue.text('lithium_mark')}", "bold", space_before=0.6))
+    return paragraphs
+
+
+def items_in_box(options: PackingInstructions | None, catalogue: Catalogue) -> list[str]:
+    """The device, its AC adapter, then the covered peripherals the case lists."""
+    items = [catalogue.text("include_device"), catalogue.text("include_adapter")]
+    if options is not None:
+        items += [item for item in options.items_to_include if item not in items]
+    return items
+
+
+def logistics_paragraphs(description: LabelDescription, catalogue: Catalogue) -> list[Paragraph]:
+    """Case number, pickup window or drop-off, support hours."""
+    options = description.instructions
+    case_reference = (options.case_reference if options else None) or description.case_reference
+    paragraphs = [
+        Paragraph(catalogue.text("case_title"), "bold", 0.8),
+        Paragraph(case_reference, "bold", 1.5),
+    ]
+    if options is not None and options.pickup is not None:
+        pickup = options.pickup
+        window = catalogue.text(
+            "pickup_window",
+            date=catalogue.date(pickup.date),
+            ready=pickup.ready_time,
+            close=pickup.close_time,
+            zone=pickup.time_zone,
+        )
+        paragraphs += [
+            Paragraph(catalogue.text("pickup_title"), "bold", space_before=0.8),
+            Paragraph(window, "bold"),
+            Paragraph(catalogue.text("pickup_ready")),
+        ]
+    elif options is not None and options.drop_off is not None:
+        paragraphs += [
+            Paragraph(catalogue.text("drop_off_title"), "bold", space_before=0.8),
+            Paragraph(options.drop_off),
+        ]
+    if options is not None:
+        paragraphs += [
+            Paragraph(catalogue.text("support_title"), "bold", space_before=0.8),
+            Paragraph(options.support_hours),
+            Paragraph(catalogue.text("support_quote"), scale=0.9),
+        ]
+    return paragraphs
+
+
+def packing_slip_paragraphs(description: LabelDescription, catalogue: Catalogue) -> list[Paragraph]:
+    """The checklist the repair centre ticks on receipt."""
+    options = description.instructions
+    paragraphs = [
+        Paragraph(catalogue.text("packing_slip_title"), "bold", 1.4),
+        Paragraph(catalogue.text("packing_slip_intro"), space_before=0.3),
+        Paragraph(f"{catalogue.text('case_reference')}: {description.case_reference}", "bold", space_before=0.6),
+        Paragraph(f"{catalogue.text('tracking_number')}: {description.tracking_number}"),
+        Paragraph(f"{catalogue.text('ship_date')}: {catalogue.date(description.ship_date)}"),
+        Paragraph(
+            f"{description.sender.name} — {description.sender.postal_code} {description.sender.city}, "
+            f"{description.sender.country}"
+        ),
+    ]
+    items = items_in_box(options, catalogue)
+    items[0] = catalogue.text("slip_device")
+    if options is not None and options.defective_media_retention:
+        items.append(catalogue.text("slip_media_removed"))
+    if options is not None and options.include_self_test_results:
+        items.append(catalogue.text("slip_self_test"))
+    paragraphs.append(Paragraph(f"{CHECKBOX} {items[0]}", scale=1.1, space_before=0.8))
+    paragraphs += [Paragraph(f"{CHECKBOX} {item}", scale=1.1, space_before=0.3) for item in items[1:]]
+    paragraphs.append(Paragraph(f"{catalogue.text('slip_checked')}: ____________________", "bold", space_before=1.2))
+    return paragraphs
