@@ -145,10 +145,13 @@ def _service_context(
                 ),
                 idempotency=Idempotency(store, clock),
                 carriers=carriers,
+                poller=Poller(store, clock, carriers, tracking, settings.polling),
+                delivery=WebhookDelivery(store, clock, settings.webhook, session),
+                turnaround=TurnaroundWatch(store, clock, _calendar_of(routing)),
             )
             app[SERVICES] = services
             if settings.workers_enabled:
-                workers = _start_workers(settings, services, session)
+                workers = _start_workers(settings, services)
                 stack.push_async_callback(_stop_workers, workers)
             logger.info(
                 "service ready: database %s, carriers %s, coverage %s",
@@ -189,27 +192,22 @@ async def _build_carriers(
     return carriers
 
 
-def _start_workers(
-    settings: Settings, services: ServiceSet, session: aiohttp.ClientSession
-) -> list[asyncio.Task[None]]:
-    delivery = WebhookDelivery(services.store, services.clock, settings.webhook, session)
-    poller = Poller(services.store, services.clock, services.carriers, services.tracking, settings.polling)
-    watch = TurnaroundWatch(services.store, services.clock, _calendar_of(services))
+def _start_workers(settings: Settings, services: ServiceSet) -> list[asyncio.Task[None]]:
     loops: list[tuple[str, Callable[[], Awaitable[int]], float]] = [
         ("bookings", services.bookings.run_due, WORKER_PAUSE_S),
-        ("notifications", delivery.deliver_due, WORKER_PAUSE_S),
-        ("turnaround", watch.evaluate, 60.0),
+        ("notifications", services.delivery.deliver_due, WORKER_PAUSE_S),
+        ("turnaround", services.turnaround.evaluate, 60.0),
     ]
     if settings.polling.enabled:
-        loops.append(("polling", poller.poll_due, settings.polling.interval_s))
+        loops.append(("polling", services.poller.poll_due, settings.polling.interval_s))
     return [asyncio.create_task(_loop(name, step, pause), name=f"worker:{name}") for name, step, pause in loops]
 
 
-def _calendar_of(services: ServiceSet) -> CalendarOf:
+def _calendar_of(routing: Routing) -> CalendarOf:
     """Transit in the site's calendar, time at the centre in the centre's own (from the coverage in service)."""
 
     def centre_calendar(centre_id: str) -> BusinessCalendar:
-        centre = services.routing.coverage.centres[centre_id]
+        centre = routing.coverage.centres[centre_id]
         return calendar_for(centre.calendar.country, centre.calendar.subdivision, centre.time_zone)
 
     return site_and_centre(centre_calendar)

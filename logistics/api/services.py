@@ -13,10 +13,13 @@ from logistics.config import Settings
 from logistics.services.bookings import Bookings
 from logistics.services.centres import Centres
 from logistics.services.label_documents import LabelDocuments
+from logistics.services.polling import Poller
 from logistics.services.ports import Store
 from logistics.services.repairs import Repairs
 from logistics.services.routing import CoverageInService, Routing
 from logistics.services.tracking import Tracking
+from logistics.services.turnaround import TurnaroundWatch
+from logistics.services.webhook_delivery import WebhookDelivery
 
 
 @dataclass
@@ -34,3 +37,7 @@ class ServiceSet:
     labels: LabelDocuments
     idempotency: Idempotency
     carriers: Mapping[str, CarrierAdapter]
+    # The background workers' steps; the app runs them in loops, tests step them by hand.
+    poller: Poller
+    delivery: WebhookDelivery
+    turnaround: TurnaroundWatch

@@ -101,6 +101,7 @@ _WITH_CARRIER = frozenset(
         LegStatus.OUT_FOR_DELIVERY,
         LegStatus.AWAITING_COLLECTION,
         LegStatus.DELIVERED,
+        LegStatus.RETURNED_TO_SENDER,  # the carrier has the parcel, on its way back
     }
 )
 

@@ -196,8 +196,9 @@ class Repair(_Model):
                 )
             ]
         changes: list[Change] = []
-        if status in (LegStatus.EXCEPTION, LegStatus.RETURNED_TO_SENDER) and is_newest:
-            code = "carrier.exception" if status is LegStatus.EXCEPTION else "carrier.returned_to_sender"
+        code = "carrier.exception" if status is LegStatus.EXCEPTION else "carrier.returned_to_sender"
+        already_open = any(f.code == code and f.leg is direction and f.cleared_at is None for f in self.flags)
+        if status in (LegStatus.EXCEPTION, LegStatus.RETURNED_TO_SENDER) and is_newest and not already_open:
             self.flags.append(
                 Flag(
                     code=code,
@@ -217,7 +218,7 @@ class Repair(_Model):
                     details=details,
                 )
             )
-        elif is_newest:
+        elif is_newest and status not in (LegStatus.EXCEPTION, LegStatus.RETURNED_TO_SENDER):
             for flag in self.flags:
                 if flag.leg is direction and flag.cleared_at is None and flag.code.startswith("carrier."):
                     flag.cleared_at = at
@@ -244,6 +245,10 @@ class Repair(_Model):
                         details={**details, "why": f"leg already {leg.status.value}"},
                     )
                 )
+            # The leg learnt nothing new, but the scan still proves who holds the device.
+            target = state_after_carrier_status(self.state, direction, status)
+            if target is not self.state:
+                changes.append(self._move(target, at, Actor.CARRIER, source, carrier_status=status.value))
             return changes
         leg.status = status
         leg.status_at = at

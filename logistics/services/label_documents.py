@@ -102,7 +102,7 @@ class LabelDocuments:
         if leg.carrier_label:
             stored = await self._store.reader().carrier_label(repair.id, direction)
             if stored is not None:
-                carrier_image = CarrierLabelImage(content_type=stored[0], data=stored[1])  # type: ignore[arg-type]
+                carrier_image = CarrierLabelImage(content_type=stored[0], data=stored[1])
         instructions = None
         if inbound:
             ent = repair.entitlement

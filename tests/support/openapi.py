@@ -24,7 +24,8 @@ def spec() -> dict[str, Any]:
 
 @functools.cache
 def _registry() -> Registry:
-    return Registry().with_resource("urn:openapi", DRAFT202012.create_resource(spec()))
+    registry: Registry = Registry().with_resource("urn:openapi", DRAFT202012.create_resource(spec()))
+    return registry
 
 
 @functools.cache

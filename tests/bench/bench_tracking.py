@@ -1,0 +1,199 @@
+"""Tracking throughput on one event loop: carrier events ingested per second, notifications delivered per second.
+
+1. Ingestion: open inbound legs in a SQLite file receive pushes of carrier events (a quarter of them repeats
+   of events already sent, in shuffled order) through ``Tracking.ingest``: deduplication, the journey's
+   rules, the history and the notifications it queues, all written durably.
+2. Delivery: the notifications queued that way are posted, signed, to a receiver on 127.0.0.1 (an aiohttp
+   app in the same process and on the same event loop, so both ends share one core) by ``WebhookDelivery``
+   passes until the outbox is empty.
+
+Run: ``python tests/bench/bench_tracking.py [--repairs N]``. Prints figures; asserts nothing. Targets on one
+core: 2,000 events/s and 500 notifications/s. Bounded to well under a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from carriers import TrackingEvent, TrackingStatus
+from logistics.config import WebhookSettings
+from logistics.domain.journey import Actor, JourneyState, LegDirection, LegMethod, LegStatus
+from logistics.domain.model import Change, Leg, Repair
+from logistics.services.notifications import record
+from logistics.services.tracking import Tracking
+from logistics.services.webhook_delivery import WebhookDelivery
+from logistics.storage.database import Database
+from logistics.storage.sqlite_store import SqliteStore
+
+START = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
+SECRET = "whsec_" + "YmVuY2htYXJrLW9ubHktd2ViaG9vay1zaWduaW5nLWtleQ=="
+CHAIN = (
+    TrackingStatus.LABEL_CREATED,
+    TrackingStatus.DROPPED_OFF,
+    TrackingStatus.IN_TRANSIT,
+    TrackingStatus.IN_TRANSIT,
+    TrackingStatus.EXCEPTION,
+    TrackingStatus.IN_TRANSIT,
+    TrackingStatus.OUT_FOR_DELIVERY,
+    TrackingStatus.DELIVERED,
+)
+
+
+class FixedClock:
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+
+def repair(index: int) -> Repair:
+    repair_id = f"rp_bench_{index:06d}"
+    return Repair(
+        id=repair_id,
+        case_id=f"case-{index}",
+        centre_id="centre-lyon",
+        region_id="fr-metro",
+        language="fr",
+        site={"country": "FR", "postal_code": "75002", "city": "Paris"},
+        device={"product_line": "notebook", "model": "EliteBook", "serial_number": f"SN{index}"},
+        entitlement={"site_time_zone": "Europe/Paris"},
+        state=JourneyState.AWAITING_DROP_OFF,
+        inbound=Leg(
+            direction=LegDirection.INBOUND,
+            method=LegMethod.CUSTOMER_DROP_OFF,
+            carrier="bench",
+            status=LegStatus.LABEL_CREATED,
+            booking_reference=f"{repair_id}-in",
+            tracking_number=f"BT{index:08d}",
+        ),
+        state_since={JourneyState.AWAITING_DROP_OFF.value: START},
+        created_at=START,
+        updated_at=START,
+    )
+
+
+def pushes(repairs: int, per_call: int, repeat_share: float, rng: random.Random) -> list[list[TrackingEvent]]:
+    """Every leg's chain of events, shuffled across legs, with repeats, cut into pushes of ``per_call``."""
+    events = [
+        TrackingEvent(
+            carrier="bench",
+            tracking_number=f"BT{i:08d}",
+            event_id=f"{i}-{n}",
+            occurred_at=START + timedelta(hours=n),
+            status=status,
+            raw_code=status.value.upper(),
+            raw_description=status.value.replace("_", " "),
+            location="Lyon",
+        )
+        for i in range(repairs)
+        for n, status in enumerate(CHAIN)
+    ]
+    events += rng.sample(events, int(len(events) * repeat_share))
+    rng.shuffle(events)
+    return [events[i : i + per_call] for i in range(0, len(events), per_call)]
+
+
+async def bench_ingest(store: SqliteStore, repairs: int, per_call: int) -> tuple[int, int, float]:
+    rng = random.Random(7)
+    async with store.transaction() as tx:
+        for i in range(repairs):
+            await tx.add_repair(repair(i))
+    calls = pushes(repairs, per_call, 0.25, rng)
+    tracking = Tracking(store, FixedClock(START + timedelta(days=1)))
+    accepted = duplicates = 0
+    started = time.perf_counter()
+    for call in calls:
+        result = await tracking.ingest("bench", call, "push")
+        accepted += result.accepted
+        duplicates += result.duplicates
+    return accepted, duplicates, time.perf_counter() - started
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        await request.read()
+        self.count += 1
+        return web.Response(status=204)
+
+
+async def queue_notifications(store: SqliteStore, repairs: int, per_repair: int) -> None:
+    """More notifications, queued as services queue them, so delivery has a backlog worth timing."""
+    now = START + timedelta(days=1)
+    async with store.transaction() as tx:
+        for i in range(repairs):
+            stored = await tx.get_repair(repair(i).id)
+            assert stored is not None
+            changes = [
+                Change(kind="booking", occurred_at=now, actor=Actor.SERVICE, source=f"bench-{n}")
+                for n in range(per_repair)
+            ]
+            await record(tx, stored, changes, now)
+
+
+async def bench_delivery(store: SqliteStore) -> tuple[int, float]:
+    receiver = Receiver()
+    app = web.Application()
+    app.router.add_post("/hooks", receiver.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    settings = WebhookSettings.model_validate({"url": f"http://127.0.0.1:{port}/hooks", "secret": SECRET, "batch": 500})
+    delivered = 0
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+            delivery = WebhookDelivery(store, FixedClock(START + timedelta(days=1)), settings, session)
+            started = time.perf_counter()
+            while True:
+                sent = await delivery.deliver_due()
+                if sent == 0:
+                    break
+                delivered += sent
+            elapsed = time.perf_counter() - started
+    finally:
+        await runner.cleanup()
+    return delivered, elapsed
+
+
+async def main(repairs: int, per_call: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        database = await Database.open(Path(tmp) / "bench.db")
+        try:
+            store = SqliteStore(database)
+            accepted, duplicates, elapsed = await bench_ingest(store, repairs, per_call)
+            total = accepted + duplicates
+            print(
+                f"ingest: {total} events ({accepted} new, {duplicates} repeats) in pushes of {per_call}"
+                f" over {repairs} legs: {elapsed:.2f} s, {total / elapsed:,.0f} events/s"
+                f" ({accepted / elapsed:,.0f} new events/s)"
+            )
+            await queue_notifications(store, repairs, 8)
+            depth = (await store.reader().outbox_depth())["notifications"]
+            delivered, elapsed = await bench_delivery(store)
+            print(
+                f"deliver: {delivered} of {depth} notifications to 127.0.0.1 (receiver in the same process):"
+                f" {elapsed:.2f} s, {delivered / elapsed:,.0f} notifications/s"
+            )
+        finally:
+            await database.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--repairs", type=int, default=300, help="open legs receiving events")
+    parser.add_argument("--per-call", type=int, default=20, help="events per push")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.repairs, arguments.per_call))
