@@ -7,12 +7,13 @@ dates and times are local to the pickup site, whose IANA zone travels with them.
 
 from __future__ import annotations
 
+import base64
 import enum
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 
 def _aware_utc(value: datetime) -> datetime:
@@ -125,10 +126,23 @@ class ShipmentRequest(_Frozen):
 
 
 class CarrierLabel(_Frozen):
-    """The carrier's own label image, when the carrier supplies one."""
+    """The carrier's own label image, when the carrier supplies one.
+
+    ``data`` holds the raw image bytes; in JSON (an outbox record, say) it travels as base64, since an image
+    is not text. A string given for ``data`` is read as that base64 form.
+    """
 
     content_type: Literal["application/pdf", "image/png", "image/gif"]
     data: bytes
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _from_base64_text(cls, value: object) -> object:
+        return base64.b64decode(value, validate=True) if isinstance(value, str) else value
+
+    @field_serializer("data", when_used="json")
+    def _as_base64_text(self, value: bytes) -> str:
+        return base64.b64encode(value).decode("ascii")
 
 
 class ShipmentBooking(_Frozen):

@@ -120,7 +120,13 @@ def _service_context(
                 executor = pool
 
             routing = Routing(coverage, clock)
-            bookings = Bookings(store, clock, carriers, retry_max_s=settings.booking_retry_max_s)
+            bookings = Bookings(
+                store,
+                clock,
+                carriers,
+                retry_max_s=settings.booking_retry_max_s,
+                lease=timedelta(seconds=settings.booking_lease_s),
+            )
             ttl = timedelta(days=settings.label_link_ttl_days)
             secret = settings.intake_secret.get_secret_value().encode()
             tracking = Tracking(store, clock)
@@ -143,7 +149,7 @@ def _service_context(
                     intake_secret=secret,
                     cache_entries=settings.label_cache_entries,
                 ),
-                idempotency=Idempotency(store, clock),
+                idempotency=Idempotency(store, clock, stale_after=timedelta(seconds=settings.idempotency_stale_s)),
                 carriers=carriers,
                 poller=Poller(store, clock, carriers, tracking, settings.polling),
                 delivery=WebhookDelivery(store, clock, settings.webhook, session),

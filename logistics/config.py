@@ -99,12 +99,27 @@ class Settings(BaseSettings):
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     polling: PollingSettings = Field(default_factory=PollingSettings)
     booking_retry_max_s: float = Field(default=600.0, gt=0)
+    booking_lease_s: float = Field(
+        default=120.0, gt=0, description="how long an attempt holds a booking before another may take it over"
+    )
+    idempotency_stale_s: float = Field(
+        default=120.0, gt=0, description="how long an unfinished Idempotency-Key claim holds before a retry takes over"
+    )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     label_workers: int = Field(default=2, ge=1, le=32)
     label_cache_entries: int = Field(default=512, ge=0)
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: str = "INFO"
     workers_enabled: bool = Field(default=True, description="run the booking, polling and notification workers")
+
+    @model_validator(mode="after")
+    def _lease_outlasts_calls(self) -> Settings:
+        if self.booking_lease_s <= self.call_policy.deadline_s:
+            raise ValueError(
+                f"booking_lease_s ({self.booking_lease_s}) must exceed call_policy.deadline_s "
+                f"({self.call_policy.deadline_s}): a lease that ends during a call lets a second attempt start"
+            )
+        return self
 
     @field_validator("public_base_url")
     @classmethod

@@ -45,7 +45,12 @@ def validation_fields(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def model_from(model: type[M], data: Any) -> M:
+def body_model(model: type[M], request: web.Request, body: bytes, *, optional: bool = False) -> M:
+    """The request body as ``model``, validated strictly: a date must be a date string, not a number that
+    happens to convert. ``optional`` bodies may be empty (an empty object then)."""
+    if optional and not body:
+        return model.model_validate({})
+    data = parse_json(request, body)
     if not isinstance(data, dict):
         raise InvalidRequest(
             "the body must be a JSON object",
@@ -53,7 +58,7 @@ def model_from(model: type[M], data: Any) -> M:
             fields=[{"name": "(body)", "reason": "expected an object", "type": "dict_type"}],
         )
     try:
-        return model.model_validate(data)
+        return model.model_validate_json(body, strict=True)
     except ValidationError as exc:
         fields = validation_fields(exc)
         raise InvalidRequest(

@@ -25,14 +25,15 @@ from logistics.errors import Conflict, IdempotencyMismatch, InvalidRequest
 from logistics.services.ports import IdempotencyRecord, Store
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-STALE_AFTER = timedelta(seconds=120)
+DEFAULT_STALE_AFTER = timedelta(seconds=120)
 WAIT_FOR = 30.0
 
 
 class Idempotency:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, *, stale_after: timedelta = DEFAULT_STALE_AFTER) -> None:
         self._store = store
         self._clock = clock
+        self._stale_after = stale_after
         self._done: dict[tuple[str, str], asyncio.Event] = {}
 
     async def run(
@@ -70,7 +71,11 @@ class Idempotency:
                 existing = await tx.claim_idempotency(claim)
                 if existing is not None and existing.body_hash != fingerprint:
                     raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
-                if existing is not None and existing.state == "in_progress" and now - existing.locked_at > STALE_AFTER:
+                if (
+                    existing is not None
+                    and existing.state == "in_progress"
+                    and now - existing.locked_at > self._stale_after
+                ):
                     await tx.take_over_idempotency(principal, key, now)
                     existing = None
             if existing is None:
@@ -111,6 +116,16 @@ class Idempotency:
             await asyncio.wait_for(event.wait(), remaining)
         except TimeoutError:
             return  # the next claim answers, or the deadline check refuses
+
+
+def derived_id(request: web.Request, prefix: str) -> str | None:
+    """A resource id that follows from the caller and its Idempotency-Key (None without a key), so a request
+    re-run after a crash finds what its first run created instead of creating it again."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    digest = hashlib.sha256(f"{principal_of(request).actor_key}\n{key}".encode()).hexdigest()
+    return f"{prefix}{digest[:20]}"
 
 
 def _replay(record: IdempotencyRecord) -> web.Response:

@@ -54,7 +54,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if exc.status < 400:
             raise
         code = _HTTP_CODES.get(exc.status, f"http.{exc.status}")
-        return problem(exc.status, code, exc.reason, exc.text or exc.reason, request)
+        answer = problem(exc.status, code, exc.reason, exc.text or exc.reason, request)
+        if "Allow" in exc.headers:  # a 405 says which methods the resource has (RFC 9110)
+            answer.headers["Allow"] = exc.headers["Allow"]
+        return answer
     except Exception:
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return problem(

@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from logistics.api.auth import require_centre
-from logistics.api.bodies import model_from, parse_json, query_model, read_body
+from logistics.api.bodies import body_model, query_model, read_body
 from logistics.api.context import request_id_of
 from logistics.api.keys import SERVICES
 from logistics.api.routes_repairs import json_response, label_url, pdf_response
@@ -33,7 +33,7 @@ async def receive(request: web.Request) -> web.Response:
     require_centre(request, centre_id)
     svc = request.app[SERVICES]
     body = await read_body(request, svc.settings.max_body_bytes)
-    receipt = model_from(Receipt, parse_json(request, body))
+    receipt = body_model(Receipt, request, body)
 
     async def compute() -> web.Response:
         repair = await svc.centres.receive(centre_id, receipt, request_id_of(request))
@@ -48,7 +48,7 @@ async def dispatch(request: web.Request) -> web.Response:
     require_centre(request, centre_id)
     svc = request.app[SERVICES]
     body = await read_body(request, svc.settings.max_body_bytes)
-    command = model_from(Dispatch, parse_json(request, body))
+    command = body_model(Dispatch, request, body)
 
     async def compute() -> web.Response:
         done = await svc.centres.dispatch(centre_id, command, request_id_of(request))

@@ -9,8 +9,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from logistics.api.auth import require_case_system
-from logistics.api.bodies import model_from, parse_json, query_model, read_body
+from logistics.api.bodies import body_model, query_model, read_body
 from logistics.api.context import request_id_of
+from logistics.api.idempotency import derived_id
 from logistics.api.keys import SERVICES
 from logistics.api.views import custody_view, decision_view, history_view, repair_view
 from logistics.domain.journey import JourneyState, LegDirection
@@ -61,7 +62,7 @@ async def quote(request: web.Request) -> web.Response:
     require_case_system(request)
     svc = request.app[SERVICES]
     body = await read_body(request, svc.settings.max_body_bytes)
-    command = model_from(RoutingRequest, parse_json(request, body))
+    command = body_model(RoutingRequest, request, body)
     return json_response(decision_view(svc.routing.quote(command)))
 
 
@@ -70,10 +71,10 @@ async def create_repair(request: web.Request) -> web.Response:
     require_case_system(request)
     svc = request.app[SERVICES]
     body = await read_body(request, svc.settings.max_body_bytes)
-    command = model_from(CreateRepair, parse_json(request, body))
+    command = body_model(CreateRepair, request, body)
 
     async def compute() -> web.Response:
-        created = await svc.repairs.create(command, request_id_of(request))
+        created = await svc.repairs.create(command, request_id_of(request), repair_id=derived_id(request, "rp_"))
         expires = created.repair.created_at + svc.repairs.link_ttl
         view = {
             "repair": repair_view(created.repair),
@@ -145,7 +146,7 @@ async def cancel_repair(request: web.Request) -> web.Response:
     require_case_system(request)
     svc = request.app[SERVICES]
     body = await read_body(request, svc.settings.max_body_bytes)
-    command = model_from(CancelBody, parse_json(request, body) if body else {})
+    command = body_model(CancelBody, request, body, optional=True)
 
     async def compute() -> web.Response:
         repair = await svc.repairs.cancel(request.match_info["repair_id"], command.reason, request_id_of(request))
@@ -159,7 +160,7 @@ async def reschedule_repair(request: web.Request) -> web.Response:
     require_case_system(request)
     svc = request.app[SERVICES]
     body = await read_body(request, svc.settings.max_body_bytes)
-    command = model_from(Reschedule, parse_json(request, body) if body else {})
+    command = body_model(Reschedule, request, body, optional=True)
 
     async def compute() -> web.Response:
         repair, decision = await svc.repairs.reschedule(

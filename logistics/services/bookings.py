@@ -1,22 +1,29 @@
 """Carrier bookings through a durable outbox: never lost, never made twice.
 
 Every carrier call that changes something is first recorded as a ``BookingIntent`` with a stable reference,
-in the same transaction as the repair change that needs it. Then an attempt *claims* the intent (a lease
-written and committed before the call), calls the carrier with that reference, and records the outcome.
+in the same transaction as the repair change that needs it. An attempt holds a *lease* on the intent,
+written and committed before the carrier is called, then calls the carrier with that reference and records
+the outcome in one transaction.
 
-- After a crash, or after an ambiguous failure, the lease expires and the next attempt first looks the
-  booking up at the carrier by our reference; only if the carrier has nothing does it create again.
+- The request path creates its intents already leased (in the transaction that records the repair change),
+  so the carrier is called right after that commit with no extra write; a follow-up booking (the courier
+  pickup after its shipment) is created leased in the transaction that records the first. The caller
+  usually gets the booking at once.
+- The worker (``run_due``) claims what is left: intents whose lease ran out (a crash, a stall) and intents
+  waiting for a retry. An intent attempted before is first looked up at the carrier by our reference; only
+  if the carrier has nothing is it created again. An adapter that cannot look up leaves such an intent
+  failed and flagged for reconciliation by hand rather than risk a second booking.
 - Transient failures back off exponentially up to ``retry_max_s``; permanent refusals fail the intent and
   raise a flag on the repair, which the case system is told about.
-- The request path runs an attempt inline so the caller usually gets the booking at once; the worker loop
-  drains whatever is left (``run_due``), including everything left from before a restart.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,14 +40,14 @@ from carriers import (
 from carriers.models import Capability
 from logistics.clock import Clock
 from logistics.domain.journey import Actor, JourneyState, LegDirection
-from logistics.domain.model import Change, Flag
+from logistics.domain.model import Change, Flag, Repair
 from logistics.services import carrier_requests
 from logistics.services.notifications import record
 from logistics.services.ports import BookingIntent, Store, Transaction
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=120)  # longer than a carrier call's overall deadline
+DEFAULT_LEASE = timedelta(seconds=120)  # longer than a carrier call's overall deadline
 
 
 def new_intent(
@@ -51,7 +58,10 @@ def new_intent(
     carrier: str,
     request: dict[str, Any],
     now: datetime,
+    *,
+    lease: timedelta | None = None,
 ) -> BookingIntent:
+    """A pending intent; with a ``lease`` when the caller will attempt it itself right after the commit."""
     return BookingIntent(
         reference=reference,
         repair_id=repair_id,
@@ -60,11 +70,25 @@ def new_intent(
         carrier=carrier,
         request=request,
         status="pending",
-        attempts=0,
-        next_attempt_at=now,
+        attempts=1 if lease else 0,
+        next_attempt_at=now + lease if lease else now,
         last_error=None,
         result=None,
+        created_at=now,
     )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt left behind: the intent, the repair as recorded, and a leased follow-up to run."""
+
+    intent: BookingIntent
+    repair: Repair | None = None
+    follow_up: BookingIntent | None = None
+
+
+class _Unverifiable(CarrierError):
+    """An intent attempted before whose booking the carrier cannot look up: creating again could book twice."""
 
 
 class Bookings:
@@ -75,8 +99,10 @@ class Bookings:
         carriers: Mapping[str, CarrierAdapter],
         *,
         retry_max_s: float = 600.0,
+        lease: timedelta = DEFAULT_LEASE,
         rng: random.Random | None = None,
     ) -> None:
+        self.lease = lease
         self._store = store
         self._clock = clock
         self._carriers = carriers
@@ -96,21 +122,29 @@ class Bookings:
             if intent.status == "pending" and intent.next_attempt_at <= self._clock.now():
                 await self.attempt(intent.reference)
 
-    async def attempt(self, reference: str) -> BookingIntent | None:
-        """Claim and attempt one intent; returns its state afterwards (None when someone else holds it)."""
+    async def attempt(self, reference: str) -> Outcome | None:
+        """Claim one due intent and run it (and its follow-ups); None when it is not due or held elsewhere."""
         now = self._clock.now()
         async with self._store.transaction() as tx:
-            intent = await tx.claim_intent(reference, now, now + LEASE)
+            intent = await tx.claim_intent(reference, now, now + self.lease)
         if intent is None:
             return None
+        return await self.run_leased(intent)
+
+    async def run_leased(self, intent: BookingIntent) -> Outcome:
+        """Run an intent whose lease the caller holds, then the follow-ups it creates, leased, one by one."""
+        outcome = await self._execute(intent)
+        while outcome.follow_up is not None:
+            outcome = await self._execute(outcome.follow_up)
+        return outcome
+
+    async def _execute(self, intent: BookingIntent) -> Outcome:
         adapter = self._carriers.get(intent.carrier)
         if adapter is None:
             return await self._fail(intent, f"carrier {intent.carrier!r} is not enabled")
         try:
             result = await self._call(adapter, intent)
-        except CarrierTransientError as exc:
-            return await self._retry_later(intent, exc)
-        except CarrierAmbiguousError as exc:
+        except (CarrierTransientError, CarrierAmbiguousError) as exc:
             return await self._retry_later(intent, exc)
         except CarrierError as exc:
             return await self._fail(intent, f"{type(exc).__name__}: {exc.message}")
@@ -118,23 +152,23 @@ class Bookings:
 
     async def _call(self, adapter: CarrierAdapter, intent: BookingIntent) -> dict[str, Any]:
         op = intent.operation
-        retried = intent.attempts > 1  # this is not the first claim: the carrier may already hold it
+        retried = intent.attempts > 1  # attempted before: the carrier may already hold it
         if op == "create_shipment":
             request = ShipmentRequest.model_validate(intent.request)
             found = None
-            if retried and Capability.FIND_SHIPMENT in adapter.capabilities:
+            if retried:
+                if Capability.FIND_SHIPMENT not in adapter.capabilities:
+                    raise _Unverifiable(f"{intent.carrier} cannot look shipment {request.reference} up by reference")
                 found = await adapter.find_shipment(request.reference)
-            if found is None and retried and Capability.FIND_SHIPMENT not in adapter.capabilities:
-                raise CarrierAmbiguousError("cannot look the shipment up; left for reconciliation")
             booking = found or await adapter.create_shipment(request)
             return {"shipment": booking.model_dump(mode="json")}
         if op == "schedule_pickup":
             pickup = PickupRequest.model_validate(intent.request)
             found_pickup = None
-            if retried and Capability.FIND_PICKUP in adapter.capabilities:
+            if retried:
+                if Capability.FIND_PICKUP not in adapter.capabilities:
+                    raise _Unverifiable(f"{intent.carrier} cannot look pickup {pickup.reference} up by reference")
                 found_pickup = await adapter.find_pickup(pickup.reference, pickup.pickup_date)
-            if found_pickup is None and retried and Capability.FIND_PICKUP not in adapter.capabilities:
-                raise CarrierAmbiguousError("cannot look the pickup up; left for reconciliation")
             confirmation = found_pickup or await adapter.schedule_pickup(pickup)
             return {"pickup": confirmation.model_dump(mode="json")}
         if op == "cancel_pickup":
@@ -145,24 +179,26 @@ class Bookings:
             return {}
         raise CarrierAmbiguousError(f"unknown operation {op}")
 
-    async def _retry_later(self, intent: BookingIntent, exc: CarrierError) -> BookingIntent | None:
+    async def _retry_later(self, intent: BookingIntent, exc: CarrierError) -> Outcome:
         now = self._clock.now()
         delay = min(self._retry_max_s, 2.0 ** min(intent.attempts, 16))
         delay = self._rng.uniform(delay / 2, delay)
         logger.warning("booking %s (%s) will be retried in %.1fs: %s", intent.reference, intent.operation, delay, exc)
+        error = f"{type(exc).__name__}: {exc.message}"
+        retry_at = now + timedelta(seconds=delay)
         async with self._store.transaction() as tx:
             await tx.update_intent(
                 intent.reference,
                 status="pending",
                 attempts=intent.attempts,
-                next_attempt_at=now + timedelta(seconds=delay),
-                last_error=f"{type(exc).__name__}: {exc.message}",
+                next_attempt_at=retry_at,
+                last_error=error,
                 result=None,
                 now=now,
             )
-            return await tx.intent(intent.reference)
+        return Outcome(dataclasses.replace(intent, next_attempt_at=retry_at, last_error=error))
 
-    async def _fail(self, intent: BookingIntent, error: str) -> BookingIntent | None:
+    async def _fail(self, intent: BookingIntent, error: str) -> Outcome:
         now = self._clock.now()
         logger.error("booking %s (%s) failed for good: %s", intent.reference, intent.operation, error)
         async with self._store.transaction() as tx:
@@ -191,10 +227,11 @@ class Bookings:
                 )
                 await tx.save_repair(repair)
                 await record(tx, repair, [change], now)
-            return await tx.intent(intent.reference)
+        return Outcome(dataclasses.replace(intent, status="failed", last_error=error), repair)
 
-    async def _succeed(self, intent: BookingIntent, result: dict[str, Any]) -> BookingIntent | None:
+    async def _succeed(self, intent: BookingIntent, result: dict[str, Any]) -> Outcome:
         now = self._clock.now()
+        done = dataclasses.replace(intent, status="done", last_error=None, result=result)
         async with self._store.transaction() as tx:
             await tx.update_intent(
                 intent.reference,
@@ -207,8 +244,9 @@ class Bookings:
             )
             repair = await tx.get_repair(intent.repair_id)
             if repair is None or intent.operation in ("cancel_pickup", "void_shipment"):
-                return await tx.intent(intent.reference)
+                return Outcome(done, repair)
             changes: list[Change] = []
+            follow_up = None
             if "shipment" in result:
                 shipment = ShipmentBooking.model_validate(result["shipment"])
                 if shipment.label is not None:
@@ -223,7 +261,7 @@ class Bookings:
                     pickup_confirmation=None,
                     carrier_label=shipment.label is not None,
                 )
-                await self._after_shipment(tx, repair.id, intent, shipment, now)
+                follow_up = await self._after_shipment(tx, repair, intent, shipment, now)
             if "pickup" in result:
                 pickup = PickupBooking.model_validate(result["pickup"])
                 changes += repair.record_booking(
@@ -236,7 +274,7 @@ class Bookings:
                     pickup_confirmation=pickup.confirmation,
                     carrier_label=False,
                 )
-                if repair.state is JourneyState.CANCELLED:
+                if repair.state is JourneyState.CANCELLED:  # cancelled while the booking was in flight
                     await tx.add_intent(
                         new_intent(
                             f"{intent.reference}-x",
@@ -250,19 +288,18 @@ class Bookings:
                     )
             await tx.save_repair(repair)
             await record(tx, repair, changes, now)
-            return await tx.intent(intent.reference)
+        return Outcome(done, repair, follow_up)
 
     async def _after_shipment(
-        self, tx: Transaction, repair_id: str, intent: BookingIntent, shipment: ShipmentBooking, now: datetime
-    ) -> None:
-        """What follows a shipment: the pickup for a courier leg, or a void if the repair was cancelled meanwhile."""
-        repair = await tx.get_repair(repair_id)
-        assert repair is not None
+        self, tx: Transaction, repair: Repair, intent: BookingIntent, shipment: ShipmentBooking, now: datetime
+    ) -> BookingIntent | None:
+        """What follows a shipment: the pickup of a courier leg (leased, returned to be run at once), or a void
+        if the repair was cancelled while the shipment was in flight."""
         if repair.state is JourneyState.CANCELLED:
             await tx.add_intent(
                 new_intent(
                     f"{intent.reference}-v",
-                    repair_id,
+                    repair.id,
                     intent.leg,
                     "void_shipment",
                     intent.carrier,
@@ -270,10 +307,10 @@ class Bookings:
                     now,
                 )
             )
-            return
+            return None
         leg = repair.leg(intent.leg)
         if leg is None or leg.pickup is None or intent.leg is not LegDirection.INBOUND:
-            return
+            return None
         pickup = carrier_requests.pickup_request(
             f"{leg.booking_reference}-p{leg.pickup_round}",
             repair.site,
@@ -281,14 +318,15 @@ class Bookings:
             leg.pickup.model_dump(mode="json"),
             shipment.tracking_numbers,
         )
-        await tx.add_intent(
-            new_intent(
-                pickup.reference,
-                repair_id,
-                intent.leg,
-                "schedule_pickup",
-                intent.carrier,
-                pickup.model_dump(mode="json"),
-                now,
-            )
+        follow_up = new_intent(
+            pickup.reference,
+            repair.id,
+            intent.leg,
+            "schedule_pickup",
+            intent.carrier,
+            pickup.model_dump(mode="json"),
+            now,
+            lease=self.lease,
         )
+        await tx.add_intent(follow_up)
+        return follow_up

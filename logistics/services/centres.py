@@ -61,6 +61,11 @@ class Dispatched:
     label_token: str
 
 
+def _same_dispatch(repair: Repair, command: Dispatch) -> bool:
+    serial = command.replacement_serial if command.outcome == "replaced" else None
+    return repair.outcome == command.outcome and repair.replacement_serial == serial
+
+
 def expected_items(repair: Repair) -> tuple[str, ...]:
     """The item kinds on the packing slip (the computer itself is implied)."""
     items = repair.entitlement.get("items") or []
@@ -113,6 +118,8 @@ class Centres:
         async with self._store.transaction() as tx:
             repair = await tx.get_repair(repair_id)
             assert repair is not None
+            if repair.state is JourneyState.AT_CENTRE and repair.outbound is None:
+                return repair  # scanned in already: a second scan (or a retried request) changes nothing
             expected = expected_items(repair)
             check = ReceiptCheck(
                 condition=receipt.condition,
@@ -146,6 +153,12 @@ class Centres:
             booking_reference=f"{current.id}-out",
         )
         token, link = new_link(current.id, LegDirection.OUTBOUND, now, self._link_ttl)
+        if current.outbound is not None and _same_dispatch(current, command):
+            # Dispatched already with the same outcome (a retry whose first answer was lost): answer again,
+            # with a new label link, and book nothing more.
+            async with self._store.transaction() as tx:
+                await tx.add_label_link(link)
+            return Dispatched(repair=current, label_token=token)
         async with self._store.transaction() as tx:
             repair = await tx.get_repair(command.repair_id)
             assert repair is not None
@@ -161,22 +174,22 @@ class Centres:
                 now.date(),
                 is_return=False,
             )
-            await tx.add_intent(
-                new_intent(
-                    outbound.booking_reference,
-                    repair.id,
-                    LegDirection.OUTBOUND,
-                    "create_shipment",
-                    carrier,
-                    shipment.model_dump(mode="json"),
-                    now,
-                )
+            booking = new_intent(
+                outbound.booking_reference,
+                repair.id,
+                LegDirection.OUTBOUND,
+                "create_shipment",
+                carrier,
+                shipment.model_dump(mode="json"),
+                now,
+                lease=self._bookings.lease,
             )
+            await tx.add_intent(booking)
             await tx.add_label_link(link)
             await tx.save_repair(repair)
             await record(tx, repair, changes, now)
-        await self._bookings.run_due_for(command.repair_id)
-        repair_after = await self._store.reader().get_repair(command.repair_id)
+        outcome = await self._bookings.run_leased(booking)
+        repair_after = outcome.repair or await self._store.reader().get_repair(command.repair_id)
         assert repair_after is not None
         return Dispatched(repair=repair_after, label_token=token)
 
@@ -196,4 +209,13 @@ class Centres:
             "at_centre": (JourneyState.AT_CENTRE,),
             "dispatched": (JourneyState.IN_TRANSIT_TO_CUSTOMER, JourneyState.DELIVERED),
         }[view]
-        return await self._store.reader().list_repairs(RepairFilter(centre_id=centre_id, states=states), limit, cursor)
+        try:
+            return await self._store.reader().list_repairs(
+                RepairFilter(centre_id=centre_id, states=states), limit, cursor
+            )
+        except ValueError as exc:
+            raise InvalidRequest(
+                "the cursor is not one this service issued",
+                code="request.bad_cursor",
+                fields=[{"name": "cursor", "in": "query", "reason": str(exc)}],
+            ) from exc

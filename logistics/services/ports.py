@@ -56,6 +56,7 @@ class BookingIntent:
     next_attempt_at: datetime
     last_error: str | None
     result: dict[str, Any] | None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)

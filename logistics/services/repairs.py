@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -68,7 +68,13 @@ class Repairs:
         self._bookings = bookings
         self.link_ttl = link_ttl
 
-    async def create(self, command: CreateRepair, source: str) -> Created:
+    async def create(self, command: CreateRepair, source: str, *, repair_id: str | None = None) -> Created:
+        """Create the logistics of a case and book its inbound leg.
+
+        ``repair_id`` is given when the caller's request is idempotent (derived from its Idempotency-Key): if
+        that repair exists already (the first request's process died before it could answer), it is answered
+        again, with a new customer link, instead of being created twice.
+        """
         now = self._clock.now()
         request = RoutingRequest(
             site=command.site,
@@ -83,10 +89,14 @@ class Repairs:
                 code="routing.refused",
                 reasons=[r.model_dump() for r in decision.reasons],
             )
+        if repair_id is not None:
+            existing = await self._store.reader().get_repair(repair_id)
+            if existing is not None:
+                return await self._answer_again(existing, decision, now)
         coverage = self._routing.coverage
         centre = coverage.centres[decision.centre_id]
         region = coverage.regions.get(decision.region_id) if decision.region_id else None
-        repair_id = new_repair_id()
+        repair_id = repair_id or new_repair_id()
         method = LegMethod.COURIER_PICKUP if decision.method is Method.COURIER_PICKUP else LegMethod.CUSTOMER_DROP_OFF
         slot = decision.slots[0] if decision.slots else None
         inbound = Leg(
@@ -146,35 +156,34 @@ class Repairs:
                 "reasons": [r.code for r in decision.reasons],
             },
         )
+        booking = new_intent(
+            inbound.booking_reference,
+            repair_id,
+            LegDirection.INBOUND,
+            "create_shipment",
+            decision.carrier,
+            shipment.model_dump(mode="json"),
+            now,
+            lease=self._bookings.lease,
+        )
         async with self._store.transaction() as tx:
             await tx.add_repair(repair)
-            await tx.add_intent(
-                new_intent(
-                    inbound.booking_reference,
-                    repair_id,
-                    LegDirection.INBOUND,
-                    "create_shipment",
-                    decision.carrier,
-                    shipment.model_dump(mode="json"),
-                    now,
-                )
-            )
+            await tx.add_intent(booking)
             await tx.add_label_link(link)
             await record(tx, repair, [created], now)
-        await self._book_now(inbound.booking_reference, f"{inbound.booking_reference}-p1")
-        stored = await self._store.reader().get_repair(repair_id)
+        # Book now, so the caller usually gets the booking in the answer; what does not succeed now is
+        # retried by the worker once the lease runs out, and the case system is notified when it lands.
+        outcome = await self._bookings.run_leased(booking)
+        stored = outcome.repair or await self._store.reader().get_repair(repair_id)
         assert stored is not None
         return Created(repair=stored, decision=decision, label_token=token)
 
-    async def _book_now(self, *references: str) -> None:
-        """Attempt the bookings inline; whatever does not succeed now is left to the worker."""
-        for reference in references:
-            intent = await self._store.reader().intent(reference)
-            if intent is None or intent.status != "pending":
-                continue
-            result = await self._bookings.attempt(reference)
-            if result is None or result.status != "done":
-                return
+    async def _answer_again(self, repair: Repair, decision: RoutingDecision, now: datetime) -> Created:
+        token, link = new_link(repair.id, LegDirection.INBOUND, now, self.link_ttl)
+        async with self._store.transaction() as tx:
+            await tx.add_label_link(link)
+        logger.info("repair %s existed already: answered again", repair.id)
+        return Created(repair=repair, decision=decision, label_token=token)
 
     async def get(self, repair_id: str, centre_id: str | None = None) -> Repair:
         repair = await self._store.reader().get_repair(repair_id)

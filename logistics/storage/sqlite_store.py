@@ -202,6 +202,7 @@ class SqliteReads:
             next_attempt_at=parse_instant(r["next_attempt_at"]),
             last_error=r["last_error"],
             result=loads(r["result"]) if r["result"] else None,
+            created_at=parse_instant(r["created_at"]),
         )
 
     async def due_intents(self, now: datetime, limit: int) -> list[BookingIntent]:
@@ -428,8 +429,8 @@ class SqliteTransaction(SqliteReads):
                 instant(intent.next_attempt_at),
                 intent.last_error,
                 dumps(intent.result) if intent.result is not None else None,
-                instant(intent.next_attempt_at),
-                instant(intent.next_attempt_at),
+                instant(intent.created_at or intent.next_attempt_at),
+                instant(intent.created_at or intent.next_attempt_at),
             ),
         )
 

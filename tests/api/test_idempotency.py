@@ -86,3 +86,52 @@ async def test_malformed_key_is_refused(service: Service) -> None:
         headers={"Idempotency-Key": "x" * 256},
     )
     assert status == 400 and problem["code"] == "idempotency.bad_key"
+
+
+async def test_a_request_rerun_after_its_answer_was_lost_finds_its_repair(service: Service) -> None:
+    """The first run created the repair but its process died before it stored the answer: a retry with the
+    same key, once the claim has gone stale, answers with that repair and books nothing more."""
+    body = repair_request(PARIS_SITE, "C-IDEM-6")
+    headers = {"Idempotency-Key": "lost-answer"}
+    status, first, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    assert status == 201
+    # What a crash between the repair's commit and the answer's leaves behind: a claim still in progress.
+    with sqlite3.connect(service.services.settings.database_path) as conn:
+        conn.execute(
+            "UPDATE idempotency_keys SET state = 'in_progress', response_status = NULL,"
+            " response_body = NULL WHERE key = 'lost-answer'"
+        )
+    service.clock.advance(minutes=5)
+    status, again, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    assert status == 201
+    assert again["repair"]["id"] == first["repair"]["id"]
+    assert again["customer_label"]["url"] != first["customer_label"]["url"]  # a new link; both work
+    with sqlite3.connect(service.services.settings.database_path) as conn:
+        assert conn.execute("SELECT count(*) FROM repairs").fetchone() == (1,)
+    sim = _sim(service)
+    assert len(sim.shipments_for(f"{first['repair']['id']}-in")) == 1
+
+
+async def test_dispatch_and_receipt_answer_again_without_acting_twice(service: Service) -> None:
+    status, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-IDEM-7"))
+    repair_id = created["repair"]["id"]
+    for _ in range(2):
+        status, received, _ = await service.call(
+            "POST",
+            "/v1/centres/fr-lyon/receipts",
+            "fr-lyon",
+            json={"repair_id": repair_id, "items_received": ["ac_adapter"]},
+        )
+        assert status == 200 and received["state"] == "at_centre"
+    dispatch = {"repair_id": repair_id, "outcome": "replaced", "replacement_serial": "NEW-1"}
+    answers = [await service.call("POST", "/v1/centres/fr-lyon/dispatches", "fr-lyon", json=dispatch) for _ in range(2)]
+    assert [status for status, _, _ in answers] == [201, 201]
+    assert answers[0][1]["repair"]["outbound"] == answers[1][1]["repair"]["outbound"]
+    assert len(_sim(service).shipments_for(f"{repair_id}-out")) == 1
+    status, problem, _ = await service.call(
+        "POST", "/v1/centres/fr-lyon/dispatches", "fr-lyon", json={**dispatch, "replacement_serial": "NEW-2"}
+    )
+    assert status == 409 and problem["code"] == "dispatch.not_possible"
+    _, history, _ = await service.call("GET", f"/v1/repairs/{repair_id}/events")
+    assert [e["kind"] for e in history["items"]].count("outcome") == 1
+    assert [e["to_state"] for e in history["items"]].count("at_centre") == 1

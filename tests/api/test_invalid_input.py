@@ -53,6 +53,14 @@ JSON_CASES: list[tuple[str, Any, int, str, str | None]] = [
         "site.street_lines",
     ),
     ("unknown field", _with(("surprise",), 1), 422, "request.invalid", "surprise"),
+    ("number for a date", _with(("preferred_date",), 0), 422, "request.invalid", "preferred_date"),
+    (
+        "string for a boolean",
+        _with(("include_self_test_results",), "yes"),
+        422,
+        "request.invalid",
+        "include_self_test_results",
+    ),
     ("not an object", [1, 2, 3], 422, "request.invalid", None),
     (
         "unknown country",
@@ -118,15 +126,18 @@ async def test_invalid_payloads(
         ("/v1/repairs", {"status": "flying"}, "request.invalid_query"),
         ("/v1/repairs", {"cursor": "%%%"}, "request.bad_cursor"),
         ("/v1/repairs", {"turnaround": "late"}, "request.invalid_query"),
+        ("/v1/centres/fr-lyon/repairs", {"cursor": "0" * 40}, "request.bad_cursor"),
     ],
 )
 async def test_invalid_queries(service: Service, path: str, params: dict[str, str], code: str) -> None:
-    status, problem, _ = await service.call("GET", path, params=params)
+    who = "fr-lyon" if path.startswith("/v1/centres/") else "case_system"
+    status, problem, _ = await service.call("GET", path, who, params=params)
     assert status == 422 and problem["code"] == code
 
 
 async def test_unknown_route_and_method(service: Service) -> None:
     status, problem, _ = await service.call("GET", "/v1/nowhere")
     assert status == 404 and problem["code"] == "not_found"
-    status, problem, _ = await service.call("DELETE", "/v1/repairs")
+    status, problem, response = await service.call("DELETE", "/v1/repairs")
     assert status == 405 and problem["code"] == "method.not_allowed"
+    assert set(response.headers["Allow"].split(",")) == {"GET", "HEAD", "POST"}

@@ -21,6 +21,7 @@ import pytest
 import schemathesis
 from aiohttp import web
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import positive_data_acceptance
 
 from logistics.app import create_app
 from tests.support import service as support
@@ -39,12 +40,18 @@ centre_schema = schemathesis.openapi.from_path(SPEC).include(path_regex=r"^/v1/c
 centre_schema.config.update(parameters={"centre_id": CENTRE})
 operator_schema = schema.include(path_regex=r"^/v1/admin/")
 
+# Every check ``call_and_validate`` runs by default, except:
+# - positive_data_acceptance: it requires every schema-valid request to be accepted, but the service refuses
+#   schema-valid requests with a documented 422 for rules a schema cannot state: a postal code that no
+#   coverage region serves (routing.refused), a cursor the service never issued (request.bad_cursor).
+EXCLUDED_CHECKS = [positive_data_acceptance]
+
 FUZZ = settings(
     max_examples=EXAMPLES,
     derandomize=True,
     deadline=None,
     database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.too_slow],  # each example is a real HTTP exchange with real SQLite
 )
 
 
@@ -64,8 +71,8 @@ class _ServerThread(threading.Thread):
         super().__init__(name="fuzzed-service", daemon=True)
         self._tmp_path = tmp_path
         self._loop = asyncio.new_event_loop()
-        self._started = threading.Event()
-        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._halt: asyncio.Event | None = None
         self._error: BaseException | None = None
         self.port = 0
         self.keys: dict[str, str] = {}
@@ -76,7 +83,7 @@ class _ServerThread(threading.Thread):
             self._loop.run_until_complete(self._serve())
         except BaseException as exc:  # reported to the test thread by start_and_wait()
             self._error = exc
-            self._started.set()
+            self._ready.set()
         finally:
             self._loop.close()
 
@@ -92,24 +99,24 @@ class _ServerThread(threading.Thread):
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
             self.port = int(runner.addresses[0][1])
-            self._stopping = asyncio.Event()
-            self._started.set()
-            await self._stopping.wait()
+            self._halt = asyncio.Event()
+            self._ready.set()
+            await self._halt.wait()
         finally:
             await runner.cleanup()
             executor.shutdown(wait=True)
 
     def start_and_wait(self) -> None:
         self.start()
-        if not self._started.wait(timeout=30):
+        if not self._ready.wait(timeout=30):
             raise RuntimeError("the service did not start within 30 s")
         if self._error is not None:
             raise RuntimeError("the service failed to start") from self._error
 
     def stop(self) -> None:
-        stopping = self._stopping
-        if stopping is not None and self._loop.is_running():
-            self._loop.call_soon_threadsafe(stopping.set)
+        halt = self._halt
+        if halt is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(halt.set)
         self.join(timeout=30)
 
 
@@ -118,14 +125,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     server = _ServerThread(tmp_path_factory.mktemp("fuzzed-service"))
     try:
         server.start_and_wait()
-        yield Served(base_url=f"http://127.0.0.1:{server.port}", keys=server.keys)
+        base_url = f"http://127.0.0.1:{server.port}"
+        for each in (case_system_schema, centre_schema, operator_schema):
+            each.config.update(base_url=base_url)
+        yield Served(base_url=base_url, keys=server.keys)
     finally:
         server.stop()
     assert not server.is_alive(), "the service thread did not stop"
 
 
 def _call_and_validate(case: Any, served: Served, who: str) -> None:
-    case.call_and_validate(base_url=served.base_url, headers=served.auth(who))
+    case.call_and_validate(base_url=served.base_url, headers=served.auth(who), excluded_checks=EXCLUDED_CHECKS)
 
 
 @case_system_schema.parametrize()

@@ -94,3 +94,15 @@ async def test_build_validates_and_builds_the_adapter() -> None:
         adapter = registry.build("sim", {"max_track_batch": 7}, context)
     assert isinstance(adapter, SimCarrier)
     assert adapter.max_track_batch == 7
+
+
+def test_a_carrier_label_survives_a_json_round_trip() -> None:
+    """Label images are bytes, not text: in JSON (an outbox record) they travel as base64."""
+    from carriers.models import CarrierLabel
+
+    gif = b"GIF89a\x01\x00\x01\x00\x80\xff\x00"
+    label = CarrierLabel(content_type="image/gif", data=gif)
+    as_json = label.model_dump(mode="json")
+    assert as_json["data"] == "R0lGODlhAQABAID/AA=="
+    assert CarrierLabel.model_validate(as_json).data == gif
+    assert CarrierLabel.model_validate_json(label.model_dump_json()).data == gif
