@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,10 +66,11 @@ class SiteAddress(_Frozen):
     Overseas departments may also be given with their own ISO country codes (GP, MQ, GF, RE, YT).
     """
 
-    name: str = Field(min_length=1, max_length=70)
-    company: str | None = Field(default=None, max_length=70)
-    street_lines: tuple[str, ...] = Field(min_length=1, max_length=3)
-    city: str = Field(min_length=1, max_length=50)
+    # Lines of 35 characters: what carriers accept and what the label prints (carriers.Address, labels' limits).
+    name: str = Field(min_length=1, max_length=35)
+    company: str | None = Field(default=None, max_length=35)
+    street_lines: tuple[Annotated[str, Field(min_length=1, max_length=35)], ...] = Field(min_length=1, max_length=3)
+    city: str = Field(min_length=1, max_length=35)
     postal_code: str = Field(min_length=1, max_length=12)
     country: str = Field(pattern=ISO_COUNTRY, description="ISO 3166-1 alpha-2")
     subdivision: str | None = Field(default=None, max_length=10, description="ISO 3166-2 suffix, e.g. 'BY'")
