@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import timedelta
@@ -113,8 +114,13 @@ def _service_context(
 
             executor = label_executor
             if executor is None:
+                # Rendering runs at a lower priority than the event loop, so that on a shared core a burst of
+                # downloads slows the downloads, not every other request.
                 pool = ProcessPoolExecutor(
-                    max_workers=settings.label_workers, mp_context=multiprocessing.get_context("spawn")
+                    max_workers=settings.label_workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=os.nice,
+                    initargs=(10,),
                 )
                 stack.callback(pool.shutdown, wait=True, cancel_futures=True)
                 executor = pool
@@ -148,6 +154,7 @@ def _service_context(
                     executor,
                     intake_secret=secret,
                     cache_entries=settings.label_cache_entries,
+                    concurrency=2 * settings.label_workers,
                 ),
                 idempotency=Idempotency(store, clock, stale_after=timedelta(seconds=settings.idempotency_stale_s)),
                 carriers=carriers,

@@ -70,7 +70,7 @@ class LabelDocuments:
         *,
         intake_secret: bytes,
         cache_entries: int,
-        on_render: object = None,
+        concurrency: int = 4,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -80,6 +80,9 @@ class LabelDocuments:
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cache_entries = cache_entries
         self._in_flight: dict[str, asyncio.Future[bytes]] = {}
+        # At most a few label requests do their work on the event loop at a time: the others wait here,
+        # cheaply, so that a burst of downloads queues behind itself and not in front of every other request.
+        self._gate = asyncio.Semaphore(max(2, concurrency))
         self.renders = 0
         self.cache_hits = 0
 
@@ -150,6 +153,11 @@ class LabelDocuments:
 
     async def render(self, repair: Repair, direction: LegDirection, page_format: PageFormat) -> tuple[bytes, str]:
         """The PDF and its ETag."""
+        async with self._gate:
+            return await self._render(repair, direction, page_format)
+
+    async def _render(self, repair: Repair, direction: LegDirection, page_format: PageFormat) -> tuple[bytes, str]:
+        """The PDF and its ETag."""
         description = await self.describe(repair, direction)
         key = hashlib.sha256(page_format.encode() + b"\n" + description.model_dump_json().encode()).hexdigest()[:32]
         cached = self._cache.get(key)
@@ -184,6 +192,10 @@ class LabelDocuments:
         """The customer's label behind a link; None for an unknown, expired or revoked token alike."""
         if not token or len(token) > 128:
             return None
+        async with self._gate:
+            return await self._render_for_token(token, page_format)
+
+    async def _render_for_token(self, token: str, page_format: PageFormat) -> tuple[bytes, str] | None:
         reader = self._store.reader()
         link = await reader.label_link(token_hash(token))
         now: datetime = self._clock.now()
@@ -192,4 +204,4 @@ class LabelDocuments:
         repair = await reader.get_repair(link.repair_id)
         if repair is None:
             return None
-        return await self.render(repair, link.leg, page_format)
+        return await self._render(repair, link.leg, page_format)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from logistics.domain.model import Change, Repair
 from logistics.services.ports import HistoryEntry, Notification, Transaction
@@ -25,54 +26,65 @@ NOTIFIED_KINDS: dict[str, str] = {
 }
 
 
-async def notify(tx: Transaction, repair: Repair, entries: list[HistoryEntry], now: datetime) -> int:
-    """Queue one notification per notified entry; returns how many were queued."""
-    seq = None
-    queued = 0
-    for entry in entries:
-        kind = NOTIFIED_KINDS.get(entry.change.kind)
-        if kind is None:
-            continue
-        if seq is None:
-            seq = await tx.next_notification_seq(repair.id)
-        change = entry.change
-        payload = {
-            "type": kind,
-            "repair_id": repair.id,
-            "case_id": repair.case_id,
-            "centre_id": repair.centre_id,
-            "sequence": seq,
-            "history_seq": entry.seq,
-            "occurred_at": change.occurred_at.isoformat(),
-            "actor": change.actor.value,
-            "source": change.source,
-            "state": repair.state.value,
-            "turnaround_status": repair.turnaround_status,
-            "leg": change.leg.value if change.leg else None,
-            "from_state": change.from_state.value if change.from_state else None,
-            "to_state": change.to_state.value if change.to_state else None,
-            "leg_status": change.status.value if change.status else None,
-            "details": change.details,
-        }
-        await tx.add_notification(
-            Notification(
-                id=f"msg_{repair.id}_{seq}",
-                repair_id=repair.id,
-                seq=seq,
-                type=kind,
-                payload=payload,
-                created_at=now,
-                attempts=0,
-                next_attempt_at=now,
+def _payload(kind: str, repair: Repair, entry: HistoryEntry, seq: int) -> dict[str, Any]:
+    change = entry.change
+    return {
+        "type": kind,
+        "repair_id": repair.id,
+        "case_id": repair.case_id,
+        "centre_id": repair.centre_id,
+        "sequence": seq,
+        "history_seq": entry.seq,
+        "occurred_at": change.occurred_at.isoformat(),
+        "actor": change.actor.value,
+        "source": change.source,
+        "state": repair.state.value,
+        "turnaround_status": repair.turnaround_status,
+        "leg": change.leg.value if change.leg else None,
+        "from_state": change.from_state.value if change.from_state else None,
+        "to_state": change.to_state.value if change.to_state else None,
+        "leg_status": change.status.value if change.status else None,
+        "details": change.details,
+    }
+
+
+async def record_all(
+    tx: Transaction, batches: Sequence[tuple[Repair, Sequence[Change]]], now: datetime
+) -> dict[str, list[HistoryEntry]]:
+    """Append the changes of many repairs to their histories and queue their notifications, in the caller's
+    transaction, with a few statements whatever the number of repairs."""
+    entries = await tx.append_histories([(repair.id, changes) for repair, changes in batches], now)
+    notified = {
+        repair.id: [
+            (kind, entry) for entry in entries.get(repair.id, []) if (kind := NOTIFIED_KINDS.get(entry.change.kind))
+        ]
+        for repair, _ in batches
+    }
+    ids = [repair_id for repair_id, items in notified.items() if items]
+    if not ids:
+        return entries
+    next_seq = await tx.next_notification_seqs(ids)
+    notifications = []
+    for repair, _ in batches:
+        for kind, entry in notified.get(repair.id, []):
+            seq = next_seq[repair.id]
+            next_seq[repair.id] = seq + 1
+            notifications.append(
+                Notification(
+                    id=f"msg_{repair.id}_{seq}",
+                    repair_id=repair.id,
+                    seq=seq,
+                    type=kind,
+                    payload=_payload(kind, repair, entry, seq),
+                    created_at=now,
+                    attempts=0,
+                    next_attempt_at=now,
+                )
             )
-        )
-        seq += 1
-        queued += 1
-    return queued
+    await tx.add_notifications(notifications)
+    return entries
 
 
 async def record(tx: Transaction, repair: Repair, changes: Sequence[Change], now: datetime) -> list[HistoryEntry]:
     """Append changes to the history and queue their notifications, in the caller's transaction."""
-    entries = await tx.append_history(repair.id, changes, now)
-    await notify(tx, repair, entries, now)
-    return entries
+    return (await record_all(tx, [(repair, changes)], now)).get(repair.id, [])

@@ -20,10 +20,10 @@ from typing import Literal
 from carriers import TrackingEvent
 from logistics.clock import Clock
 from logistics.domain.journey import LegDirection, LegStatus
-from logistics.domain.model import Change
+from logistics.domain.model import Change, Repair
 from logistics.errors import NotFound
-from logistics.services.notifications import record
-from logistics.services.ports import Store, StoredCarrierEvent, Transaction
+from logistics.services.notifications import record_all
+from logistics.services.ports import Store, StoredCarrierEvent
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +42,9 @@ class Tracking:
 
     async def check_known(self, carrier: str, events: Sequence[TrackingEvent]) -> None:
         """Refuse a push naming a tracking number this service never issued (nothing is stored)."""
-        reader = self._store.reader()
-        unknown = sorted(
-            {e.tracking_number for e in events if await reader.find_leg(carrier, e.tracking_number) is None}
-        )
+        numbers = sorted({e.tracking_number for e in events})
+        known = await self._store.reader().find_legs(carrier, numbers) if numbers else {}
+        unknown = [number for number in numbers if number not in known]
         if unknown:
             raise NotFound(f"unknown tracking number(s): {', '.join(unknown)}", code="tracking.unknown_number")
 
@@ -54,48 +53,59 @@ class Tracking:
 
         Events are applied per repair, oldest first by (carrier time, event id), so the common case (in
         order) produces the natural history, and events sharing a timestamp are ordered the same way
-        whatever order they arrive in. Each repair is read, saved and recorded once per call.
+        whatever order they arrive in. The reads and writes of a call are made for all its repairs at once,
+        so a call costs a handful of statements whatever its size.
         """
         result = Ingested()
-        reader = self._store.reader()
-        located: dict[str, tuple[str, LegDirection] | None] = {}
+        numbers = sorted({e.tracking_number for e in events})
+        located = await self._store.reader().find_legs(carrier, numbers) if numbers else {}
         by_repair: dict[str, list[tuple[LegDirection, TrackingEvent]]] = {}
         for event in sorted(events, key=_order):
-            number = event.tracking_number
-            if number not in located:
-                located[number] = await reader.find_leg(carrier, number)
-            leg = located[number]
+            leg = located.get(event.tracking_number)
             if leg is None:
-                result.unknown.append(number)
+                result.unknown.append(event.tracking_number)
                 continue
             by_repair.setdefault(leg[0], []).append((leg[1], event))
         if not by_repair:
             return result
         now = self._clock.now()
+        ids = sorted(by_repair)
         async with self._store.transaction() as tx:
-            for repair_id, arrivals in by_repair.items():
-                await self._apply(tx, carrier, repair_id, arrivals, via, now, result)
+            repairs = await tx.get_repairs(ids)
+            stored = await tx.carrier_events_of(ids)
+            fresh: list[StoredCarrierEvent] = []
+            changed: list[tuple[Repair, list[Change]]] = []
+            for repair_id in ids:
+                repair = repairs[repair_id]
+                new, changes = self._apply(
+                    carrier, repair, stored.get(repair_id, []), by_repair[repair_id], via, now, result
+                )
+                if new:
+                    fresh += new
+                    changed.append((repair, changes))
+            if fresh:
+                await tx.add_carrier_events(fresh)
+                await tx.save_repairs([repair for repair, _ in changed])
+                await record_all(tx, changed, now)
         return result
 
-    async def _apply(
-        self,
-        tx: Transaction,
+    @staticmethod
+    def _apply(
         carrier: str,
-        repair_id: str,
+        repair: Repair,
+        stored: list[StoredCarrierEvent],
         arrivals: list[tuple[LegDirection, TrackingEvent]],
         via: str,
         now: datetime,
         result: Ingested,
-    ) -> None:
-        stored = await tx.carrier_events(repair_id)
+    ) -> tuple[list[StoredCarrierEvent], list[Change]]:
+        """The events of one repair that are new, and the changes they make to it (pure, in memory)."""
         known = {(e.carrier, e.tracking_number, e.event_id) for e in stored}
         newest: dict[LegDirection, tuple[datetime, str]] = {}
         for e in stored:
             newest[e.leg] = max(newest.get(e.leg, _EARLIEST), (e.occurred_at, e.event_id))
         fresh: list[StoredCarrierEvent] = []
         changes: list[Change] = []
-        repair = await tx.get_repair(repair_id)
-        assert repair is not None
         for direction, event in arrivals:
             identity = (carrier, event.tracking_number, event.event_id)
             if identity in known:
@@ -108,7 +118,7 @@ class Tracking:
                     carrier=carrier,
                     tracking_number=event.tracking_number,
                     event_id=event.event_id,
-                    repair_id=repair_id,
+                    repair_id=repair.id,
                     leg=direction,
                     occurred_at=event.occurred_at,
                     status=event.status.value,
@@ -138,11 +148,7 @@ class Tracking:
                 details,
                 is_newest=is_newest,
             )
-        if not fresh:
-            return
-        await tx.add_carrier_events(fresh)
-        await tx.save_repair(repair)
-        await record(tx, repair, changes, now)
+        return fresh, changes
 
 
 _EARLIEST = (datetime.min.replace(tzinfo=UTC), "")

@@ -9,7 +9,7 @@ import base64
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import aiosqlite
 
@@ -42,6 +42,11 @@ def _parse_cursor(cursor: str) -> tuple[str, str]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError("malformed cursor") from exc
     return created_at, repair_id
+
+
+def _marks(values: Sequence[object]) -> str:
+    """Placeholders for an IN list (callers keep lists well under SQLite's 32,766 parameters)."""
+    return ",".join("?" * len(values))
 
 
 class SqliteReads:
@@ -120,27 +125,41 @@ class SqliteReads:
         ]
 
     async def carrier_events(self, repair_id: str) -> list[StoredCarrierEvent]:
+        return (await self.carrier_events_of([repair_id])).get(repair_id, [])
+
+    async def carrier_events_of(self, repair_ids: Sequence[str]) -> dict[str, list[StoredCarrierEvent]]:
         rows = await self._all(
-            "SELECT * FROM carrier_events WHERE repair_id = ? ORDER BY occurred_at, received_at, event_id",
-            (repair_id,),
+            f"SELECT * FROM carrier_events WHERE repair_id IN ({_marks(repair_ids)})"  # noqa: S608 - placeholders only
+            " ORDER BY repair_id, occurred_at, received_at, event_id",
+            repair_ids,
         )
-        return [
-            StoredCarrierEvent(
-                carrier=r["carrier"],
-                tracking_number=r["tracking_number"],
-                event_id=r["event_id"],
-                repair_id=r["repair_id"],
-                leg=LegDirection(r["leg"]),
-                occurred_at=parse_instant(r["occurred_at"]),
-                status=r["status"],
-                raw_code=r["raw_code"],
-                raw_description=r["raw_description"],
-                location=r["location"],
-                received_at=parse_instant(r["received_at"]),
-                via=r["via"],
+        events: dict[str, list[StoredCarrierEvent]] = {}
+        for r in rows:
+            events.setdefault(r["repair_id"], []).append(
+                StoredCarrierEvent(
+                    carrier=r["carrier"],
+                    tracking_number=r["tracking_number"],
+                    event_id=r["event_id"],
+                    repair_id=r["repair_id"],
+                    leg=LegDirection(r["leg"]),
+                    occurred_at=parse_instant(r["occurred_at"]),
+                    status=r["status"],
+                    raw_code=r["raw_code"],
+                    raw_description=r["raw_description"],
+                    location=r["location"],
+                    received_at=parse_instant(r["received_at"]),
+                    via=r["via"],
+                )
             )
-            for r in rows
-        ]
+        return events
+
+    async def get_repairs(self, repair_ids: Sequence[str]) -> dict[str, Repair]:
+        rows = await self._all(
+            f"SELECT doc FROM repairs WHERE id IN ({_marks(repair_ids)})",  # noqa: S608 - placeholders only
+            repair_ids,
+        )
+        repairs = (Repair.model_validate_json(r[0]) for r in rows)
+        return {repair.id: repair for repair in repairs}
 
     async def find_leg(self, carrier: str | None, tracking_number: str) -> tuple[str, LegDirection] | None:
         if carrier is None:
@@ -151,6 +170,11 @@ class SqliteReads:
                 (carrier, tracking_number),
             )
         return None if row is None else (row[0], LegDirection(row[1]))
+
+    async def find_legs(self, carrier: str, numbers: Sequence[str]) -> dict[str, tuple[str, LegDirection]]:
+        sql = f"SELECT tracking_number, repair_id, direction FROM legs WHERE carrier = ? AND tracking_number IN ({_marks(numbers)})"  # noqa: S608, E501 - placeholders only
+        rows = await self._all(sql, [carrier, *numbers])
+        return {r[0]: (r[1], LegDirection(r[2])) for r in rows}
 
     async def label_link(self, token_hash: str) -> LabelLink | None:
         r = await self._one("SELECT * FROM label_links WHERE token_hash = ?", (token_hash,))
@@ -295,6 +319,11 @@ class SqliteReads:
 class SqliteTransaction(SqliteReads):
     """Writes within one ``BEGIN IMMEDIATE`` transaction on the writer connection."""
 
+    async def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for many rows, in one hand-off to the database thread."""
+        if rows:
+            await self._conn.executemany(sql, rows)
+
     async def _exec(self, sql: str, params: Sequence[Any]) -> int:
         # One hand-off; the cursor holds no resources once the statement has run, so it is not closed.
         cursor = await self._conn.execute(sql, params)
@@ -316,71 +345,94 @@ class SqliteTransaction(SqliteReads):
                 repair.model_dump_json(),
             ),
         )
-        await self._save_legs(repair)
+        await self._save_legs([repair])
 
     async def save_repair(self, repair: Repair) -> None:
-        await self._exec(
-            "UPDATE repairs SET state = ?, turnaround_status = ?, updated_at = ?, doc = ? WHERE id = ?",
-            (
-                repair.state.value,
-                repair.turnaround_status,
-                instant(repair.updated_at),
-                repair.model_dump_json(),
-                repair.id,
-            ),
-        )
-        await self._save_legs(repair)
+        await self.save_repairs([repair])
 
-    async def _save_legs(self, repair: Repair) -> None:
-        closed = repair.state.value in _TERMINAL
-        for leg in (repair.inbound, repair.outbound):
-            if leg is None:
-                continue
-            leg_open = 0 if closed or leg.status.value in ("delivered", "cancelled") else 1
-            await self._exec(
-                "INSERT INTO legs (repair_id, direction, carrier, booking_reference, tracking_number, status, open)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repair_id, direction) DO UPDATE SET"
-                " carrier = excluded.carrier, booking_reference = excluded.booking_reference,"
-                " tracking_number = excluded.tracking_number, status = excluded.status, open = excluded.open",
-                (
-                    repair.id,
-                    leg.direction.value,
-                    leg.carrier,
-                    leg.booking_reference,
-                    leg.tracking_number,
-                    leg.status.value,
-                    leg_open,
-                ),
-            )
+    async def save_repairs(self, repairs: Sequence[Repair]) -> None:
+        await self._many(
+            "UPDATE repairs SET state = ?, turnaround_status = ?, updated_at = ?, doc = ? WHERE id = ?",
+            [(r.state.value, r.turnaround_status, instant(r.updated_at), r.model_dump_json(), r.id) for r in repairs],
+        )
+        await self._save_legs(repairs)
+
+    async def _save_legs(self, repairs: Sequence[Repair]) -> None:
+        rows = []
+        for repair in repairs:
+            closed = repair.state.value in _TERMINAL
+            for leg in (repair.inbound, repair.outbound):
+                if leg is None:
+                    continue
+                leg_open = 0 if closed or leg.status.value in ("delivered", "cancelled") else 1
+                rows.append(
+                    (
+                        repair.id,
+                        leg.direction.value,
+                        leg.carrier,
+                        leg.booking_reference,
+                        leg.tracking_number,
+                        leg.status.value,
+                        leg_open,
+                    )
+                )
+        await self._many(
+            "INSERT INTO legs (repair_id, direction, carrier, booking_reference, tracking_number, status, open)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repair_id, direction) DO UPDATE SET"
+            " carrier = excluded.carrier, booking_reference = excluded.booking_reference,"
+            " tracking_number = excluded.tracking_number, status = excluded.status, open = excluded.open",
+            rows,
+        )
 
     async def append_history(
         self, repair_id: str, changes: Sequence[Change], recorded_at: datetime
     ) -> list[HistoryEntry]:
-        row = await self._one("SELECT coalesce(max(seq), 0) FROM history WHERE repair_id = ?", (repair_id,))
-        seq = int(row[0]) if row else 0
-        entries = []
-        for change in changes:
-            seq += 1
-            await self._exec(
-                "INSERT INTO history (repair_id, seq, kind, occurred_at, recorded_at, actor, source, leg,"
-                " from_state, to_state, status, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    repair_id,
-                    seq,
-                    change.kind,
-                    instant(change.occurred_at),
-                    instant(recorded_at),
-                    change.actor.value,
-                    change.source,
-                    change.leg.value if change.leg else None,
-                    change.from_state.value if change.from_state else None,
-                    change.to_state.value if change.to_state else None,
-                    change.status.value if change.status else None,
-                    dumps(change.details),
-                ),
-            )
-            entries.append(HistoryEntry(repair_id=repair_id, seq=seq, recorded_at=recorded_at, change=change))
+        return (await self.append_histories([(repair_id, changes)], recorded_at)).get(repair_id, [])
+
+    async def append_histories(
+        self, batches: Sequence[tuple[str, Sequence[Change]]], recorded_at: datetime
+    ) -> dict[str, list[HistoryEntry]]:
+        ids = sorted({repair_id for repair_id, changes in batches if changes})
+        if not ids:
+            return {}
+        last = await self._max_seq("history", ids)
+        entries: dict[str, list[HistoryEntry]] = {}
+        rows = []
+        for repair_id, changes in batches:
+            for change in changes:
+                last[repair_id] = seq = last.get(repair_id, 0) + 1
+                rows.append(
+                    (
+                        repair_id,
+                        seq,
+                        change.kind,
+                        instant(change.occurred_at),
+                        instant(recorded_at),
+                        change.actor.value,
+                        change.source,
+                        change.leg.value if change.leg else None,
+                        change.from_state.value if change.from_state else None,
+                        change.to_state.value if change.to_state else None,
+                        change.status.value if change.status else None,
+                        dumps(change.details),
+                    )
+                )
+                entry = HistoryEntry(repair_id=repair_id, seq=seq, recorded_at=recorded_at, change=change)
+                entries.setdefault(repair_id, []).append(entry)
+        await self._many(
+            "INSERT INTO history (repair_id, seq, kind, occurred_at, recorded_at, actor, source, leg,"
+            " from_state, to_state, status, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         return entries
+
+    async def _max_seq(self, table: Literal["history", "notifications"], ids: Sequence[str]) -> dict[str, int]:
+        rows = await self._all(
+            f"SELECT repair_id, max(seq) FROM {table} WHERE repair_id IN ({_marks(ids)})"  # noqa: S608 - fixed names
+            " GROUP BY repair_id",
+            ids,
+        )
+        return {r[0]: int(r[1]) for r in rows}
 
     async def add_carrier_event(self, event: StoredCarrierEvent) -> bool:
         count = await self._exec(
@@ -530,23 +582,32 @@ class SqliteTransaction(SqliteReads):
         )
 
     async def add_notification(self, notification: Notification) -> None:
-        await self._exec(
+        await self.add_notifications([notification])
+
+    async def add_notifications(self, notifications: Sequence[Notification]) -> None:
+        await self._many(
             "INSERT INTO notifications (id, repair_id, seq, type, payload, created_at, next_attempt_at, attempts)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-            (
-                notification.id,
-                notification.repair_id,
-                notification.seq,
-                notification.type,
-                dumps(notification.payload),
-                instant(notification.created_at),
-                instant(notification.next_attempt_at),
-            ),
+            [
+                (
+                    n.id,
+                    n.repair_id,
+                    n.seq,
+                    n.type,
+                    dumps(n.payload),
+                    instant(n.created_at),
+                    instant(n.next_attempt_at),
+                )
+                for n in notifications
+            ],
         )
 
     async def next_notification_seq(self, repair_id: str) -> int:
-        row = await self._one("SELECT coalesce(max(seq), 0) + 1 FROM notifications WHERE repair_id = ?", (repair_id,))
-        return int(row[0]) if row else 1
+        return (await self.next_notification_seqs([repair_id]))[repair_id]
+
+    async def next_notification_seqs(self, repair_ids: Sequence[str]) -> dict[str, int]:
+        last = await self._max_seq("notifications", repair_ids) if repair_ids else {}
+        return {repair_id: last.get(repair_id, 0) + 1 for repair_id in repair_ids}
 
     async def mark_notification(
         self,
