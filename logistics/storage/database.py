@@ -1,13 +1,16 @@
 """The SQLite database: one writer connection behind a lock, one reader connection, migrations at open.
 
-Every write runs in ``BEGIN IMMEDIATE`` on the single writer connection, serialised by an ``asyncio.Lock``,
-so concurrent requests queue in the process instead of meeting "database is locked". WAL mode lets the
-reader run beside the writer. ``synchronous=FULL`` makes every commit durable before it is acknowledged.
+Every write runs on the single writer connection, one unit at a time behind an ``asyncio.Lock``, so
+concurrent requests queue in the process instead of meeting "database is locked". A transaction begins with
+``BEGIN IMMEDIATE``; units that arrive while one is running are grouped into it (each in a SAVEPOINT) and
+committed together, and no caller goes on before the COMMIT that holds its work. WAL mode lets the reader
+run beside the writer; ``synchronous=FULL`` makes every COMMIT durable before it is acknowledged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +22,8 @@ import aiosqlite
 from logistics.storage.migrations import MIGRATIONS
 
 logger = logging.getLogger(__name__)
+
+MAX_GROUP = 64  # units per COMMIT at most, which bounds how long the first of a group waits
 
 
 async def _open(path: Path) -> aiosqlite.Connection:
@@ -39,6 +44,9 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        self._queued = 0  # units waiting for the writer
+        self._group: list[asyncio.Future[None]] | None = None  # units done but not yet committed
+        self._flusher: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -57,21 +65,80 @@ class Database:
         return self._reader
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            await self._flusher
         await self._reader.close()
         await self._writer.close()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction: committed when the block ends normally, rolled back otherwise."""
-        async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._writer
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
+        """A unit of work: durable when the block ends normally (the call returns after the COMMIT that holds
+        it), undone when the block raises.
+
+        Group commit: while other units wait for the writer, a finished unit leaves the transaction open for
+        them and the last of the group commits for all, each unit after the first inside its own SAVEPOINT so
+        that a failing unit undoes only itself. Every caller still returns only after the COMMIT that holds
+        its work, so nothing is acknowledged before it is durable; under concurrency one fsync serves many
+        units. A unit alone is a plain ``BEGIN IMMEDIATE`` ... ``COMMIT``.
+        """
+        self._queued += 1
+        try:
+            await self._write_lock.acquire()
+        finally:
+            self._queued -= 1
+        writer = self._writer
+        try:
+            joined = self._group is not None
+            if not joined:
+                await writer.execute("BEGIN IMMEDIATE")
+                self._group = []
             else:
-                await self._writer.execute("COMMIT")
+                await writer.execute("SAVEPOINT unit")
+            try:
+                yield writer
+            except BaseException:
+                if joined:
+                    await writer.execute("ROLLBACK TO unit")
+                    await writer.execute("RELEASE unit")
+                    if self._queued == 0:
+                        await self._commit()  # the units before this one still need their COMMIT
+                else:
+                    await writer.execute("ROLLBACK")
+                    self._group = None
+                raise
+            if joined:
+                await writer.execute("RELEASE unit")
+            committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            assert self._group is not None
+            self._group.append(committed)
+            if self._queued == 0 or len(self._group) >= MAX_GROUP:
+                await self._commit()
+            elif self._flusher is None or self._flusher.done():
+                # Whoever is queued commits the group; should they all give up waiting, this does.
+                self._flusher = asyncio.create_task(self._flush(), name="database:group-commit")
+        finally:
+            self._write_lock.release()
+        await committed
+
+    async def _commit(self) -> None:
+        group, self._group = self._group or [], None
+        try:
+            await self._writer.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await self._writer.execute("ROLLBACK")
+            for waiter in group:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            return
+        for waiter in group:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _flush(self) -> None:
+        async with self._write_lock:
+            if self._group is not None:
+                await self._commit()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -1,0 +1,91 @@
+"""The database's single writer with group commit: every unit is committed before its caller goes on, a
+failing unit undoes only itself, and concurrent units share commits."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from logistics.storage.database import Database
+from logistics.storage.migrations import MIGRATIONS
+
+
+async def _database(tmp_path: Path) -> Database:
+    database = await Database.open(tmp_path / "db.sqlite")
+    async with database.write() as conn:
+        await conn.execute("CREATE TABLE units (n INTEGER PRIMARY KEY)")
+    return database
+
+
+def _committed(path: Path) -> set[int]:
+    with sqlite3.connect(path) as other:  # another connection sees only what is committed
+        return {row[0] for row in other.execute("SELECT n FROM units")}
+
+
+async def test_each_unit_is_committed_when_its_call_returns(tmp_path: Path) -> None:
+    database = await _database(tmp_path)
+    seen_after_return: list[bool] = []
+
+    async def unit(n: int) -> None:
+        async with database.write() as conn:
+            await conn.execute("INSERT INTO units (n) VALUES (?)", (n,))
+            await asyncio.sleep(0)  # let the others queue behind
+        seen_after_return.append(n in _committed(database.path))
+
+    await asyncio.gather(*(unit(n) for n in range(40)))
+    assert all(seen_after_return) and len(seen_after_return) == 40
+    assert _committed(database.path) == set(range(40))
+    await database.close()
+
+
+async def test_a_failing_unit_undoes_only_itself(tmp_path: Path) -> None:
+    database = await _database(tmp_path)
+
+    async def unit(n: int) -> None:
+        async with database.write() as conn:
+            await conn.execute("INSERT INTO units (n) VALUES (?)", (n,))
+            await asyncio.sleep(0)
+            if n % 5 == 0:
+                raise ValueError(n)
+
+    results = await asyncio.gather(*(unit(n) for n in range(30)), return_exceptions=True)
+    failed = {n for n, result in enumerate(results) if isinstance(result, ValueError)}
+    assert failed == {n for n in range(30) if n % 5 == 0}
+    assert _committed(database.path) == set(range(30)) - failed
+    await database.close()
+
+
+async def test_a_caller_that_gives_up_waiting_does_not_strand_the_group(tmp_path: Path) -> None:
+    database = await _database(tmp_path)
+    release = asyncio.Event()
+
+    async def slow(n: int) -> None:
+        async with database.write() as conn:
+            await conn.execute("INSERT INTO units (n) VALUES (?)", (n,))
+            await release.wait()
+
+    first = asyncio.create_task(slow(1))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(slow(2))  # queued behind the first
+    await asyncio.sleep(0.01)
+    release.set()
+    await asyncio.sleep(0)  # the first finishes its unit and, seeing the second queued, leaves the COMMIT to it
+    second.cancel()  # ... but the second gives up before it ever runs: the first must still be committed
+    await asyncio.wait_for(first, 5)
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    assert _committed(database.path) == {1}
+    await database.close()
+
+
+async def test_migrations_are_recorded(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "db.sqlite")
+    assert await database.fetch_value("PRAGMA user_version") == len(MIGRATIONS)
+    assert await database.fetch_value("PRAGMA journal_mode") == "wal"
+    await database.close()
+    again = await Database.open(tmp_path / "db.sqlite")  # opening again applies nothing twice
+    assert await again.fetch_value("SELECT count(*) FROM repairs") == 0
+    await again.close()
