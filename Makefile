@@ -40,7 +40,7 @@ fuzz: $(TEST_STAMP)
 
 ## benchmarks: print figures, assert nothing
 bench: $(TEST_STAMP)
-	@for script in tests/bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in tests/bench/bench_*.py; do echo "== $$script"; PYTHONPATH=. $(BIN)/python $$script || exit 1; done
 
 ## one journey of each method against the server that `make run` serves
 demo: $(STAMP)

@@ -103,7 +103,7 @@ def pushes(repairs: int, per_call: int, repeat_share: float, rng: random.Random)
     return [events[i : i + per_call] for i in range(0, len(events), per_call)]
 
 
-async def bench_ingest(store: SqliteStore, repairs: int, per_call: int) -> tuple[int, int, float]:
+async def bench_ingest(store: SqliteStore, repairs: int, per_call: int, concurrency: int = 1) -> tuple[int, int, float]:
     rng = random.Random(7)
     async with store.transaction() as tx:
         for i in range(repairs):
@@ -111,11 +111,17 @@ async def bench_ingest(store: SqliteStore, repairs: int, per_call: int) -> tuple
     calls = pushes(repairs, per_call, 0.25, rng)
     tracking = Tracking(store, FixedClock(START + timedelta(days=1)))
     accepted = duplicates = 0
+    queue = list(reversed(calls))
+
+    async def pusher() -> None:  # one carrier connection sending its pushes one after the other
+        nonlocal accepted, duplicates
+        while queue:
+            result = await tracking.ingest("bench", queue.pop(), "push")
+            accepted += result.accepted
+            duplicates += result.duplicates
+
     started = time.perf_counter()
-    for call in calls:
-        result = await tracking.ingest("bench", call, "push")
-        accepted += result.accepted
-        duplicates += result.duplicates
+    await asyncio.gather(*(pusher() for _ in range(concurrency)))
     return accepted, duplicates, time.perf_counter() - started
 
 
@@ -168,18 +174,33 @@ async def bench_delivery(store: SqliteStore) -> tuple[int, float]:
     return delivered, elapsed
 
 
+async def ingest_scenario(repairs: int, per_call: int, concurrency: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        database = await Database.open(Path(tmp) / "bench.db")
+        try:
+            accepted, duplicates, elapsed = await bench_ingest(SqliteStore(database), repairs, per_call, concurrency)
+        finally:
+            await database.close()
+    total = accepted + duplicates
+    print(
+        f"ingest: {total} events ({accepted} new, {duplicates} repeats) in pushes of {per_call},"
+        f" {concurrency} at a time, over {repairs} legs: {elapsed:.2f} s, {total / elapsed:,.0f} events/s"
+        f" ({accepted / elapsed:,.0f} new events/s)"
+    )
+
+
 async def main(repairs: int, per_call: int) -> None:
+    # One push at a time, then several at once (carriers open several connections; their transactions share
+    # commits), then the batches a poll of many numbers makes.
+    for calls_at_once, size in ((1, per_call), (8, per_call), (1, 100)):
+        await ingest_scenario(repairs, size, calls_at_once)
     with tempfile.TemporaryDirectory() as tmp:
         database = await Database.open(Path(tmp) / "bench.db")
         try:
             store = SqliteStore(database)
-            accepted, duplicates, elapsed = await bench_ingest(store, repairs, per_call)
-            total = accepted + duplicates
-            print(
-                f"ingest: {total} events ({accepted} new, {duplicates} repeats) in pushes of {per_call}"
-                f" over {repairs} legs: {elapsed:.2f} s, {total / elapsed:,.0f} events/s"
-                f" ({accepted / elapsed:,.0f} new events/s)"
-            )
+            async with store.transaction() as tx:
+                for i in range(repairs):
+                    await tx.add_repair(repair(i))
             await queue_notifications(store, repairs, 8)
             depth = (await store.reader().outbox_depth())["notifications"]
             delivered, elapsed = await bench_delivery(store)
