@@ -151,6 +151,22 @@ class Repair(_Model):
         self.updated_at = max(self.updated_at, at)
         return change
 
+    def _set_leg_status(
+        self, leg: Leg, status: LegStatus, at: datetime, actor: Actor, source: str, details: dict[str, Any]
+    ) -> Change:
+        leg.status = status
+        leg.status_at = at
+        self.updated_at = max(self.updated_at, at)
+        return Change(
+            kind="leg_status",
+            occurred_at=at,
+            actor=actor,
+            source=source,
+            leg=leg.direction,
+            status=status,
+            details=details,
+        )
+
     def cancel(self, at: datetime, source: str, reason: str) -> list[Change]:
         if self.state is JourneyState.CANCELLED:
             return []
@@ -232,24 +248,25 @@ class Repair(_Model):
                             details={"code": flag.code},
                         )
                     )
-        if not leg_status_advances(leg.status, status):
-            if status is not LegStatus.EXCEPTION:
-                changes.append(
-                    Change(
-                        kind="ignored_event",
-                        occurred_at=at,
-                        actor=Actor.CARRIER,
-                        source=source,
-                        leg=direction,
-                        status=status,
-                        details={**details, "why": f"leg already {leg.status.value}"},
-                    )
+        if leg_status_advances(leg.status, status):
+            changes.append(self._set_leg_status(leg, status, at, Actor.CARRIER, source, details))
+        elif status is not LegStatus.EXCEPTION:
+            changes.append(
+                Change(
+                    kind="ignored_event",
+                    occurred_at=at,
+                    actor=Actor.CARRIER,
+                    source=source,
+                    leg=direction,
+                    status=status,
+                    details={**details, "why": f"leg already {leg.status.value}"},
                 )
-            # The leg learnt nothing new, but the scan still proves who holds the device.
-            target = state_after_carrier_status(self.state, direction, status)
-            if target is not self.state:
-                changes.append(self._move(target, at, Actor.CARRIER, source, carrier_status=status.value))
-            return changes
+            )
+        # Even a scan that teaches the leg nothing new proves who holds the device.
+        target = state_after_carrier_status(self.state, direction, status)
+        if target is not self.state:
+            changes.append(self._move(target, at, Actor.CARRIER, source, carrier_status=status.value))
+        return changes
         leg.status = status
         leg.status_at = at
         changes.append(
@@ -384,18 +401,7 @@ class Repair(_Model):
             )
         ]
         if STAGE[self.state] < 5 and leg_status_advances(leg.status, new_status):
-            leg.status = new_status
-            leg.status_at = at
-            changes.append(
-                Change(
-                    kind="leg_status",
-                    occurred_at=at,
-                    actor=Actor.SERVICE,
-                    source=source,
-                    leg=direction,
-                    status=new_status,
-                )
-            )
+            changes.append(self._set_leg_status(leg, new_status, at, Actor.SERVICE, source, {}))
         self.updated_at = max(self.updated_at, at)
         return changes
 
