@@ -155,6 +155,7 @@ def _service_context(
                     intake_secret=secret,
                     cache_entries=settings.label_cache_entries,
                     concurrency=2 * settings.label_workers,
+                    on_render=lambda page_format, cache: metrics.label_renders.labels(page_format, cache).inc(),
                 ),
                 idempotency=Idempotency(store, clock, stale_after=timedelta(seconds=settings.idempotency_stale_s)),
                 carriers=carriers,

@@ -12,7 +12,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from logistics.domain.journey import (
-    STAGE,
     Actor,
     JourneyState,
     LegDirection,
@@ -400,7 +399,7 @@ class Repair(_Model):
                 },
             )
         ]
-        if STAGE[self.state] < 5 and leg_status_advances(leg.status, new_status):
+        if self.state is not JourneyState.CANCELLED and leg_status_advances(leg.status, new_status):
             changes.append(self._set_leg_status(leg, new_status, at, Actor.SERVICE, source, {}))
         self.updated_at = max(self.updated_at, at)
         return changes

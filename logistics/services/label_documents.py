@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import datetime
 from typing import Literal
@@ -71,6 +72,7 @@ class LabelDocuments:
         intake_secret: bytes,
         cache_entries: int,
         concurrency: int = 4,
+        on_render: Callable[[str, str], None] = lambda page_format, cache: None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -83,8 +85,7 @@ class LabelDocuments:
         # At most a few label requests do their work on the event loop at a time: the others wait here,
         # cheaply, so that a burst of downloads queues behind itself and not in front of every other request.
         self._gate = asyncio.Semaphore(max(2, concurrency))
-        self.renders = 0
-        self.cache_hits = 0
+        self._on_render = on_render
 
     async def describe(self, repair: Repair, direction: LegDirection) -> LabelDescription:
         leg = repair.leg(direction)
@@ -163,7 +164,7 @@ class LabelDocuments:
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
-            self.cache_hits += 1
+            self._on_render(page_format, "hit")
             return cached, key
         pending = self._in_flight.get(key)
         if pending is not None:
@@ -181,7 +182,7 @@ class LabelDocuments:
             raise
         finally:
             self._in_flight.pop(key, None)
-        self.renders += 1
+        self._on_render(page_format, "rendered")
         if self._cache_entries:
             self._cache[key] = pdf
             while len(self._cache) > self._cache_entries:

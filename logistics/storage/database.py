@@ -140,11 +140,6 @@ class Database:
             if self._group is not None:
                 await self._commit()
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A read: a consistent snapshot for the block (a deferred transaction on the reader connection)."""
-        yield self._reader
-
     async def ping(self) -> None:
         async with self._reader.execute("SELECT 1") as cur:
             await cur.fetchone()

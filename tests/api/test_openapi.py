@@ -39,3 +39,17 @@ async def test_health_and_metrics(service: Service) -> None:
     assert 'logistics_http_requests_total{method="GET",route="/v1/repairs",status="200"}' in lines
     assert "logistics_http_request_duration_seconds_bucket" in lines
     assert 'logistics_outbox_depth{outbox="bookings"}' in lines
+
+
+async def test_label_renders_are_counted(service: Service) -> None:
+    from tests.support.journeys import CORSICA_SITE, repair_request
+
+    _, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(CORSICA_SITE, "C-METRICS"))
+    path = created["customer_label"]["url"].removeprefix("http://127.0.0.1:8080")
+    for _ in range(2):
+        await service.call("GET", path, None)
+    _, text, _ = await service.call("GET", "/metrics", None)
+    lines = text.decode()
+    assert 'logistics_label_renders_total{cache="rendered",format="a4"} 1.0' in lines
+    assert 'logistics_label_renders_total{cache="hit",format="a4"} 1.0' in lines
+    assert 'logistics_carrier_calls_total{carrier="sim",operation="create_shipment",outcome="success"} 1.0' in lines
