@@ -49,6 +49,19 @@ def _marks(values: Sequence[object]) -> str:
     return ",".join("?" * len(values))
 
 
+def _notification(r: aiosqlite.Row) -> Notification:
+    return Notification(
+        id=r["id"],
+        repair_id=r["repair_id"],
+        seq=r["seq"],
+        type=r["type"],
+        payload=loads(r["payload"]),
+        created_at=parse_instant(r["created_at"]),
+        attempts=r["attempts"],
+        next_attempt_at=parse_instant(r["next_attempt_at"]),
+    )
+
+
 class SqliteReads:
     """Read queries, run on whatever connection the caller holds (reader, or the writer in a transaction)."""
 
@@ -262,19 +275,7 @@ class SqliteReads:
             " AND next_attempt_at <= ? ORDER BY repair_id, seq LIMIT ?",
             (instant(now), limit),
         )
-        return [
-            Notification(
-                id=r["id"],
-                repair_id=r["repair_id"],
-                seq=r["seq"],
-                type=r["type"],
-                payload=loads(r["payload"]),
-                created_at=parse_instant(r["created_at"]),
-                attempts=r["attempts"],
-                next_attempt_at=parse_instant(r["next_attempt_at"]),
-            )
-            for r in rows
-        ]
+        return [_notification(r) for r in rows]
 
     async def outbox_depth(self) -> dict[str, int]:
         bookings = await self._one("SELECT count(*) FROM booking_intents WHERE status = 'pending'", ())
@@ -301,19 +302,7 @@ class SqliteReads:
             " AND p.abandoned_at IS NULL AND p.next_attempt_at > ?) ORDER BY n.repair_id, n.seq LIMIT ?",
             (instant(now), instant(now), limit),
         )
-        return [
-            Notification(
-                id=r["id"],
-                repair_id=r["repair_id"],
-                seq=r["seq"],
-                type=r["type"],
-                payload=loads(r["payload"]),
-                created_at=parse_instant(r["created_at"]),
-                attempts=r["attempts"],
-                next_attempt_at=parse_instant(r["next_attempt_at"]),
-            )
-            for r in rows
-        ]
+        return [_notification(r) for r in rows]
 
 
 class SqliteTransaction(SqliteReads):
