@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from logistics.domain.routing.calendar import BusinessCalendar
 from logistics.domain.routing.coverage import CourierPickup
 from logistics.domain.routing.local_time import local_instant, to_local
-from logistics.domain.routing.outcome import PickupSlot, Reason, reason
+from logistics.domain.routing.outcome import PickupSlot, Reason, reason, trusted
 
 BOOKING_HORIZON_BUSINESS_DAYS = 30
 
@@ -140,7 +140,8 @@ def _slot(day: date, terms: CourierPickup, time_zone: str, now: datetime) -> Pic
     if close_at <= ready_at:
         return None
     # Built from validated terms and checked just above: skipping re-validation keeps a decision cheap.
-    return PickupSlot.model_construct(
+    return trusted(
+        PickupSlot,
         local_date=day,
         ready_time=to_local(ready_at, time_zone).time(),
         close_time=to_local(close_at, time_zone).time(),
