@@ -24,8 +24,9 @@ routes = web.RouteTableDef()
 
 NOT_FOUND = "no label at this address"
 
-# The API description lives at the top of the repository, beside the packages it describes.
-OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
+# The API description lives at the top of the repository; logistics/openapi.yaml links to it, so that a
+# built wheel carries a copy as package data and an editable install serves the file itself.
+OPENAPI_PATH = Path(__file__).resolve().parents[1] / "openapi.yaml"
 
 
 class CustomerLabelQuery(BaseModel):
