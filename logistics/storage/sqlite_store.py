@@ -373,11 +373,6 @@ class SqliteTransaction(SqliteReads):
             rows,
         )
 
-    async def append_history(
-        self, repair_id: str, changes: Sequence[Change], recorded_at: datetime
-    ) -> list[HistoryEntry]:
-        return (await self.append_histories([(repair_id, changes)], recorded_at)).get(repair_id, [])
-
     async def append_histories(
         self, batches: Sequence[tuple[str, Sequence[Change]]], recorded_at: datetime
     ) -> dict[str, list[HistoryEntry]]:
@@ -422,36 +417,6 @@ class SqliteTransaction(SqliteReads):
             ids,
         )
         return {r[0]: int(r[1]) for r in rows}
-
-    async def add_carrier_event(self, event: StoredCarrierEvent) -> bool:
-        count = await self._exec(
-            "INSERT INTO carrier_events (carrier, tracking_number, event_id, repair_id, leg, occurred_at, status,"
-            " raw_code, raw_description, location, received_at, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (
-                event.carrier,
-                event.tracking_number,
-                event.event_id,
-                event.repair_id,
-                event.leg.value,
-                instant(event.occurred_at),
-                event.status,
-                event.raw_code,
-                event.raw_description,
-                event.location,
-                instant(event.received_at),
-                event.via,
-            ),
-        )
-        return count == 1
-
-    async def newest_event_time(self, repair_id: str, leg: LegDirection) -> datetime:
-        row = await self._one(
-            "SELECT max(occurred_at) FROM carrier_events WHERE repair_id = ? AND leg = ?",
-            (repair_id, leg.value),
-        )
-        assert row is not None and row[0] is not None
-        return parse_instant(row[0])
 
     async def add_intent(self, intent: BookingIntent) -> None:
         await self._exec(
@@ -570,9 +535,6 @@ class SqliteTransaction(SqliteReads):
             (principal, key),
         )
 
-    async def add_notification(self, notification: Notification) -> None:
-        await self.add_notifications([notification])
-
     async def add_notifications(self, notifications: Sequence[Notification]) -> None:
         await self._many(
             "INSERT INTO notifications (id, repair_id, seq, type, payload, created_at, next_attempt_at, attempts)"
@@ -590,9 +552,6 @@ class SqliteTransaction(SqliteReads):
                 for n in notifications
             ],
         )
-
-    async def next_notification_seq(self, repair_id: str) -> int:
-        return (await self.next_notification_seqs([repair_id]))[repair_id]
 
     async def next_notification_seqs(self, repair_ids: Sequence[str]) -> dict[str, int]:
         last = await self._max_seq("notifications", repair_ids) if repair_ids else {}
