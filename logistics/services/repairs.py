@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from logistics.clock import Clock
 from logistics.domain.journey import Actor, JourneyState, LegDirection, LegMethod, initial_state
 from logistics.domain.model import Change, DomainRuleError, Leg, Repair, Slot
-from logistics.domain.routing import Method, RoutingDecision, RoutingRequest
-from logistics.errors import Conflict, NotFound, RuleRefused
+from logistics.domain.routing import Device, Entitlement, Method, RoutingDecision, RoutingRequest, SiteAddress
+from logistics.errors import Conflict, InvalidRequest, NotFound, RuleRefused
 from logistics.services import carrier_requests
 from logistics.services.bookings import Bookings, new_intent
 from logistics.services.label_links import new_link
@@ -195,8 +195,6 @@ class Repairs:
         try:
             return await self._store.reader().list_repairs(flt, limit, cursor)
         except ValueError as exc:
-            from logistics.errors import InvalidRequest
-
             raise InvalidRequest(
                 "the cursor is not one this service issued",
                 code="request.bad_cursor",
@@ -277,8 +275,6 @@ class Repairs:
                 "only a courier pickup that has not happened can be rescheduled",
                 code="reschedule.not_possible",
             )
-        from logistics.domain.routing import Device, Entitlement, SiteAddress
-
         request = RoutingRequest(
             site=SiteAddress.model_validate(current.site),
             device=Device.model_validate(current.device),
