@@ -77,6 +77,18 @@ class _Ambiguity:
         self.error: CarrierAmbiguousError | None = None
 
 
+class _PastDeadline(stop_base):
+    """Stop rather than sleep into the deadline: a pause that ends after it is wasted."""
+
+    def __init__(self, monotonic: Callable[[], float], started: float, deadline_s: float) -> None:
+        self._monotonic = monotonic
+        self._started = started
+        self._deadline_s = deadline_s
+
+    def __call__(self, state: RetryCallState) -> bool:
+        return self._monotonic() - self._started + state.upcoming_sleep >= self._deadline_s
+
+
 class ResilientCarrier:
     """Wraps one adapter; see the module docstring for what each call guarantees."""
 
@@ -240,19 +252,12 @@ class ResilientCarrier:
             ceiling = min(policy.backoff_cap_s, policy.backoff_base_s * 2 ** (state.attempt_number - 1))
             return self._rng.uniform(0.0, ceiling)  # full jitter
 
-        monotonic = self._monotonic
-
-        class _PastDeadline(stop_base):
-            # Stop rather than sleep into the deadline: a pause that ends after it is wasted.
-            def __call__(self, state: RetryCallState) -> bool:
-                return monotonic() - started + state.upcoming_sleep >= policy.deadline_s
-
         def should_retry(exc: BaseException) -> bool:
             # CarrierCircuitOpen is transient but retrying it would defeat failing fast.
             return retryable(exc) and not _is_circuit_open(exc)
 
         return AsyncRetrying(
-            stop=stop_after_attempt(policy.max_attempts) | _PastDeadline(),
+            stop=stop_after_attempt(policy.max_attempts) | _PastDeadline(self._monotonic, started, policy.deadline_s),
             wait=wait,
             retry=retry_if_exception(should_retry),
             sleep=self._sleep,

@@ -212,7 +212,7 @@ class SimCarrier:
         )
 
     async def aclose(self) -> None:
-        return None
+        self.store.close()
 
     # -- inspection (tests, demos) ---------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ With a ``state_path`` every change appends one JSON line (the whole record as it
 and a restarted service replays it to find its bookings again by reference; the last line of a record
 wins, and a torn last line from a crash is ignored. Appending costs the same whatever the number of
 bookings, so the simulated carrier stays fast however long a development instance runs. Lines are flushed
-but not fsynced: this is a simulation of a carrier, not a ledger.
+but not fsynced: this is a simulation of a carrier, not a ledger. The file stays open while the adapter is
+in use (``close`` ends it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,6 +58,7 @@ class BookingStore:
 
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
+        self._journal: TextIO | None = None  # opened at the first booking, kept open
         self.state = SimState()
         self._pickups: dict[str, PickupRecord] = {}
         self._pickups_by_reference: dict[str, list[PickupRecord]] = {}
@@ -125,9 +128,18 @@ class BookingStore:
         if self._path is None:
             return
         line = json.dumps({"kind": kind, "serial": self.state.serial, "record": record.model_dump(mode="json")})
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        with self._path.open("a", encoding="utf-8") as journal:
-            journal.write(line + "\n")
+        if self._journal is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._journal = self._path.open("a", encoding="utf-8")
+            if self._journal.tell() > 0 and not self._path.read_bytes().endswith(b"\n"):
+                self._journal.write("\n")  # end a line torn by a crash, so the next record starts clean
+        self._journal.write(line + "\n")
+        self._journal.flush()  # in the OS's hands at once: a killed process loses nothing it acknowledged
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
 
     def _replay(self, path: Path) -> None:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

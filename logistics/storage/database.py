@@ -5,17 +5,24 @@ concurrent requests queue in the process instead of meeting "database is locked"
 ``BEGIN IMMEDIATE``; units that arrive while one is running are grouped into it (each in a SAVEPOINT) and
 committed together, and no caller goes on before the COMMIT that holds its work. WAL mode lets the reader
 run beside the writer; ``synchronous=FULL`` makes every COMMIT durable before it is acknowledged.
+
+A unit's statements reach the connection's thread in batches (see ``Unit``): the writes that answer
+nothing wait in the unit and go with its next read, or with its closing RELEASE and COMMIT. Every hand-off
+to that thread costs a thread switch and a wake-up of the event loop, which on a busy core cost more than
+the statements themselves, so a typical unit takes one or two hand-offs whatever its number of statements.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -24,6 +31,8 @@ from logistics.storage.migrations import MIGRATIONS
 logger = logging.getLogger(__name__)
 
 MAX_GROUP = 64  # units per COMMIT at most, which bounds how long the first of a group waits
+
+T = TypeVar("T")
 
 
 async def _open(path: Path) -> aiosqlite.Connection:
@@ -34,6 +43,152 @@ async def _open(path: Path) -> aiosqlite.Connection:
     await conn.execute("PRAGMA foreign_keys=ON")
     await conn.execute("PRAGMA busy_timeout=5000")
     return conn
+
+
+async def on_connection_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``work`` on the connection's own thread with its ``sqlite3`` handle: one hand-off for many statements.
+
+    aiosqlite hands each call to the thread that owns the connection; it has no public way to send several
+    statements at once, so this uses the queue its own methods use (``Connection._execute``). The check at
+    ``Database.open`` fails loudly if a future aiosqlite drops it.
+    """
+    result: T = await conn._execute(lambda: work(conn._conn))  # type: ignore[no-untyped-call]
+    return result
+
+
+def _check_aiosqlite() -> None:
+    if not (callable(getattr(aiosqlite.Connection, "_execute", None)) and hasattr(aiosqlite.Connection, "_conn")):
+        raise RuntimeError(
+            f"aiosqlite {getattr(aiosqlite, '__version__', '?')} lacks Connection._execute/_conn, which the"
+            " database layer uses to batch statements; install a version this release supports (see pyproject)"
+        )
+
+
+Statement = tuple[str, Sequence[Any], bool]  # sql, parameters (rows when many), many
+
+
+class _Ending(enum.Enum):
+    """How a unit stood once the database thread had run everything sent for it."""
+
+    COMMITTED = "committed"  # its statements ran and the COMMIT holding them succeeded
+    COMMIT_FAILED = "commit failed"  # its statements ran; the COMMIT it carried failed and was rolled back
+    DONE = "done"  # its statements ran; the group's COMMIT is still to come
+    UNDONE = "undone"  # it failed (or was stopped) part-way and its statements were undone
+
+
+class Unit:
+    """The statements of one unit of work on the writer connection, sent in as few hand-offs as possible.
+
+    ``defer``/``defer_many`` queue a write whose result nobody needs; ``execute``/``execute_many`` send the
+    queue and the statement at once and return its row count; ``execute_fetchall`` sends the queue and a
+    query and returns its rows (same name and shape as aiosqlite's, so read queries run on either). What is
+    still queued when the unit ends goes with its RELEASE and, when it closes the group, the COMMIT.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, *, joined: bool) -> None:
+        self._conn = conn
+        self.joined = joined
+        self._queue: list[Statement] = [("SAVEPOINT unit" if joined else "BEGIN IMMEDIATE", (), False)]
+        # Written on the database thread as statements succeed, read there by ``_settle``.
+        self._opened = False
+        self._own_done = False
+        self._committed = False
+        self._commit_tried = False
+
+    def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._queue.append((sql, params, False))
+
+    def defer_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._queue.append((sql, rows, True))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return int(await self._send((sql, params, False), "rowcount"))
+
+    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        if not rows:
+            return 0
+        return int(await self._send((sql, rows, True), "rowcount"))
+
+    async def execute_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        rows: list[sqlite3.Row] = await self._send((sql, params, False), "rows")
+        return rows
+
+    async def _send(self, last: Statement | None, answer: str) -> Any:
+        batch, self._queue = self._queue, []
+        if last is not None:
+            batch.append(last)
+
+        def run(db: sqlite3.Connection) -> Any:
+            cursor: sqlite3.Cursor | None = None
+            for sql, params, many in batch:
+                cursor = db.executemany(sql, params) if many else db.execute(sql, params)
+                self._opened = True
+            if cursor is None:
+                return None
+            return cursor.fetchall() if answer == "rows" else cursor.rowcount
+
+        return await on_connection_thread(self._conn, run)
+
+    async def _finish(self, commit: bool) -> None:
+        """Send what is queued with the unit's RELEASE (when it joined a group) and the group's COMMIT."""
+        batch, self._queue = self._queue, []
+        joined = self.joined
+
+        def run(db: sqlite3.Connection) -> None:
+            for sql, params, many in batch:
+                db.executemany(sql, params) if many else db.execute(sql, params)
+                self._opened = True
+            if joined and self._opened:
+                db.execute("RELEASE unit")
+            self._own_done = True
+            if commit:
+                self._commit_tried = True
+                if db.in_transaction:
+                    db.execute("COMMIT")
+                self._committed = True
+
+        await on_connection_thread(self._conn, run)
+
+    async def _settle(self) -> _Ending:
+        """After a failure or a cancellation: find, on the database thread (after whatever was already sent
+        for this unit has run), how far the unit got, and undo it if it did not get to the end."""
+        joined = self.joined
+
+        def run(db: sqlite3.Connection) -> _Ending:
+            if self._committed:
+                return _Ending.COMMITTED
+            if self._commit_tried:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                return _Ending.COMMIT_FAILED
+            if self._own_done:
+                return _Ending.DONE
+            if self._opened:
+                if joined:
+                    db.execute("ROLLBACK TO unit")
+                    db.execute("RELEASE unit")
+                elif db.in_transaction:
+                    db.execute("ROLLBACK")
+            return _Ending.UNDONE
+
+        return await on_connection_thread(self._conn, run)
+
+
+def _settle_group(group: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    """Tell every unit of a group how its COMMIT went."""
+    for waiter in group:
+        if waiter.done():
+            continue
+        if error is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(error)
+
+
+def _consume(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class Database:
@@ -50,6 +205,7 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path) -> Database:
+        _check_aiosqlite()
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = await _open(path)
         try:
@@ -71,7 +227,7 @@ class Database:
         await self._writer.close()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def write(self) -> AsyncIterator[Unit]:
         """A unit of work: durable when the block ends normally (the call returns after the COMMIT that holds
         it), undone when the block raises.
 
@@ -86,54 +242,60 @@ class Database:
             await self._write_lock.acquire()
         finally:
             self._queued -= 1
-        writer = self._writer
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         try:
             joined = self._group is not None
-            if not joined:
-                await writer.execute("BEGIN IMMEDIATE")
-                self._group = []
-            else:
-                await writer.execute("SAVEPOINT unit")
+            group = self._group = self._group if joined else []
+            assert group is not None
+            unit = Unit(self._writer, joined=joined)
+            failure: BaseException | None = None
             try:
-                yield writer
-            except BaseException:
-                if joined:
-                    await writer.execute("ROLLBACK TO unit")
-                    await writer.execute("RELEASE unit")
-                    if self._queued == 0:
-                        await self._commit()  # the units before this one still need their COMMIT
-                else:
-                    await writer.execute("ROLLBACK")
-                    self._group = None
-                raise
-            if joined:
-                await writer.execute("RELEASE unit")
-            committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            assert self._group is not None
-            self._group.append(committed)
-            if self._queued == 0 or len(self._group) >= MAX_GROUP:
-                await self._commit()
-            elif self._flusher is None or self._flusher.done():
-                # Whoever is queued commits the group; should they all give up waiting, this does.
-                self._flusher = asyncio.create_task(self._flush(), name="database:group-commit")
+                yield unit
+                commit = self._queued == 0 or len(group) + 1 >= MAX_GROUP
+                await unit._finish(commit)
+                ending = _Ending.COMMITTED if commit else _Ending.DONE
+            except BaseException as exc:
+                failure = exc
+                ending = await unit._settle()
+            if ending is _Ending.UNDONE:
+                if not joined:
+                    self._group = None  # the transaction held only this unit, and it was rolled back
+                elif self._queued == 0:
+                    await self._commit()  # the units before this one still need their COMMIT
+                assert failure is not None
+                raise failure
+            group.append(committed)
+            if ending is _Ending.DONE:
+                if self._flusher is None or self._flusher.done():
+                    # Whoever is queued commits the group; should they all give up waiting, this does.
+                    self._flusher = asyncio.create_task(self._flush(), name="database:group-commit")
+            else:
+                self._group = None
+                error = failure if ending is _Ending.COMMIT_FAILED else None
+                _settle_group(group, error)
+            if failure is not None:
+                # The unit's work stands (or the COMMIT failed for every unit in it); the caller was stopped
+                # or is told why. Nobody awaits this unit's future any more.
+                committed.add_done_callback(_consume)
+                raise failure
         finally:
             self._write_lock.release()
         await committed
 
     async def _commit(self) -> None:
         group, self._group = self._group or [], None
-        try:
-            await self._writer.execute("COMMIT")
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                await self._writer.execute("ROLLBACK")
-            for waiter in group:
-                if not waiter.done():
-                    waiter.set_exception(exc)
-            return
-        for waiter in group:
-            if not waiter.done():
-                waiter.set_result(None)
+
+        def run(db: sqlite3.Connection) -> BaseException | None:
+            try:
+                if db.in_transaction:
+                    db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                return exc
+            return None
+
+        _settle_group(group, await on_connection_thread(self._writer, run))
 
     async def _flush(self) -> None:
         async with self._write_lock:

@@ -6,10 +6,10 @@ No business rules here: rows in, domain objects out.
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import aiosqlite
 
@@ -26,8 +26,14 @@ from logistics.services.ports import (
     StoredCarrierEvent,
 )
 from logistics.storage.codec import dumps, instant, loads, parse_instant
-from logistics.storage.database import Database
+from logistics.storage.database import Database, Unit
 
+Fetch = Callable[[str, Sequence[Any]], Awaitable[Iterable[aiosqlite.Row]]]
+
+# A repair's last history and notification sequence numbers, as columns of a query on ``repairs AS r``.
+_HEADS = (
+    "(SELECT max(seq) FROM history WHERE repair_id = r.id), (SELECT max(seq) FROM notifications WHERE repair_id = r.id)"
+)
 _TERMINAL = (JourneyState.DELIVERED.value, JourneyState.CANCELLED.value)
 
 
@@ -63,19 +69,20 @@ def _notification(r: aiosqlite.Row) -> Notification:
 
 
 class SqliteReads:
-    """Read queries, run on whatever connection the caller holds (reader, or the writer in a transaction)."""
+    """Read queries, run through ``fetch``: the reader connection's, or a write unit's (which sends the
+    unit's queued writes with the query, so a transaction reads what it wrote)."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, fetch: Fetch) -> None:
+        self._fetch = fetch
 
     # Each call is one hand-off to the connection's thread (execute and fetch together): on a busy core every
     # hand-off costs a thread switch, so a query that took three (execute, fetch, close) costs three times more.
     async def _one(self, sql: str, params: Sequence[Any]) -> aiosqlite.Row | None:
-        rows = await self._conn.execute_fetchall(sql, params)
+        rows = await self._fetch(sql, params)
         return next(iter(rows), None)
 
     async def _all(self, sql: str, params: Sequence[Any]) -> list[aiosqlite.Row]:
-        return list(await self._conn.execute_fetchall(sql, params))
+        return list(await self._fetch(sql, params))
 
     async def get_repair(self, repair_id: str) -> Repair | None:
         row = await self._one("SELECT doc FROM repairs WHERE id = ?", (repair_id,))
@@ -306,17 +313,64 @@ class SqliteReads:
 
 
 class SqliteTransaction(SqliteReads):
-    """Writes within one ``BEGIN IMMEDIATE`` transaction on the writer connection."""
+    """Writes within one unit of work on the writer connection (see ``Database.write``).
+
+    A write that answers nothing is queued in the unit and reaches the database with the unit's next read or
+    at its end, so a transaction costs one or two hand-offs to the database thread, not one per statement.
+    Errors of queued writes (a broken constraint) surface there and undo the whole unit.
+
+    The last history and notification sequence numbers of the repairs it touches ("heads") are read once,
+    with the repair itself where it can be, and kept for the transaction: it holds the only writer, so
+    nobody else appends meanwhile.
+    """
+
+    def __init__(self, unit: Unit) -> None:
+        super().__init__(unit.execute_fetchall)
+        self._unit = unit
+        self._heads: dict[str, list[int]] = {}  # repair id -> [last history seq, last notification seq]
 
     async def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """One statement for many rows, in one hand-off to the database thread."""
-        if rows:
-            await self._conn.executemany(sql, rows)
+        self._unit.defer_many(sql, rows)
 
-    async def _exec(self, sql: str, params: Sequence[Any]) -> int:
-        # One hand-off; the cursor holds no resources once the statement has run, so it is not closed.
-        cursor = await self._conn.execute(sql, params)
-        return cursor.rowcount
+    async def _exec(self, sql: str, params: Sequence[Any]) -> None:
+        self._unit.defer(sql, params)
+
+    async def _count(self, sql: str, params: Sequence[Any]) -> int:
+        """A write whose row count decides what comes next: sent at once, with what is queued before it."""
+        return await self._unit.execute(sql, params)
+
+    async def get_repair(self, repair_id: str) -> Repair | None:
+        row = await self._one(
+            f"SELECT doc, {_HEADS} FROM repairs AS r WHERE id = ?",  # noqa: S608 - a fixed fragment
+            (repair_id,),
+        )
+        if row is None:
+            return None
+        self._heads[repair_id] = [int(row[1] or 0), int(row[2] or 0)]
+        return Repair.model_validate_json(row[0])
+
+    async def get_repairs(self, repair_ids: Sequence[str]) -> dict[str, Repair]:
+        rows = await self._all(
+            f"SELECT doc, id, {_HEADS} FROM repairs AS r WHERE id IN ({_marks(repair_ids)})",  # noqa: S608
+            repair_ids,
+        )
+        for r in rows:
+            self._heads[r[1]] = [int(r[2] or 0), int(r[3] or 0)]
+        repairs = (Repair.model_validate_json(r[0]) for r in rows)
+        return {repair.id: repair for repair in repairs}
+
+    async def _load_heads(self, ids: Sequence[str]) -> dict[str, list[int]]:
+        missing = [repair_id for repair_id in ids if repair_id not in self._heads]
+        if missing:
+            rows = await self._all(
+                f"SELECT id, {_HEADS} FROM repairs AS r WHERE id IN ({_marks(missing)})",  # noqa: S608
+                missing,
+            )
+            for r in rows:
+                self._heads[r[0]] = [int(r[1] or 0), int(r[2] or 0)]
+            for repair_id in missing:
+                self._heads.setdefault(repair_id, [0, 0])
+        return self._heads
 
     async def add_repair(self, repair: Repair) -> None:
         await self._exec(
@@ -334,6 +388,7 @@ class SqliteTransaction(SqliteReads):
                 repair.model_dump_json(),
             ),
         )
+        self._heads[repair.id] = [0, 0]  # a new repair has no history yet
         await self._save_legs([repair])
 
     async def save_repair(self, repair: Repair) -> None:
@@ -379,12 +434,12 @@ class SqliteTransaction(SqliteReads):
         ids = sorted({repair_id for repair_id, changes in batches if changes})
         if not ids:
             return {}
-        last = await self._max_seq("history", ids)
+        heads = await self._load_heads(ids)
         entries: dict[str, list[HistoryEntry]] = {}
         rows = []
         for repair_id, changes in batches:
             for change in changes:
-                last[repair_id] = seq = last.get(repair_id, 0) + 1
+                heads[repair_id][0] = seq = heads[repair_id][0] + 1
                 rows.append(
                     (
                         repair_id,
@@ -410,14 +465,6 @@ class SqliteTransaction(SqliteReads):
         )
         return entries
 
-    async def _max_seq(self, table: Literal["history", "notifications"], ids: Sequence[str]) -> dict[str, int]:
-        rows = await self._all(
-            f"SELECT repair_id, max(seq) FROM {table} WHERE repair_id IN ({_marks(ids)})"  # noqa: S608 - fixed names
-            " GROUP BY repair_id",
-            ids,
-        )
-        return {r[0]: int(r[1]) for r in rows}
-
     async def add_intent(self, intent: BookingIntent) -> None:
         await self._exec(
             "INSERT INTO booking_intents (reference, repair_id, leg, operation, carrier, request, status, attempts,"
@@ -441,7 +488,7 @@ class SqliteTransaction(SqliteReads):
         )
 
     async def claim_intent(self, reference: str, now: datetime, lease_until: datetime) -> BookingIntent | None:
-        count = await self._exec(
+        count = await self._count(
             "UPDATE booking_intents SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ?"
             " WHERE reference = ? AND status = 'pending' AND next_attempt_at <= ?",
             (instant(lease_until), instant(now), reference, instant(now)),
@@ -493,13 +540,13 @@ class SqliteTransaction(SqliteReads):
         )
 
     async def revoke_label_links(self, repair_id: str, now: datetime) -> int:
-        return await self._exec(
+        return await self._count(
             "UPDATE label_links SET revoked_at = ? WHERE repair_id = ? AND revoked_at IS NULL",
             (instant(now), repair_id),
         )
 
     async def claim_idempotency(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
-        count = await self._exec(
+        count = await self._count(
             "INSERT INTO idempotency_keys (principal, key, method, path, body_hash, state, created_at, locked_at)"
             " VALUES (?, ?, ?, ?, ?, 'in_progress', ?, ?) ON CONFLICT DO NOTHING",
             (
@@ -536,6 +583,10 @@ class SqliteTransaction(SqliteReads):
         )
 
     async def add_notifications(self, notifications: Sequence[Notification]) -> None:
+        for n in notifications:
+            head = self._heads.get(n.repair_id)
+            if head is not None:
+                head[1] = max(head[1], n.seq)
         await self._many(
             "INSERT INTO notifications (id, repair_id, seq, type, payload, created_at, next_attempt_at, attempts)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
@@ -554,8 +605,8 @@ class SqliteTransaction(SqliteReads):
         )
 
     async def next_notification_seqs(self, repair_ids: Sequence[str]) -> dict[str, int]:
-        last = await self._max_seq("notifications", repair_ids) if repair_ids else {}
-        return {repair_id: last.get(repair_id, 0) + 1 for repair_id in repair_ids}
+        heads = await self._load_heads(repair_ids) if repair_ids else {}
+        return {repair_id: heads[repair_id][1] + 1 for repair_id in repair_ids}
 
     async def mark_notification(
         self,
@@ -607,13 +658,12 @@ class SqliteTransaction(SqliteReads):
             )
             for e in events
         ]
-        async with self._conn.executemany(
+        return await self._unit.execute_many(
             "INSERT INTO carrier_events (carrier, tracking_number, event_id, repair_id, leg, occurred_at, status,"
             " raw_code, raw_description, location, received_at, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",
             rows,
-        ) as cur:
-            return cur.rowcount
+        )
 
 
 class SqliteStore:
@@ -621,7 +671,7 @@ class SqliteStore:
 
     def __init__(self, database: Database) -> None:
         self._db = database
-        self._reads = SqliteReads(database.reader_connection)
+        self._reads = SqliteReads(database.reader_connection.execute_fetchall)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteTransaction]:

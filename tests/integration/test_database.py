@@ -15,8 +15,8 @@ from logistics.storage.migrations import MIGRATIONS
 
 async def _database(tmp_path: Path) -> Database:
     database = await Database.open(tmp_path / "db.sqlite")
-    async with database.write() as conn:
-        await conn.execute("CREATE TABLE units (n INTEGER PRIMARY KEY)")
+    async with database.write() as unit:
+        unit.defer("CREATE TABLE units (n INTEGER PRIMARY KEY)")
     return database
 
 
@@ -30,8 +30,8 @@ async def test_each_unit_is_committed_when_its_call_returns(tmp_path: Path) -> N
     seen_after_return: list[bool] = []
 
     async def unit(n: int) -> None:
-        async with database.write() as conn:
-            await conn.execute("INSERT INTO units (n) VALUES (?)", (n,))
+        async with database.write() as unit:
+            await unit.execute("INSERT INTO units (n) VALUES (?)", (n,))
             await asyncio.sleep(0)  # let the others queue behind
         seen_after_return.append(n in _committed(database.path))
 
@@ -45,8 +45,8 @@ async def test_a_failing_unit_undoes_only_itself(tmp_path: Path) -> None:
     database = await _database(tmp_path)
 
     async def unit(n: int) -> None:
-        async with database.write() as conn:
-            await conn.execute("INSERT INTO units (n) VALUES (?)", (n,))
+        async with database.write() as unit:
+            await unit.execute("INSERT INTO units (n) VALUES (?)", (n,))
             await asyncio.sleep(0)
             if n % 5 == 0:
                 raise ValueError(n)
@@ -63,8 +63,8 @@ async def test_a_caller_that_gives_up_waiting_does_not_strand_the_group(tmp_path
     release = asyncio.Event()
 
     async def slow(n: int) -> None:
-        async with database.write() as conn:
-            await conn.execute("INSERT INTO units (n) VALUES (?)", (n,))
+        async with database.write() as unit:
+            await unit.execute("INSERT INTO units (n) VALUES (?)", (n,))
             await release.wait()
 
     first = asyncio.create_task(slow(1))

@@ -216,6 +216,7 @@ async def test_bookings_survive_a_restart(tmp_path: Path) -> None:
     journal = [json.loads(line) for line in state.read_text().splitlines()]
     assert [entry["kind"] for entry in journal] == ["pickup", "shipment"]
     assert journal[-1]["serial"] == 2
+    await first.aclose()
 
     second = sim(clock, state_path=str(state))
     assert await second.find_pickup("R-1", pickup.pickup_date) == pickup
@@ -223,6 +224,7 @@ async def test_bookings_survive_a_restart(tmp_path: Path) -> None:
     another = await second.create_shipment(example_shipment_request("R-3"))
     assert set(another.tracking_numbers).isdisjoint(shipment.tracking_numbers)
     await second.cancel_pickup(pickup)
+    await second.aclose()
     with state.open("a") as torn:  # a crash in the middle of appending
         torn.write('{"kind": "shipm')
     third = sim(clock, state_path=str(state))
@@ -231,3 +233,8 @@ async def test_bookings_survive_a_restart(tmp_path: Path) -> None:
     clock.advance(timedelta(hours=30).total_seconds())
     (result,) = await second.track(shipment.tracking_numbers)
     assert result.events[-1].raw_code == "DL"
+    after_tear = await third.create_shipment(example_shipment_request("R-4"))  # appended past the torn line
+    await third.aclose()
+    fourth = sim(clock, state_path=str(state))
+    assert await fourth.find_shipment("R-4") == after_tear
+    await fourth.aclose()
