@@ -28,6 +28,19 @@ def _settings() -> object:
         raise SystemExit(2) from exc
 
 
+def _event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """uvloop where configured and installed: the same asyncio API on libuv, with far cheaper socket I/O and
+    cross-thread wake-ups (each database hand-off is one) than the standard library's selector loop."""
+    if kind == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            logger.warning("event_loop is uvloop but uvloop is not installed: using asyncio's own loop")
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 def serve(args: argparse.Namespace) -> int:
     from logistics.app import create_app, load_coverage_for
     from logistics.config import Settings
@@ -70,7 +83,8 @@ def serve(args: argparse.Namespace) -> int:
 
     app.on_startup.append(on_startup)
     print(f"serving on http://{settings.host}:{settings.port}", flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    loop = _event_loop(settings.event_loop)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None, loop=loop)
     return 0
 
 

@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: str = "INFO"
     workers_enabled: bool = Field(default=True, description="run the booking, polling and notification workers")
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop", description="the event loop ``serve`` runs on; asyncio's own where uvloop is not installed"
+    )
 
     @model_validator(mode="after")
     def _lease_outlasts_calls(self) -> Settings:

@@ -19,6 +19,7 @@ async def test_the_example_configuration_loads(monkeypatch: pytest.MonkeyPatch) 
     assert settings.public_base_url == "https://logistics.example.com"
     assert {key.role for key in settings.api_keys} == {"case_system", "operator", "repair_centre"}
     assert settings.webhook.url is not None
+    assert settings.event_loop == "uvloop"
 
 
 async def test_environment_wins_over_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,3 +82,22 @@ async def test_coverage_explain(capsys: pytest.CaptureFixture[str]) -> None:
     )
     out = capsys.readouterr().out
     assert code == 0 and "fr-alsace" in out
+
+
+def test_serve_runs_on_the_configured_event_loop() -> None:
+    import asyncio
+
+    import uvloop
+
+    from logistics.cli import _event_loop
+
+    chosen = _event_loop("uvloop")
+    standard = _event_loop("asyncio")
+    try:
+        assert isinstance(chosen, uvloop.Loop)
+        assert not isinstance(standard, uvloop.Loop) and isinstance(standard, asyncio.AbstractEventLoop)
+    finally:
+        chosen.close()
+        standard.close()
+    with pytest.raises(ValidationError, match="event_loop"):
+        Settings(event_loop="trio")
