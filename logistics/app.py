@@ -157,7 +157,7 @@ def _service_context(
                     concurrency=2 * settings.label_workers,
                     on_render=lambda page_format, cache: metrics.label_renders.labels(page_format, cache).inc(),
                 ),
-                idempotency=Idempotency(store, clock, stale_after=timedelta(seconds=settings.idempotency_stale_s)),
+                idempotency=Idempotency(store, clock),
                 carriers=carriers,
                 poller=Poller(store, clock, carriers, tracking, settings.polling),
                 delivery=WebhookDelivery(store, clock, settings.webhook, session),

@@ -102,9 +102,6 @@ class Settings(BaseSettings):
     booking_lease_s: float = Field(
         default=120.0, gt=0, description="how long an attempt holds a booking before another may take it over"
     )
-    idempotency_stale_s: float = Field(
-        default=120.0, gt=0, description="how long an unfinished Idempotency-Key claim holds before a retry takes over"
-    )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     label_workers: int = Field(default=2, ge=1, le=32)
     label_cache_entries: int = Field(default=512, ge=0)

@@ -1,12 +1,16 @@
 """``Idempotency-Key`` on mutating requests (after the IETF httpapi draft and Stripe's practice).
 
-- The first request with a key claims it (committed before any work), runs, and stores its answer.
-- The same key with the same request replays the stored answer, marked ``Idempotent-Replayed: true``.
-- The same key with another request (method, path or body) gets 422 and changes nothing.
+- The same key with the same request (method, path and body) replays the stored answer, marked
+  ``Idempotent-Replayed: true``; with another request it gets 422 and changes nothing.
 - A duplicate that arrives while the first is still running waits for it and replays its answer, so
-  concurrent duplicates produce one effect. A claim left by a crashed process is taken over once stale.
-- An answer of 5xx, or an error raised before an answer, releases the key: nothing was done, so the caller
-  may retry with the same key.
+  concurrent duplicates produce one effect. Requests in flight are held in the process: the SQLite store
+  has one writer, so one process serves a database. (A store shared by several instances would hold the
+  claim in the database instead.)
+- An answer below 500 is stored, committed before it is sent. A 5xx, or an error raised before an answer,
+  stores nothing: nothing was done, so the caller may retry with the same key.
+- A process that dies mid-request leaves no claim behind: the retry runs again at once, and what the first
+  run did durably is found again rather than done twice (a repair's id follows from the key, see
+  ``derived_id``; bookings go through the outbox).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import asyncio
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -25,16 +29,21 @@ from logistics.errors import Conflict, IdempotencyMismatch, InvalidRequest
 from logistics.services.ports import IdempotencyRecord, Store
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-DEFAULT_STALE_AFTER = timedelta(seconds=120)
 WAIT_FOR = 30.0
 
 
+@dataclass
+class _InFlight:
+    fingerprint: str
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class Idempotency:
-    def __init__(self, store: Store, clock: Clock, *, stale_after: timedelta = DEFAULT_STALE_AFTER) -> None:
+    def __init__(self, store: Store, clock: Clock, *, wait_for: float = WAIT_FOR) -> None:
         self._store = store
         self._clock = clock
-        self._stale_after = stale_after
-        self._done: dict[tuple[str, str], asyncio.Event] = {}
+        self._wait_for = wait_for
+        self._in_flight: dict[tuple[str, str], _InFlight] = {}
 
     async def run(
         self, request: web.Request, body: bytes, compute: Callable[[], Awaitable[web.Response]]
@@ -52,70 +61,53 @@ class Idempotency:
         principal = principal_of(request).actor_key
         fingerprint = hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + body).hexdigest()
         slot = (principal, key)
-        deadline = asyncio.get_running_loop().time() + WAIT_FOR
+        deadline = asyncio.get_running_loop().time() + self._wait_for
         while True:
-            now = self._clock.now()
-            claim = IdempotencyRecord(
-                principal=principal,
-                key=key,
-                method=request.method,
-                path=request.path,
-                body_hash=fingerprint,
-                state="in_progress",
-                response_status=None,
-                response_body=None,
-                response_type=None,
-                locked_at=now,
-            )
-            async with self._store.transaction() as tx:
-                existing = await tx.claim_idempotency(claim)
-                if existing is not None and existing.body_hash != fingerprint:
+            running = self._in_flight.get(slot)
+            if running is not None:
+                if running.fingerprint != fingerprint:
                     raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
-                if (
-                    existing is not None
-                    and existing.state == "in_progress"
-                    and now - existing.locked_at > self._stale_after
-                ):
-                    await tx.take_over_idempotency(principal, key, now)
-                    existing = None
-            if existing is None:
+                await self._wait(running, deadline)
+                continue
+            stored = await self._store.reader().idempotency(principal, key)
+            if stored is not None and stored.body_hash != fingerprint:
+                raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
+            if stored is not None and stored.state == "done":
+                return _replay(stored)
+            if slot not in self._in_flight:  # nobody claimed it while we looked
                 break
-            if existing.state == "done":
-                return _replay(existing)
-            await self._wait(slot, deadline)
-        event = self._done.setdefault(slot, asyncio.Event())
+        mine = self._in_flight[slot] = _InFlight(fingerprint)
         try:
-            try:
-                response = await compute()
-            except BaseException:
+            response = await compute()
+            if response.status < 500:
+                assert isinstance(response.body, bytes)
+                record = IdempotencyRecord(
+                    principal=principal,
+                    key=key,
+                    method=request.method,
+                    path=request.path,
+                    body_hash=fingerprint,
+                    state="done",
+                    response_status=response.status,
+                    response_body=response.body,
+                    response_type=response.content_type,
+                    locked_at=self._clock.now(),
+                )
                 async with self._store.transaction() as tx:
-                    await tx.release_idempotency(principal, key)
-                raise
-            async with self._store.transaction() as tx:
-                if response.status >= 500:
-                    await tx.release_idempotency(principal, key)
-                else:
-                    assert isinstance(response.body, bytes)
-                    await tx.complete_idempotency(principal, key, response.status, response.body, response.content_type)
+                    await tx.save_idempotency(record)
             return response
         finally:
-            self._done.pop(slot, None)
-            event.set()
+            del self._in_flight[slot]
+            mine.finished.set()
 
-    async def _wait(self, slot: tuple[str, str], deadline: float) -> None:
-        """Wait for the request holding the key; in this process we are woken, otherwise we poll."""
-        loop = asyncio.get_running_loop()
-        remaining = deadline - loop.time()
+    async def _wait(self, running: _InFlight, deadline: float) -> None:
+        remaining = deadline - asyncio.get_running_loop().time()
         if remaining <= 0:
             raise Conflict("a request with this Idempotency-Key is still in progress", code="idempotency.in_progress")
-        event = self._done.get(slot)
-        if event is None:
-            await asyncio.sleep(min(0.05, remaining))
-            return
         try:
-            await asyncio.wait_for(event.wait(), remaining)
+            await asyncio.wait_for(running.finished.wait(), remaining)
         except TimeoutError:
-            return  # the next claim answers, or the deadline check refuses
+            return  # the loop's next turn refuses, or finds the answer
 
 
 def derived_id(request: web.Request, prefix: str) -> str | None:

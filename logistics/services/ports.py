@@ -76,7 +76,7 @@ class IdempotencyRecord:
     method: str
     path: str
     body_hash: str
-    state: str  # in_progress | done
+    state: str  # done (in_progress only in rows an older release left behind)
     response_status: int | None
     response_body: bytes | None
     response_type: str | None
@@ -162,14 +162,9 @@ class Transaction(RepairReads, Protocol):
     async def save_carrier_label(self, repair_id: str, leg: LegDirection, content_type: str, data: bytes) -> None: ...
     async def add_label_link(self, link: LabelLink) -> None: ...
     async def revoke_label_links(self, repair_id: str, now: datetime) -> int: ...
-    async def claim_idempotency(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
-        """Insert a new in-progress record; return the existing record instead when the key is taken."""
+    async def save_idempotency(self, record: IdempotencyRecord) -> None:
+        """Store the answer given under a key (replacing an unfinished record an older release left)."""
 
-    async def take_over_idempotency(self, principal: str, key: str, locked_at: datetime) -> None: ...
-    async def complete_idempotency(
-        self, principal: str, key: str, status: int, body: bytes, content_type: str
-    ) -> None: ...
-    async def release_idempotency(self, principal: str, key: str) -> None: ...
     async def mark_notification(
         self,
         notification_id: str,

@@ -545,41 +545,27 @@ class SqliteTransaction(SqliteReads):
             (instant(now), repair_id),
         )
 
-    async def claim_idempotency(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
-        count = await self._count(
-            "INSERT INTO idempotency_keys (principal, key, method, path, body_hash, state, created_at, locked_at)"
-            " VALUES (?, ?, ?, ?, ?, 'in_progress', ?, ?) ON CONFLICT DO NOTHING",
+    async def save_idempotency(self, record: IdempotencyRecord) -> None:
+        await self._exec(
+            "INSERT INTO idempotency_keys (principal, key, method, path, body_hash, state, response_status,"
+            " response_body, response_type, created_at, locked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (principal, key) DO UPDATE SET method = excluded.method, path = excluded.path,"
+            " body_hash = excluded.body_hash, state = excluded.state, response_status = excluded.response_status,"
+            " response_body = excluded.response_body, response_type = excluded.response_type,"
+            " locked_at = excluded.locked_at WHERE idempotency_keys.state <> 'done'",
             (
                 record.principal,
                 record.key,
                 record.method,
                 record.path,
                 record.body_hash,
+                record.state,
+                record.response_status,
+                record.response_body,
+                record.response_type,
                 instant(record.locked_at),
                 instant(record.locked_at),
             ),
-        )
-        if count == 1:
-            return None
-        return await self.idempotency(record.principal, record.key)
-
-    async def take_over_idempotency(self, principal: str, key: str, locked_at: datetime) -> None:
-        await self._exec(
-            "UPDATE idempotency_keys SET locked_at = ? WHERE principal = ? AND key = ?",
-            (instant(locked_at), principal, key),
-        )
-
-    async def complete_idempotency(self, principal: str, key: str, status: int, body: bytes, content_type: str) -> None:
-        await self._exec(
-            "UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ?, response_type = ?"
-            " WHERE principal = ? AND key = ?",
-            (status, body, content_type, principal, key),
-        )
-
-    async def release_idempotency(self, principal: str, key: str) -> None:
-        await self._exec(
-            "DELETE FROM idempotency_keys WHERE principal = ? AND key = ? AND state = 'in_progress'",
-            (principal, key),
         )
 
     async def add_notifications(self, notifications: Sequence[Notification]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import sqlite3
 
 from carriers.resilience import ResilientCarrier
@@ -90,18 +92,14 @@ async def test_malformed_key_is_refused(service: Service) -> None:
 
 async def test_a_request_rerun_after_its_answer_was_lost_finds_its_repair(service: Service) -> None:
     """The first run created the repair but its process died before it stored the answer: a retry with the
-    same key, once the claim has gone stale, answers with that repair and books nothing more."""
+    same key answers at once with that repair and books nothing more."""
     body = repair_request(PARIS_SITE, "C-IDEM-6")
     headers = {"Idempotency-Key": "lost-answer"}
     status, first, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
     assert status == 201
-    # What a crash between the repair's commit and the answer's leaves behind: a claim still in progress.
+    # What a crash between the repair's commit and the answer's leaves behind: no answer under the key.
     with sqlite3.connect(service.services.settings.database_path) as conn:
-        conn.execute(
-            "UPDATE idempotency_keys SET state = 'in_progress', response_status = NULL,"
-            " response_body = NULL WHERE key = 'lost-answer'"
-        )
-    service.clock.advance(minutes=5)
+        conn.execute("DELETE FROM idempotency_keys WHERE key = 'lost-answer'")
     status, again, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
     assert status == 201
     assert again["repair"]["id"] == first["repair"]["id"]
@@ -135,3 +133,22 @@ async def test_dispatch_and_receipt_answer_again_without_acting_twice(service: S
     _, history, _ = await service.call("GET", f"/v1/repairs/{repair_id}/events")
     assert [e["kind"] for e in history["items"]].count("outcome") == 1
     assert [e["to_state"] for e in history["items"]].count("at_centre") == 1
+
+
+async def test_an_unfinished_claim_left_by_an_older_release_does_not_hold_the_key(service: Service) -> None:
+    body = repair_request(PARIS_SITE, "C-IDEM-8")
+    fingerprint = hashlib.sha256(b"POST /v1/repairs\n" + json.dumps(body).encode()).hexdigest()
+    with sqlite3.connect(service.services.settings.database_path) as conn:
+        conn.execute(
+            "INSERT INTO idempotency_keys (principal, key, method, path, body_hash, state, created_at, locked_at)"
+            " VALUES ('case_system:case', 'old-claim', 'POST', '/v1/repairs', ?, 'in_progress', ?, ?)",
+            (fingerprint, "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00"),
+        )
+    headers = {"Idempotency-Key": "old-claim", "Content-Type": "application/json"}
+    status, created, _ = await service.call("POST", "/v1/repairs", data=json.dumps(body), headers=headers)
+    assert status == 201
+    status, again, response = await service.call("POST", "/v1/repairs", data=json.dumps(body), headers=headers)
+    assert status == 201 and again == created and response.headers["Idempotent-Replayed"] == "true"
+    with sqlite3.connect(service.services.settings.database_path) as conn:
+        rows = conn.execute("SELECT state FROM idempotency_keys WHERE key = 'old-claim'").fetchall()
+    assert rows == [("done",)]  # the older row itself was finished, not shadowed by another
