@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from logistics.storage import database as database_module
 from logistics.storage.database import Database
 from logistics.storage.migrations import MIGRATIONS
 
@@ -89,3 +91,76 @@ async def test_migrations_are_recorded(tmp_path: Path) -> None:
     again = await Database.open(tmp_path / "db.sqlite")  # opening again applies nothing twice
     assert await again.fetch_value("SELECT count(*) FROM repairs") == 0
     await again.close()
+
+
+async def test_a_queued_write_that_breaks_a_constraint_undoes_its_whole_unit(tmp_path: Path) -> None:
+    database = await _database(tmp_path)
+    async with database.write() as unit:
+        unit.defer("INSERT INTO units (n) VALUES (?)", (1,))
+
+    async def unit_that_fails(n: int) -> None:
+        async with database.write() as unit:
+            unit.defer("INSERT INTO units (n) VALUES (?)", (n,))
+            unit.defer("INSERT INTO units (n) VALUES (?)", (1,))  # taken: fails when the unit is sent
+
+    async def unit_that_succeeds(n: int) -> None:
+        async with database.write() as unit:
+            unit.defer("INSERT INTO units (n) VALUES (?)", (n,))
+
+    results = await asyncio.gather(
+        unit_that_succeeds(2), unit_that_fails(3), unit_that_succeeds(4), return_exceptions=True
+    )
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], sqlite3.IntegrityError)
+    assert _committed(database.path) == {1, 2, 4}
+    await database.close()
+
+
+async def test_a_unit_reads_its_own_queued_writes_and_costs_one_hand_off_per_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = await _database(tmp_path)
+    hand_offs = 0
+    real = database_module.on_connection_thread
+
+    async def counting(conn: Any, work: Any) -> Any:
+        nonlocal hand_offs
+        hand_offs += 1
+        return await real(conn, work)
+
+    monkeypatch.setattr(database_module, "on_connection_thread", counting)
+    async with database.write() as unit:
+        for n in range(10):
+            unit.defer("INSERT INTO units (n) VALUES (?)", (n,))
+        unit.defer_many("INSERT INTO units (n) VALUES (?)", [(n,) for n in range(10, 20)])
+        rows = await unit.execute_fetchall("SELECT count(*) FROM units")
+        assert rows[0][0] == 20
+        assert await unit.execute("DELETE FROM units WHERE n >= ?", (15,)) == 5
+    assert hand_offs == 3  # the read, the counted delete, and the COMMIT: not one per statement
+    assert _committed(database.path) == set(range(15))
+    await database.close()
+
+
+async def test_a_caller_cancelled_while_its_unit_is_sent_leaves_the_database_consistent(tmp_path: Path) -> None:
+    database = await _database(tmp_path)
+
+    async def unit(n: int) -> None:
+        async with database.write() as unit:
+            unit.defer("INSERT INTO units (n) VALUES (?)", (n,))
+            unit.defer("INSERT INTO units (n) VALUES (?)", (n + 1000,))
+
+    tasks = [asyncio.create_task(unit(n)) for n in range(20)]
+    await asyncio.sleep(0)
+    for task in tasks[::3]:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    async with database.write() as last:
+        last.defer("INSERT INTO units (n) VALUES (?)", (5000,))
+    committed = _committed(database.path)
+    # Whatever was cancelled, each unit is there whole or not at all, and the others all are.
+    for n in range(20):
+        assert (n in committed) == (n + 1000 in committed)
+        if n % 3:
+            assert n in committed
+    assert 5000 in committed
+    await database.close()
