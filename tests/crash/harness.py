@@ -144,7 +144,6 @@ def service_environment(workdir: Path, ups_base_url: str, port: int) -> dict[str
         "LOGISTICS_CALL_POLICY__ATTEMPT_TIMEOUT_S": "2",
         "LOGISTICS_CALL_POLICY__DEADLINE_S": "4",
         "LOGISTICS_BOOKING_LEASE_S": "6",
-        "LOGISTICS_IDEMPOTENCY_STALE_S": "6",
     }
 
 

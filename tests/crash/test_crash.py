@@ -34,7 +34,7 @@ KILLS = 100
 NEW_PER_CYCLE = 4
 RETRIES_PER_CYCLE = 3
 KILL_AFTER_S = (0.0, 1.5)  # after the cycle's requests are sent
-FINAL_DEADLINE_S = 120.0  # a killed attempt's lease and idempotency claim both last 6 s (harness settings)
+FINAL_DEADLINE_S = 120.0  # a killed attempt's lease lasts 6 s (harness settings)
 NO_ANSWER = 0
 _DEPTH = re.compile(r'^logistics_outbox_depth\{outbox="bookings"\} ([0-9.e+]+)$', re.MULTILINE)
 
