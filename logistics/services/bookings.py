@@ -9,6 +9,11 @@ the outcome in one transaction.
   so the carrier is called right after that commit with no extra write; a follow-up booking (the courier
   pickup after its shipment) is created leased in the transaction that records the first. The caller
   usually gets the booking at once.
+- Chained pickup: when a new repair's shipment succeeds and its carrier can look pickups up by reference,
+  the pickup is booked at once, under the shipment's lease, and both outcomes are recorded in one
+  transaction. Should the process die in between, the shipment is taken over (and looked up) once its lease
+  runs out, and the pickup that follows it is then looked up before it is booked, so it is never booked
+  twice. A carrier without that lookup gets the pickup as a follow-up, recorded before it is called.
 - The worker (``run_due``) claims what is left: intents whose lease ran out (a crash, a stall) and intents
   waiting for a retry. An intent attempted before is first looked up at the carrier by our reference; only
   if the carrier has nothing is it created again. An adapter that cannot look up leaves such an intent
@@ -87,6 +92,16 @@ class Outcome:
     follow_up: BookingIntent | None = None
 
 
+@dataclass(frozen=True)
+class _Chained:
+    """A courier pickup booked right after its shipment, before either was recorded: its intent, leased, and
+    the carrier's answer (``result``) or refusal (``error``)."""
+
+    intent: BookingIntent
+    result: dict[str, Any] | None = None
+    error: CarrierError | None = None
+
+
 class _Unverifiable(CarrierError):
     """An intent attempted before whose booking the carrier cannot look up: creating again could book twice."""
 
@@ -131,14 +146,17 @@ class Bookings:
             return None
         return await self.run_leased(intent)
 
-    async def run_leased(self, intent: BookingIntent) -> Outcome:
-        """Run an intent whose lease the caller holds, then the follow-ups it creates, leased, one by one."""
-        outcome = await self._execute(intent)
+    async def run_leased(self, intent: BookingIntent, *, repair: Repair | None = None) -> Outcome:
+        """Run an intent whose lease the caller holds, then the follow-ups it creates, leased, one by one.
+
+        ``repair`` is the repair as the caller just recorded it with the intent: given for a new repair's
+        shipment, its courier pickup may be chained to it (see the module docstring)."""
+        outcome = await self._execute(intent, repair)
         while outcome.follow_up is not None:
             outcome = await self._execute(outcome.follow_up)
         return outcome
 
-    async def _execute(self, intent: BookingIntent) -> Outcome:
+    async def _execute(self, intent: BookingIntent, planned: Repair | None = None) -> Outcome:
         adapter = self._carriers.get(intent.carrier)
         if adapter is None:
             return await self._fail(intent, f"carrier {intent.carrier!r} is not enabled")
@@ -148,7 +166,51 @@ class Bookings:
             return await self._retry_later(intent, exc)
         except CarrierError as exc:
             return await self._fail(intent, f"{type(exc).__name__}: {exc.message}")
-        return await self._succeed(intent, result)
+        chained = None
+        if planned is not None and "shipment" in result and Capability.FIND_PICKUP in adapter.capabilities:
+            chained = await self._chain_pickup(adapter, intent, planned, result)
+        return await self._succeed(intent, result, chained)
+
+    async def _chain_pickup(
+        self, adapter: CarrierAdapter, shipment_intent: BookingIntent, planned: Repair, result: dict[str, Any]
+    ) -> _Chained | None:
+        leg = planned.leg(shipment_intent.leg)
+        if leg is None or leg.pickup is None or shipment_intent.leg is not LegDirection.INBOUND:
+            return None
+        shipment = ShipmentBooking.model_validate(result["shipment"])
+        intent = self._pickup_intent(planned, shipment_intent, shipment, self._clock.now())
+        try:
+            return _Chained(intent, result=await self._call(adapter, intent))
+        except CarrierError as exc:
+            return _Chained(intent, error=exc)
+
+    def _pickup_intent(
+        self, repair: Repair, shipment_intent: BookingIntent, shipment: ShipmentBooking, now: datetime
+    ) -> BookingIntent:
+        """The courier pickup that follows a leg's shipment, leased to the caller."""
+        leg = repair.leg(shipment_intent.leg)
+        assert leg is not None and leg.pickup is not None
+        pickup = carrier_requests.pickup_request(
+            f"{leg.booking_reference}-p{leg.pickup_round}",
+            repair.site,
+            str(repair.device["product_line"]),
+            leg.pickup.model_dump(mode="json"),
+            shipment.tracking_numbers,
+        )
+        return new_intent(
+            pickup.reference,
+            repair.id,
+            shipment_intent.leg,
+            "schedule_pickup",
+            shipment_intent.carrier,
+            pickup.model_dump(mode="json"),
+            now,
+            lease=self.lease,
+        )
+
+    def _retry_delay(self, attempts: int) -> timedelta:
+        delay = min(self._retry_max_s, 2.0 ** min(attempts, 16))
+        return timedelta(seconds=self._rng.uniform(delay / 2, delay))
 
     async def _call(self, adapter: CarrierAdapter, intent: BookingIntent) -> dict[str, Any]:
         op = intent.operation
@@ -181,11 +243,16 @@ class Bookings:
 
     async def _retry_later(self, intent: BookingIntent, exc: CarrierError) -> Outcome:
         now = self._clock.now()
-        delay = min(self._retry_max_s, 2.0 ** min(intent.attempts, 16))
-        delay = self._rng.uniform(delay / 2, delay)
-        logger.warning("booking %s (%s) will be retried in %.1fs: %s", intent.reference, intent.operation, delay, exc)
+        delay = self._retry_delay(intent.attempts)
+        logger.warning(
+            "booking %s (%s) will be retried in %.1fs: %s",
+            intent.reference,
+            intent.operation,
+            delay.total_seconds(),
+            exc,
+        )
         error = f"{type(exc).__name__}: {exc.message}"
-        retry_at = now + timedelta(seconds=delay)
+        retry_at = now + delay
         async with self._store.transaction() as tx:
             await tx.update_intent(
                 intent.reference,
@@ -213,23 +280,12 @@ class Bookings:
             )
             repair = await tx.get_repair(intent.repair_id)
             if repair is not None and intent.operation in ("create_shipment", "schedule_pickup"):
-                leg = repair.leg(intent.leg)
-                if leg is not None:
-                    leg.last_error = error
-                repair.flags.append(Flag(code="booking.failed", reason=error, raised_at=now, leg=intent.leg))
-                change = Change(
-                    kind="flag_raised",
-                    occurred_at=now,
-                    actor=Actor.SERVICE,
-                    source=intent.reference,
-                    leg=intent.leg,
-                    details={"code": "booking.failed", "operation": intent.operation, "error": error},
-                )
+                change = _flag_failure(repair, intent, error, now)
                 await tx.save_repair(repair)
                 await record(tx, repair, [change], now)
         return Outcome(dataclasses.replace(intent, status="failed", last_error=error), repair)
 
-    async def _succeed(self, intent: BookingIntent, result: dict[str, Any]) -> Outcome:
+    async def _succeed(self, intent: BookingIntent, result: dict[str, Any], chained: _Chained | None = None) -> Outcome:
         now = self._clock.now()
         done = dataclasses.replace(intent, status="done", last_error=None, result=result)
         async with self._store.transaction() as tx:
@@ -261,8 +317,12 @@ class Bookings:
                     pickup_confirmation=None,
                     carrier_label=shipment.label is not None,
                 )
-                follow_up = await self._after_shipment(tx, repair, intent, shipment, now)
-            if "pickup" in result:
+                follow_up, more = await self._after_shipment(tx, repair, intent, shipment, now, chained)
+                changes += more
+            if "pickup" in result and _stale_pickup(repair, intent):
+                # Booked for a slot the repair no longer has (rescheduled while the booking was in flight).
+                await tx.add_intent(_cancellation(intent, result["pickup"], now))
+            elif "pickup" in result:
                 pickup = PickupBooking.model_validate(result["pickup"])
                 changes += repair.record_booking(
                     intent.leg,
@@ -275,26 +335,23 @@ class Bookings:
                     carrier_label=False,
                 )
                 if repair.state is JourneyState.CANCELLED:  # cancelled while the booking was in flight
-                    await tx.add_intent(
-                        new_intent(
-                            f"{intent.reference}-x",
-                            repair.id,
-                            intent.leg,
-                            "cancel_pickup",
-                            intent.carrier,
-                            pickup.model_dump(mode="json"),
-                            now,
-                        )
-                    )
+                    await tx.add_intent(_cancellation(intent, result["pickup"], now))
             await tx.save_repair(repair)
             await record(tx, repair, changes, now)
         return Outcome(done, repair, follow_up)
 
     async def _after_shipment(
-        self, tx: Transaction, repair: Repair, intent: BookingIntent, shipment: ShipmentBooking, now: datetime
-    ) -> BookingIntent | None:
-        """What follows a shipment: the pickup of a courier leg (leased, returned to be run at once), or a void
-        if the repair was cancelled while the shipment was in flight."""
+        self,
+        tx: Transaction,
+        repair: Repair,
+        intent: BookingIntent,
+        shipment: ShipmentBooking,
+        now: datetime,
+        chained: _Chained | None,
+    ) -> tuple[BookingIntent | None, list[Change]]:
+        """What follows a shipment: the courier pickup of an inbound leg (recorded when it was chained, else
+        created leased and returned to be run at once), or a void if the repair was cancelled while the
+        shipment was in flight. Returns the follow-up to run and the changes to record."""
         if repair.state is JourneyState.CANCELLED:
             await tx.add_intent(
                 new_intent(
@@ -307,26 +364,99 @@ class Bookings:
                     now,
                 )
             )
-            return None
+            if chained is not None:
+                await self._undo_chained(tx, chained, now)
+            return None, []
         leg = repair.leg(intent.leg)
         if leg is None or leg.pickup is None or intent.leg is not LegDirection.INBOUND:
-            return None
-        pickup = carrier_requests.pickup_request(
-            f"{leg.booking_reference}-p{leg.pickup_round}",
-            repair.site,
-            str(repair.device["product_line"]),
-            leg.pickup.model_dump(mode="json"),
-            shipment.tracking_numbers,
-        )
-        follow_up = new_intent(
-            pickup.reference,
-            repair.id,
-            intent.leg,
-            "schedule_pickup",
-            intent.carrier,
-            pickup.model_dump(mode="json"),
-            now,
-            lease=self.lease,
-        )
+            if chained is not None:
+                await self._undo_chained(tx, chained, now)
+            return None, []
+        if chained is not None:
+            if not _stale_pickup(repair, chained.intent):
+                return None, await self._record_chained(tx, repair, chained, now)
+            await self._undo_chained(tx, chained, now)  # rescheduled meanwhile: book the new slot below
+        follow_up = self._pickup_intent(repair, intent, shipment, now)
+        adapter = self._carriers.get(intent.carrier)
+        if intent.attempts > 1 and adapter is not None and Capability.FIND_PICKUP in adapter.capabilities:
+            # A shipment taken over after its first attempt: that attempt may have chained this pickup before
+            # the process died, so it is looked up before it is booked.
+            follow_up = dataclasses.replace(follow_up, attempts=2)
         await tx.add_intent(follow_up)
-        return follow_up
+        return follow_up, []
+
+    async def _record_chained(self, tx: Transaction, repair: Repair, chained: _Chained, now: datetime) -> list[Change]:
+        intent = chained.intent
+        if chained.result is not None:
+            await tx.add_intent(dataclasses.replace(intent, status="done", next_attempt_at=now, result=chained.result))
+            pickup = PickupBooking.model_validate(chained.result["pickup"])
+            return repair.record_booking(
+                intent.leg,
+                now,
+                intent.reference,
+                tracking_number=None,
+                shipment_id=None,
+                routing_code=None,
+                pickup_confirmation=pickup.confirmation,
+                carrier_label=False,
+            )
+        assert chained.error is not None
+        error = f"{type(chained.error).__name__}: {chained.error.message}"
+        if isinstance(chained.error, CarrierTransientError | CarrierAmbiguousError):
+            delay = self._retry_delay(intent.attempts)
+            logger.warning(
+                "booking %s (%s) will be retried in %.1fs: %s",
+                intent.reference,
+                intent.operation,
+                delay.total_seconds(),
+                chained.error,
+            )
+            await tx.add_intent(dataclasses.replace(intent, next_attempt_at=now + delay, last_error=error))
+            return []
+        logger.error("booking %s (%s) failed for good: %s", intent.reference, intent.operation, error)
+        await tx.add_intent(dataclasses.replace(intent, status="failed", next_attempt_at=now, last_error=error))
+        return [_flag_failure(repair, intent, error, now)]
+
+    async def _undo_chained(self, tx: Transaction, chained: _Chained, now: datetime) -> None:
+        """A chained pickup the repair no longer wants (cancelled or rescheduled while it was booked): kept on
+        record, and cancelled at the carrier if it was booked or may have been."""
+        intent = chained.intent
+        if chained.result is not None:
+            await tx.add_intent(dataclasses.replace(intent, status="done", next_attempt_at=now, result=chained.result))
+            await tx.add_intent(_cancellation(intent, chained.result["pickup"], now))
+            return
+        assert chained.error is not None
+        error = f"{type(chained.error).__name__}: {chained.error.message}"
+        if isinstance(chained.error, CarrierAmbiguousError):
+            # Perhaps booked: the retry looks it up first, and what lands for a stale slot is cancelled.
+            await tx.add_intent(dataclasses.replace(intent, next_attempt_at=now, last_error=error))
+            return
+        status = "cancelled" if isinstance(chained.error, CarrierTransientError) else "failed"
+        await tx.add_intent(dataclasses.replace(intent, status=status, next_attempt_at=now, last_error=error))
+
+
+def _stale_pickup(repair: Repair, intent: BookingIntent) -> bool:
+    """Whether a pickup intent is for a slot the repair's leg no longer has (a reschedule moved it on)."""
+    leg = repair.leg(intent.leg)
+    return leg is None or intent.reference != f"{leg.booking_reference}-p{leg.pickup_round}"
+
+
+def _cancellation(intent: BookingIntent, pickup: dict[str, Any], now: datetime) -> BookingIntent:
+    reference = f"{intent.reference}-x"
+    return new_intent(reference, intent.repair_id, intent.leg, "cancel_pickup", intent.carrier, pickup, now)
+
+
+def _flag_failure(repair: Repair, intent: BookingIntent, error: str, now: datetime) -> Change:
+    """A booking that failed for good: the leg's last error and a flag on the repair, for a person to act on."""
+    leg = repair.leg(intent.leg)
+    if leg is not None:
+        leg.last_error = error
+    repair.flags.append(Flag(code="booking.failed", reason=error, raised_at=now, leg=intent.leg))
+    return Change(
+        kind="flag_raised",
+        occurred_at=now,
+        actor=Actor.SERVICE,
+        source=intent.reference,
+        leg=intent.leg,
+        details={"code": "booking.failed", "operation": intent.operation, "error": error},
+    )

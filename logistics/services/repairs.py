@@ -173,7 +173,7 @@ class Repairs:
             await record(tx, repair, [created], now)
         # Book now, so the caller usually gets the booking in the answer; what does not succeed now is
         # retried by the worker once the lease runs out, and the case system is notified when it lands.
-        outcome = await self._bookings.run_leased(booking)
+        outcome = await self._bookings.run_leased(booking, repair=repair)
         stored = outcome.repair or await self._store.reader().get_repair(repair_id)
         assert stored is not None
         return Created(repair=stored, decision=decision, label_token=token)

@@ -1,0 +1,130 @@
+"""A new repair's courier pickup is booked right after its shipment and both are recorded together; every
+way the pickup can go wrong leaves the shipment recorded and the pickup booked once, later, or flagged."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from carriers.resilience import ResilientCarrier
+from carriers.sim.adapter import SimCarrier
+from carriers.sim.settings import FaultStep
+from logistics.services import carrier_requests
+from tests.support.clock import ManualClock
+from tests.support.journeys import PARIS_SITE, repair_request
+from tests.support.service import Service, running_service
+
+
+@pytest.fixture
+async def service(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Service]:
+    # One attempt per carrier call: the faults below reach the booking outbox instead of being retried inline.
+    async with running_service(tmp_path, clock, call_policy={"max_attempts": 1}) as running:
+        yield running
+
+
+def _sim(service: Service) -> SimCarrier:
+    wrapped = service.services.carriers["sim"]
+    assert isinstance(wrapped, ResilientCarrier) and isinstance(wrapped.adapter, SimCarrier)
+    return wrapped.adapter
+
+
+def _intents(service: Service, repair_id: str) -> dict[str, tuple[str, int, str | None]]:
+    with sqlite3.connect(service.services.settings.database_path) as conn:
+        rows = conn.execute(
+            "SELECT reference, status, attempts, last_error FROM booking_intents WHERE repair_id = ?", (repair_id,)
+        ).fetchall()
+    return {reference: (status, attempts, error) for reference, status, attempts, error in rows}
+
+
+async def _create(service: Service, case_id: str) -> dict[str, Any]:
+    status, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, case_id))
+    assert status in (201, 202), created  # 202: a booking waits for the outbox
+    return dict(created["repair"])
+
+
+async def test_shipment_and_pickup_are_booked_and_recorded_in_order(service: Service) -> None:
+    repair = await _create(service, "C-CHAIN-1")
+    assert repair["inbound"]["status"] == "pickup_scheduled"
+    assert repair["inbound"]["tracking_number"] and repair["inbound"]["pickup_confirmation"]
+    assert _intents(service, repair["id"]) == {
+        f"{repair['id']}-in": ("done", 1, None),
+        f"{repair['id']}-in-p1": ("done", 1, None),
+    }
+    assert len(_sim(service).pickups_for(f"{repair['id']}-in-p1")) == 1
+    _, history, _ = await service.call("GET", f"/v1/repairs/{repair['id']}/events")
+    bookings = [e["details"] for e in history["items"] if e["kind"] == "booking"]
+    assert [b["pickup_confirmation"] is not None for b in bookings] == [False, True]  # shipment, then pickup
+    seqs = [e["seq"] for e in history["items"]]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+async def test_a_pickup_refused_for_good_flags_the_repair_and_keeps_the_shipment(service: Service) -> None:
+    _sim(service).faults.extend([FaultStep(operation="schedule_pickup", kind="reject", code="PU-9")])
+    repair = await _create(service, "C-CHAIN-2")
+    assert repair["inbound"]["tracking_number"]  # the shipment stands
+    assert repair["inbound"]["pickup_confirmation"] is None
+    assert [flag["code"] for flag in repair["flags"]] == ["booking.failed"]
+    intents = _intents(service, repair["id"])
+    assert intents[f"{repair['id']}-in"][0] == "done"
+    assert intents[f"{repair['id']}-in-p1"][0] == "failed"
+    assert _sim(service).pickups_for(f"{repair['id']}-in-p1") == []
+
+
+async def test_a_pickup_whose_outcome_is_unknown_is_booked_once_by_the_worker(service: Service) -> None:
+    # The carrier books it, then answers 503: the worker looks it up before booking again, and finds it.
+    fault = FaultStep(operation="schedule_pickup", kind="http_error", status=503, after_apply=True)
+    _sim(service).faults.extend([fault])
+    repair = await _create(service, "C-CHAIN-3")
+    reference = f"{repair['id']}-in-p1"
+    assert repair["inbound"]["tracking_number"] and repair["inbound"]["pickup_confirmation"] is None
+    status, attempts, error = _intents(service, repair["id"])[reference]
+    assert (status, attempts) == ("pending", 1) and error is not None
+    service.clock.advance(minutes=15)
+    assert await service.services.bookings.run_due() == 1
+    _, after, _ = await service.call("GET", f"/v1/repairs/{repair['id']}")
+    assert after["inbound"]["status"] == "pickup_scheduled"
+    assert len(_sim(service).pickups_for(reference)) == 1
+
+
+async def test_a_shipment_taken_over_looks_its_pickup_up_before_booking_it(service: Service) -> None:
+    """What a process that died after chaining the pickup, before recording anything, leaves: the carrier
+    holds the pickup; the service only a leased shipment. Taking the shipment over must not book again."""
+    sim = _sim(service)
+    sim.faults.extend([FaultStep(operation="create_shipment", kind="http_error", status=503)])
+    repair = await _create(service, "C-CHAIN-4")
+    assert repair["inbound"]["tracking_number"] is None  # the shipment waits for the worker
+    slot = repair["inbound"]["pickup"]
+    booked_before = await sim.schedule_pickup(
+        carrier_requests.pickup_request(f"{repair['id']}-in-p1", PARIS_SITE, "notebook", slot, ("1ZPREVIOUS01",))
+    )
+    service.clock.advance(minutes=15)
+    await service.services.bookings.run_due()
+    _, after, _ = await service.call("GET", f"/v1/repairs/{repair['id']}")
+    assert after["inbound"]["pickup_confirmation"] == booked_before.confirmation
+    assert len(sim.pickups_for(f"{repair['id']}-in-p1")) == 1
+    assert _intents(service, repair["id"])[f"{repair['id']}-in-p1"][:2] == ("done", 2)
+
+
+async def test_a_repair_cancelled_while_its_pickup_is_booked_gets_both_bookings_undone(service: Service) -> None:
+    sim = _sim(service)
+    sim.faults.extend([FaultStep(operation="schedule_pickup", kind="latency", delay_s=0.3)])
+    body = repair_request(PARIS_SITE, "C-CHAIN-5")
+    creating = asyncio.create_task(
+        service.call("POST", "/v1/repairs", json=body, headers={"Idempotency-Key": "chain-5"})
+    )
+    await asyncio.sleep(0.15)  # the shipment is booked; the pickup is on its way
+    (repair_id,) = [r.booking.reference.removesuffix("-in") for r in sim.store.state.shipments]
+    status, cancelled, _ = await service.call("POST", f"/v1/repairs/{repair_id}/cancel", json={"reason": "fixed"})
+    assert status == 200 and cancelled["state"] == "cancelled"
+    status, created, _ = await creating
+    assert status in (201, 202) and created["repair"]["state"] == "cancelled"
+    await service.services.bookings.run_due()  # the compensations the late bookings left behind
+    (pickup,) = [r for r in sim.store.state.pickups if r.booking.reference == f"{repair_id}-in-p1"]
+    (shipment,) = [r for r in sim.store.state.shipments if r.booking.reference == f"{repair_id}-in"]
+    assert pickup.cancelled_at is not None and shipment.voided_at is not None
+    assert _intents(service, repair_id)[f"{repair_id}-in-p1-x"][0] == "done"
