@@ -127,7 +127,8 @@ class BookingStore:
     def _append(self, kind: str, record: PickupRecord | ShipmentRecord) -> None:
         if self._path is None:
             return
-        line = json.dumps({"kind": kind, "serial": self.state.serial, "record": record.model_dump(mode="json")})
+        # The record serialised by pydantic directly: the envelope is two plain values.
+        line = f'{{"kind": {json.dumps(kind)}, "serial": {self.state.serial}, "record": {record.model_dump_json()}}}'
         if self._journal is None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             self._journal = self._path.open("a", encoding="utf-8")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,7 +24,8 @@ routes = web.RouteTableDef()
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, text=json.dumps(data, default=str), content_type="application/json")
+    body = orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME)
+    return web.Response(status=status, body=body, content_type="application/json")
 
 
 def label_url(request: web.Request, token: str) -> str:

@@ -1,16 +1,26 @@
-"""How values are written to SQLite: UTC instants as ISO-8601 text, documents as compact JSON."""
+"""How values are written to SQLite: UTC instants as ISO-8601 text, documents as compact JSON.
+
+JSON goes through orjson: compact and key-sorted like before, non-JSON values (datetimes included) still
+written as their ``str``, and several times faster than the standard library on the documents written with
+every change.
+"""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
+
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 def instant(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime reached storage")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")
 
 
 def parse_instant(value: str) -> datetime:
@@ -18,8 +28,8 @@ def parse_instant(value: str) -> datetime:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+    return orjson.dumps(value, default=str, option=_OPTIONS).decode()
 
 
-def loads(value: str) -> Any:
-    return json.loads(value)
+def loads(value: str | bytes) -> Any:
+    return orjson.loads(value)
