@@ -244,13 +244,7 @@ class Bookings:
     async def _retry_later(self, intent: BookingIntent, exc: CarrierError) -> Outcome:
         now = self._clock.now()
         delay = self._retry_delay(intent.attempts)
-        logger.warning(
-            "booking %s (%s) will be retried in %.1fs: %s",
-            intent.reference,
-            intent.operation,
-            delay.total_seconds(),
-            exc,
-        )
+        _log_retry(intent, delay, exc)
         error = f"{type(exc).__name__}: {exc.message}"
         retry_at = now + delay
         async with self._store.transaction() as tx:
@@ -323,17 +317,7 @@ class Bookings:
                 # Booked for a slot the repair no longer has (rescheduled while the booking was in flight).
                 await tx.add_intent(_cancellation(intent, result["pickup"], now))
             elif "pickup" in result:
-                pickup = PickupBooking.model_validate(result["pickup"])
-                changes += repair.record_booking(
-                    intent.leg,
-                    now,
-                    intent.reference,
-                    tracking_number=None,
-                    shipment_id=None,
-                    routing_code=None,
-                    pickup_confirmation=pickup.confirmation,
-                    carrier_label=False,
-                )
+                changes += _record_pickup(repair, intent, result["pickup"], now)
                 if repair.state is JourneyState.CANCELLED:  # cancelled while the booking was in flight
                     await tx.add_intent(_cancellation(intent, result["pickup"], now))
             await tx.save_repair(repair)
@@ -389,28 +373,12 @@ class Bookings:
         intent = chained.intent
         if chained.result is not None:
             await tx.add_intent(dataclasses.replace(intent, status="done", next_attempt_at=now, result=chained.result))
-            pickup = PickupBooking.model_validate(chained.result["pickup"])
-            return repair.record_booking(
-                intent.leg,
-                now,
-                intent.reference,
-                tracking_number=None,
-                shipment_id=None,
-                routing_code=None,
-                pickup_confirmation=pickup.confirmation,
-                carrier_label=False,
-            )
+            return _record_pickup(repair, intent, chained.result["pickup"], now)
         assert chained.error is not None
         error = f"{type(chained.error).__name__}: {chained.error.message}"
         if isinstance(chained.error, CarrierTransientError | CarrierAmbiguousError):
             delay = self._retry_delay(intent.attempts)
-            logger.warning(
-                "booking %s (%s) will be retried in %.1fs: %s",
-                intent.reference,
-                intent.operation,
-                delay.total_seconds(),
-                chained.error,
-            )
+            _log_retry(intent, delay, chained.error)
             await tx.add_intent(dataclasses.replace(intent, next_attempt_at=now + delay, last_error=error))
             return []
         logger.error("booking %s (%s) failed for good: %s", intent.reference, intent.operation, error)
@@ -433,6 +401,25 @@ class Bookings:
             return
         status = "cancelled" if isinstance(chained.error, CarrierTransientError) else "failed"
         await tx.add_intent(dataclasses.replace(intent, status=status, next_attempt_at=now, last_error=error))
+
+
+def _record_pickup(repair: Repair, intent: BookingIntent, pickup: dict[str, Any], now: datetime) -> list[Change]:
+    confirmation = PickupBooking.model_validate(pickup).confirmation
+    return repair.record_booking(
+        intent.leg,
+        now,
+        intent.reference,
+        tracking_number=None,
+        shipment_id=None,
+        routing_code=None,
+        pickup_confirmation=confirmation,
+        carrier_label=False,
+    )
+
+
+def _log_retry(intent: BookingIntent, delay: timedelta, exc: CarrierError) -> None:
+    seconds = delay.total_seconds()
+    logger.warning("booking %s (%s) will be retried in %.1fs: %s", intent.reference, intent.operation, seconds, exc)
 
 
 def _stale_pickup(repair: Repair, intent: BookingIntent) -> bool:
