@@ -3,9 +3,10 @@
 - The same key with the same request (method, path and body) replays the stored answer, marked
   ``Idempotent-Replayed: true``; with another request it gets 422 and changes nothing.
 - A duplicate that arrives while the first is still running waits for it and replays its answer, so
-  concurrent duplicates produce one effect. Requests in flight are held in the process: the SQLite store
-  has one writer, so one process serves a database. (A store shared by several instances would hold the
-  claim in the database instead.)
+  concurrent duplicates produce one effect. The key is claimed before the stored answer is looked up, so no
+  duplicate acts on a look-up made just before the first stored its answer. Requests in flight are held in
+  the process: the SQLite store has one writer, so one process serves a database. (A store shared by
+  several instances would hold the claim in the database instead.)
 - An answer below 500 is stored, committed before it is sent. A 5xx, or an error raised before an answer,
   stores nothing: nothing was done, so the caller may retry with the same key.
 - A process that dies mid-request leaves no claim behind: the retry runs again at once, and what the first
@@ -34,8 +35,11 @@ WAIT_FOR = 30.0
 
 @dataclass
 class _InFlight:
+    """A request holding its key: what it was (``fingerprint``), when it is over, and its stored answer."""
+
     fingerprint: str
     finished: asyncio.Event = field(default_factory=asyncio.Event)
+    answer: IdempotencyRecord | None = None
 
 
 class Idempotency:
@@ -62,22 +66,21 @@ class Idempotency:
         fingerprint = hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + body).hexdigest()
         slot = (principal, key)
         deadline = asyncio.get_running_loop().time() + self._wait_for
-        while True:
-            running = self._in_flight.get(slot)
-            if running is not None:
-                if running.fingerprint != fingerprint:
-                    raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
-                await self._wait(running, deadline)
-                continue
+        while (running := self._in_flight.get(slot)) is not None:
+            if running.fingerprint != fingerprint:
+                raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
+            await self._wait(running, deadline)
+            if running.answer is not None:
+                return _replay(running.answer)
+        # Claimed with no pause since the check above: whoever comes next with this key waits for this request.
+        mine = self._in_flight[slot] = _InFlight(fingerprint)
+        try:
             stored = await self._store.reader().idempotency(principal, key)
             if stored is not None and stored.body_hash != fingerprint:
                 raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
             if stored is not None and stored.state == "done":
+                mine.answer = stored
                 return _replay(stored)
-            if slot not in self._in_flight:  # nobody claimed it while we looked
-                break
-        mine = self._in_flight[slot] = _InFlight(fingerprint)
-        try:
             response = await compute()
             if response.status < 500:
                 assert isinstance(response.body, bytes)
@@ -95,19 +98,20 @@ class Idempotency:
                 )
                 async with self._store.transaction() as tx:
                     await tx.save_idempotency(record)
+                mine.answer = record
             return response
         finally:
             del self._in_flight[slot]
             mine.finished.set()
 
     async def _wait(self, running: _InFlight, deadline: float) -> None:
-        remaining = deadline - asyncio.get_running_loop().time()
-        if remaining <= 0:
-            raise Conflict("a request with this Idempotency-Key is still in progress", code="idempotency.in_progress")
+        remaining = max(0.0, deadline - asyncio.get_running_loop().time())
         try:
             await asyncio.wait_for(running.finished.wait(), remaining)
         except TimeoutError:
-            return  # the loop's next turn refuses, or finds the answer
+            raise Conflict(
+                "a request with this Idempotency-Key is still in progress", code="idempotency.in_progress"
+            ) from None
 
 
 def derived_id(request: web.Request, prefix: str) -> str | None:

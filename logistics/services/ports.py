@@ -17,6 +17,11 @@ from logistics.domain.journey import JourneyState, LegDirection
 from logistics.domain.model import Change, Repair
 
 
+class AlreadyStored(Exception):
+    """A transaction inserted a row whose key exists already (the store says which in the message); the
+    whole transaction was rolled back."""
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     repair_id: str

@@ -23,7 +23,7 @@ from logistics.services import carrier_requests
 from logistics.services.bookings import Bookings, new_intent
 from logistics.services.label_links import new_link
 from logistics.services.notifications import record
-from logistics.services.ports import HistoryEntry, Page, RepairFilter, Store
+from logistics.services.ports import AlreadyStored, HistoryEntry, Page, RepairFilter, Store
 from logistics.services.routing import Routing
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,8 @@ class Repairs:
 
         ``repair_id`` is given when the caller's request is idempotent (derived from its Idempotency-Key): if
         that repair exists already (the first request's process died before it could answer), it is answered
-        again, with a new customer link, instead of being created twice.
+        again, with a new customer link, instead of being created twice. That case is rare, so it is found by
+        the insert refusing the id rather than by a read before every create.
         """
         now = self._clock.now()
         request = RoutingRequest(
@@ -89,10 +90,7 @@ class Repairs:
                 code="routing.refused",
                 reasons=[r.model_dump() for r in decision.reasons],
             )
-        if repair_id is not None:
-            existing = await self._store.reader().get_repair(repair_id)
-            if existing is not None:
-                return await self._answer_again(existing, decision, now)
+        derived = repair_id is not None
         coverage = self._routing.coverage
         centre = coverage.centres[decision.centre_id]
         region = coverage.regions.get(decision.region_id) if decision.region_id else None
@@ -166,11 +164,17 @@ class Repairs:
             now,
             lease=self._bookings.lease,
         )
-        async with self._store.transaction() as tx:
-            await tx.add_repair(repair)
-            await tx.add_intent(booking)
-            await tx.add_label_link(link)
-            await record(tx, repair, [created], now)
+        try:
+            async with self._store.transaction() as tx:
+                await tx.add_repair(repair)
+                await tx.add_intent(booking)
+                await tx.add_label_link(link)
+                await record(tx, repair, [created], now)
+        except AlreadyStored:
+            existing = await self._store.reader().get_repair(repair_id) if derived else None
+            if existing is None:
+                raise
+            return await self._answer_again(existing, decision, now)
         # Book now, so the caller usually gets the booking in the answer; what does not succeed now is
         # retried by the worker once the lease runs out, and the case system is notified when it lands.
         outcome = await self._bookings.run_leased(booking, repair=repair)

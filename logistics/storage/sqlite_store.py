@@ -6,6 +6,7 @@ No business rules here: rows in, domain objects out.
 from __future__ import annotations
 
 import base64
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -16,6 +17,7 @@ import aiosqlite
 from logistics.domain.journey import JourneyState, LegDirection
 from logistics.domain.model import Change, Repair
 from logistics.services.ports import (
+    AlreadyStored,
     BookingIntent,
     HistoryEntry,
     IdempotencyRecord,
@@ -661,8 +663,13 @@ class SqliteStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteTransaction]:
-        async with self._db.write() as conn:
-            yield SqliteTransaction(conn)
+        try:
+            async with self._db.write() as conn:
+                yield SqliteTransaction(conn)
+        except sqlite3.IntegrityError as exc:
+            if exc.sqlite_errorname in ("SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"):
+                raise AlreadyStored(str(exc)) from exc
+            raise
 
     def reader(self) -> SqliteReads:
         return self._reads

@@ -6,6 +6,9 @@ import asyncio
 import hashlib
 import json
 import sqlite3
+from typing import Any
+
+import pytest
 
 from carriers.resilience import ResilientCarrier
 from carriers.sim.adapter import SimCarrier
@@ -152,3 +155,29 @@ async def test_an_unfinished_claim_left_by_an_older_release_does_not_hold_the_ke
     with sqlite3.connect(service.services.settings.database_path) as conn:
         rows = conn.execute("SELECT state FROM idempotency_keys WHERE key = 'old-claim'").fetchall()
     assert rows == [("done",)]  # the older row itself was finished, not shadowed by another
+
+
+async def test_a_duplicate_never_acts_on_a_look_up_made_before_the_first_answered(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slow look-ups of stored answers: the duplicate arrives while the first request is still looking, and
+    must wait for it and replay its answer rather than look (and find nothing) for itself."""
+    reader = service.services.store.reader()
+    real = reader.idempotency
+    looked: list[str] = []
+
+    async def slow_look_up(principal: str, key: str) -> Any:
+        looked.append(key)
+        await asyncio.sleep(0.05)
+        return await real(principal, key)
+
+    monkeypatch.setattr(reader, "idempotency", slow_look_up)
+    body = repair_request(PARIS_SITE, "C-IDEM-9")
+    headers = {"Idempotency-Key": "slow-look-up"}
+    first = asyncio.create_task(service.call("POST", "/v1/repairs", json=body, headers=headers))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(service.call("POST", "/v1/repairs", json=body, headers=headers))
+    (status_1, created_1, response_1), (status_2, created_2, response_2) = await asyncio.gather(first, second)
+    assert status_1 == status_2 == 201 and created_1 == created_2
+    assert "Idempotent-Replayed" not in response_1.headers and response_2.headers["Idempotent-Replayed"] == "true"
+    assert looked == ["slow-look-up"]  # the duplicate waited and replayed; it never looked for itself
