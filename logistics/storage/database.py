@@ -72,6 +72,7 @@ class _Ending(enum.Enum):
 
     COMMITTED = "committed"  # its statements ran and the COMMIT holding them succeeded
     COMMIT_FAILED = "commit failed"  # its statements ran; the COMMIT it carried failed and was rolled back
+    GROUP_LOST = "group lost"  # SQLite rolled the whole transaction back (disk full, I/O error): all of it
     DONE = "done"  # its statements ran; the group's COMMIT is still to come
     UNDONE = "undone"  # it failed (or was stopped) part-way and its statements were undone
 
@@ -136,6 +137,8 @@ class Unit:
         joined = self.joined
 
         def run(db: sqlite3.Connection) -> None:
+            if joined and not db.in_transaction:
+                raise sqlite3.OperationalError("the transaction this unit joined was rolled back")
             for sql, params, many in batch:
                 db.executemany(sql, params) if many else db.execute(sql, params)
                 self._opened = True
@@ -144,8 +147,7 @@ class Unit:
             self._own_done = True
             if commit:
                 self._commit_tried = True
-                if db.in_transaction:
-                    db.execute("COMMIT")
+                db.execute("COMMIT")
                 self._committed = True
 
         await on_connection_thread(self._conn, run)
@@ -162,6 +164,8 @@ class Unit:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 return _Ending.COMMIT_FAILED
+            if joined and not db.in_transaction:
+                return _Ending.GROUP_LOST  # SQLite gave up the whole transaction, earlier units' work with it
             if self._own_done:
                 return _Ending.DONE
             if self._opened:
@@ -186,7 +190,14 @@ def _settle_group(group: list[asyncio.Future[None]], error: BaseException | None
             waiter.set_exception(error)
 
 
-def _consume(future: asyncio.Future[None]) -> None:
+def _commit_error(task: asyncio.Future[BaseException | None]) -> BaseException | None:
+    if task.cancelled():
+        return RuntimeError("the COMMIT was interrupted; its outcome is unknown")
+    return task.exception() or task.result()
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Mark a future's outcome as seen when nobody awaits it any more."""
     if not future.cancelled():
         future.exception()
 
@@ -242,28 +253,62 @@ class Database:
             await self._write_lock.acquire()
         finally:
             self._queued -= 1
-        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         try:
             joined = self._group is not None
-            group = self._group = self._group if joined else []
-            assert group is not None
+            if not joined:
+                self._group = []
             unit = Unit(self._writer, joined=joined)
-            failure: BaseException | None = None
-            try:
-                yield unit
+        except BaseException:
+            self._write_lock.release()
+            raise
+        failure: BaseException | None = None
+        try:
+            yield unit
+        except BaseException as exc:
+            failure = exc
+        # From here the unit's conclusion runs to its end whatever happens to the caller: it decides what the
+        # connection holds and what the other units of the group are told, and it releases the writer.
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        conclusion = asyncio.ensure_future(self._conclude(unit, committed, failure))
+        try:
+            raised = await asyncio.shield(conclusion)
+        except asyncio.CancelledError:
+            conclusion.add_done_callback(_consume)
+            committed.add_done_callback(_consume)
+            raise
+        if raised is not None:
+            committed.add_done_callback(_consume)
+            raise raised
+        await committed
+
+    async def _conclude(
+        self, unit: Unit, committed: asyncio.Future[None], failure: BaseException | None
+    ) -> BaseException | None:
+        """Finish or undo ``unit`` and do the group's book-keeping; returns what the caller is to raise."""
+        try:
+            group = self._group
+            assert group is not None
+            if failure is None:
                 commit = self._queued == 0 or len(group) + 1 >= MAX_GROUP
-                await unit._finish(commit)
-                ending = _Ending.COMMITTED if commit else _Ending.DONE
-            except BaseException as exc:
-                failure = exc
+                try:
+                    await unit._finish(commit)
+                    ending = _Ending.COMMITTED if commit else _Ending.DONE
+                except Exception as exc:
+                    failure = exc
+                    ending = await unit._settle()
+            else:
                 ending = await unit._settle()
             if ending is _Ending.UNDONE:
-                if not joined:
+                if not unit.joined:
                     self._group = None  # the transaction held only this unit, and it was rolled back
                 elif self._queued == 0:
                     await self._commit()  # the units before this one still need their COMMIT
-                assert failure is not None
-                raise failure
+                return failure
+            if ending is _Ending.GROUP_LOST:
+                self._group = None
+                error = failure or sqlite3.OperationalError("the transaction was rolled back")
+                _settle_group(group, error)
+                return failure
             group.append(committed)
             if ending is _Ending.DONE:
                 if self._flusher is None or self._flusher.done():
@@ -271,31 +316,29 @@ class Database:
                     self._flusher = asyncio.create_task(self._flush(), name="database:group-commit")
             else:
                 self._group = None
-                error = failure if ending is _Ending.COMMIT_FAILED else None
-                _settle_group(group, error)
-            if failure is not None:
-                # The unit's work stands (or the COMMIT failed for every unit in it); the caller was stopped
-                # or is told why. Nobody awaits this unit's future any more.
-                committed.add_done_callback(_consume)
-                raise failure
+                _settle_group(group, failure if ending is _Ending.COMMIT_FAILED else None)
+            return failure  # None, or why the COMMIT failed (the unit's work is lost with the group's)
         finally:
             self._write_lock.release()
-        await committed
 
     async def _commit(self) -> None:
         group, self._group = self._group or [], None
 
         def run(db: sqlite3.Connection) -> BaseException | None:
+            if not db.in_transaction:
+                return sqlite3.OperationalError("the transaction was rolled back before its COMMIT")
             try:
-                if db.in_transaction:
-                    db.execute("COMMIT")
+                db.execute("COMMIT")
             except sqlite3.Error as exc:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
                 return exc
             return None
 
-        _settle_group(group, await on_connection_thread(self._writer, run))
+        # The group learns the outcome even if whoever waits for it here is stopped meanwhile.
+        done = asyncio.ensure_future(on_connection_thread(self._writer, run))
+        done.add_done_callback(lambda task: _settle_group(group, _commit_error(task)))
+        await asyncio.shield(done)
 
     async def _flush(self) -> None:
         async with self._write_lock:

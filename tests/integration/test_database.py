@@ -164,3 +164,74 @@ async def test_a_caller_cancelled_while_its_unit_is_sent_leaves_the_database_con
             assert n in committed
     assert 5000 in committed
     await database.close()
+
+
+async def test_a_caller_stopped_while_it_commits_for_others_still_tells_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A joined unit fails with nobody queued behind it, so it commits the units before it; its caller is
+    cancelled during that COMMIT. Those units must still hear that they are committed."""
+    database = await _database(tmp_path)
+    release = asyncio.Event()
+
+    async def first() -> None:
+        async with database.write() as unit:
+            unit.defer("INSERT INTO units (n) VALUES (1)")
+            await release.wait()  # the second queues meanwhile, so this one leaves the COMMIT to it
+
+    async def second() -> None:
+        async with database.write() as unit:
+            await unit.execute("INSERT INTO units (n) VALUES (2)")
+            raise ValueError("refused")
+
+    first_task = asyncio.create_task(first())
+    await asyncio.sleep(0.01)
+    second_task = asyncio.create_task(second())
+    await asyncio.sleep(0.01)
+    real_commit = Database._commit
+
+    async def commit_while_the_caller_is_stopped(self: Database) -> None:
+        asyncio.get_running_loop().call_soon(second_task.cancel)
+        await real_commit(self)
+
+    monkeypatch.setattr(Database, "_commit", commit_while_the_caller_is_stopped)
+    release.set()
+    results = await asyncio.gather(second_task, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError | ValueError)
+    await asyncio.wait_for(first_task, 5)  # told, not left waiting
+    assert _committed(database.path) == {1}
+    await database.close()
+
+
+async def test_when_sqlite_gives_up_a_whole_transaction_every_unit_in_it_hears_so(tmp_path: Path) -> None:
+    database = await _database(tmp_path)
+    pages = await database.fetch_value("PRAGMA page_count")
+    async with database.write() as unit:
+        unit.defer("CREATE TABLE blobs (b BLOB)")
+    async with database.write() as unit:
+        await unit.execute_fetchall(f"PRAGMA max_page_count = {pages + 4}")
+    release = asyncio.Event()
+
+    async def small() -> None:
+        async with database.write() as unit:
+            unit.defer("INSERT INTO units (n) VALUES (1)")
+            await release.wait()
+
+    async def too_big() -> None:
+        async with database.write() as unit:
+            await unit.execute("INSERT INTO blobs (b) VALUES (zeroblob(400000))")
+
+    small_task = asyncio.create_task(small())
+    await asyncio.sleep(0.01)
+    big_task = asyncio.create_task(too_big())
+    await asyncio.sleep(0.01)
+    release.set()
+    small_result, big_result = await asyncio.gather(small_task, big_task, return_exceptions=True)
+    assert isinstance(big_result, sqlite3.OperationalError)
+    # The small unit's work went with the transaction: it must not be told it is committed.
+    assert isinstance(small_result, sqlite3.Error)
+    assert _committed(database.path) == set()
+    async with database.write() as unit:  # and the writer goes on working
+        unit.defer("INSERT INTO units (n) VALUES (3)")
+    assert _committed(database.path) == {3}
+    await database.close()
