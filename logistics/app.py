@@ -132,6 +132,7 @@ def _service_context(
                 carriers,
                 retry_max_s=settings.booking_retry_max_s,
                 lease=timedelta(seconds=settings.booking_lease_s),
+                call_deadline=timedelta(seconds=settings.call_policy.deadline_s),
             )
             ttl = timedelta(days=settings.label_link_ttl_days)
             secret = settings.intake_secret.get_secret_value().encode()

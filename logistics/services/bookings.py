@@ -29,7 +29,7 @@ import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from carriers import (
@@ -53,6 +53,7 @@ from logistics.services.ports import BookingIntent, Store, Transaction
 logger = logging.getLogger(__name__)
 
 DEFAULT_LEASE = timedelta(seconds=120)  # longer than a carrier call's overall deadline
+DEFAULT_CALL_DEADLINE = timedelta(seconds=30)  # a carrier call's overall deadline (the call policy's)
 
 
 def new_intent(
@@ -115,9 +116,11 @@ class Bookings:
         *,
         retry_max_s: float = 600.0,
         lease: timedelta = DEFAULT_LEASE,
+        call_deadline: timedelta = DEFAULT_CALL_DEADLINE,
         rng: random.Random | None = None,
     ) -> None:
         self.lease = lease
+        self._call_deadline = call_deadline
         self._store = store
         self._clock = clock
         self._carriers = carriers
@@ -167,7 +170,13 @@ class Bookings:
         except CarrierError as exc:
             return await self._fail(intent, f"{type(exc).__name__}: {exc.message}")
         chained = None
-        if planned is not None and "shipment" in result and Capability.FIND_PICKUP in adapter.capabilities:
+        lease_left = intent.next_attempt_at - self._clock.now()
+        if (
+            planned is not None
+            and "shipment" in result
+            and Capability.FIND_PICKUP in adapter.capabilities
+            and lease_left > self._call_deadline  # the pickup call ends before anyone may take the lease over
+        ):
             chained = await self._chain_pickup(adapter, intent, planned, result)
         return await self._succeed(intent, result, chained)
 
@@ -236,6 +245,11 @@ class Bookings:
         if op == "cancel_pickup":
             await adapter.cancel_pickup(PickupBooking.model_validate(intent.request))
             return {}
+        if op == "cancel_pickup_if_booked":
+            booked = await adapter.find_pickup(intent.request["reference"], date.fromisoformat(intent.request["date"]))
+            if booked is not None:
+                await adapter.cancel_pickup(booked)
+            return {"cancelled": booked.model_dump(mode="json") if booked is not None else None}
         if op == "void_shipment":
             await adapter.void_shipment(ShipmentBooking.model_validate(intent.request))
             return {}
@@ -293,7 +307,7 @@ class Bookings:
                 now=now,
             )
             repair = await tx.get_repair(intent.repair_id)
-            if repair is None or intent.operation in ("cancel_pickup", "void_shipment"):
+            if repair is None or intent.operation in ("cancel_pickup", "void_shipment", "cancel_pickup_if_booked"):
                 return Outcome(done, repair)
             changes: list[Change] = []
             follow_up = None
@@ -336,7 +350,19 @@ class Bookings:
         """What follows a shipment: the courier pickup of an inbound leg (recorded when it was chained, else
         created leased and returned to be run at once), or a void if the repair was cancelled while the
         shipment was in flight. Returns the follow-up to run and the changes to record."""
+        adapter = self._carriers.get(intent.carrier)
+        # A shipment taken over after its first attempt may have had its pickup chained before the process
+        # died (round 1, on the shipment's date): where that pickup is no longer wanted, it is looked up and
+        # cancelled if it exists.
+        may_have_chained = (
+            intent.attempts > 1
+            and intent.leg is LegDirection.INBOUND
+            and adapter is not None
+            and Capability.FIND_PICKUP in adapter.capabilities
+        )
         if repair.state is JourneyState.CANCELLED:
+            if chained is None and may_have_chained:
+                await tx.add_intent(_sweep_chained_pickup(intent, now))
             await tx.add_intent(
                 new_intent(
                     f"{intent.reference}-v",
@@ -360,9 +386,10 @@ class Bookings:
             if not _stale_pickup(repair, chained.intent):
                 return None, await self._record_chained(tx, repair, chained, now)
             await self._undo_chained(tx, chained, now)  # rescheduled meanwhile: book the new slot below
+        elif may_have_chained and leg.pickup_round != 1:
+            await tx.add_intent(_sweep_chained_pickup(intent, now))  # rescheduled since the first attempt
         follow_up = self._pickup_intent(repair, intent, shipment, now)
-        adapter = self._carriers.get(intent.carrier)
-        if intent.attempts > 1 and adapter is not None and Capability.FIND_PICKUP in adapter.capabilities:
+        if may_have_chained:
             # A shipment taken over after its first attempt: that attempt may have chained this pickup before
             # the process died, so it is looked up before it is booked.
             follow_up = dataclasses.replace(follow_up, attempts=2)
@@ -426,6 +453,22 @@ def _stale_pickup(repair: Repair, intent: BookingIntent) -> bool:
     """Whether a pickup intent is for a slot the repair's leg no longer has (a reschedule moved it on)."""
     leg = repair.leg(intent.leg)
     return leg is None or intent.reference != f"{leg.booking_reference}-p{leg.pickup_round}"
+
+
+def _sweep_chained_pickup(shipment_intent: BookingIntent, now: datetime) -> BookingIntent:
+    """Cancel, if the carrier has it, the round-1 pickup a taken-over shipment's first attempt may have
+    chained: the pickup's reference follows from the shipment's, and its date is the shipment's date."""
+    shipment = ShipmentRequest.model_validate(shipment_intent.request)
+    reference = f"{shipment_intent.reference}-p1"
+    return new_intent(
+        f"{reference}-sweep",
+        shipment_intent.repair_id,
+        shipment_intent.leg,
+        "cancel_pickup_if_booked",
+        shipment_intent.carrier,
+        {"reference": reference, "date": shipment.ship_date.isoformat()},
+        now,
+    )
 
 
 def _cancellation(intent: BookingIntent, pickup: dict[str, Any], now: datetime) -> BookingIntent:

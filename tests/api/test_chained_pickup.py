@@ -128,3 +128,74 @@ async def test_a_repair_cancelled_while_its_pickup_is_booked_gets_both_bookings_
     (shipment,) = [r for r in sim.store.state.shipments if r.booking.reference == f"{repair_id}-in"]
     assert pickup.cancelled_at is not None and shipment.voided_at is not None
     assert _intents(service, repair_id)[f"{repair_id}-in-p1-x"][0] == "done"
+
+
+async def _died_after_chaining(service: Service, case_id: str) -> dict[str, Any]:
+    """What a process that died after chaining leaves: a shipment and a pickup at the carrier; in the service
+    only the shipment's intent, attempted once, and no pickup intent."""
+    sim = _sim(service)
+    fault = FaultStep(operation="create_shipment", kind="http_error", status=503, after_apply=True)
+    sim.faults.extend([fault])
+    repair = await _create(service, case_id)
+    slot = repair["inbound"]["pickup"]
+    await sim.schedule_pickup(
+        carrier_requests.pickup_request(f"{repair['id']}-in-p1", PARIS_SITE, "notebook", slot, ("1ZPREVIOUS01",))
+    )
+    return repair
+
+
+async def test_a_pickup_chained_before_a_crash_is_cancelled_when_the_repair_was_cancelled(service: Service) -> None:
+    repair = await _died_after_chaining(service, "C-CHAIN-6")
+    status, _, _ = await service.call("POST", f"/v1/repairs/{repair['id']}/cancel", json={"reason": "fixed"})
+    assert status == 200
+    service.clock.advance(minutes=15)
+    await service.services.bookings.run_due()  # the shipment is taken over, found, voided; the sweep queued
+    await service.services.bookings.run_due()  # the sweep finds the chained pickup and cancels it
+    sim = _sim(service)
+    (pickup,) = [r for r in sim.store.state.pickups if r.booking.reference == f"{repair['id']}-in-p1"]
+    assert pickup.cancelled_at is not None
+    assert _intents(service, repair["id"])[f"{repair['id']}-in-p1-sweep"][0] == "done"
+
+
+async def test_a_pickup_chained_before_a_crash_is_cancelled_when_the_repair_was_rescheduled(service: Service) -> None:
+    repair = await _died_after_chaining(service, "C-CHAIN-7")
+    status, _, _ = await service.call(
+        "POST", f"/v1/repairs/{repair['id']}/reschedule", json={"preferred_date": "2026-03-10"}
+    )
+    assert status == 200
+    service.clock.advance(minutes=15)
+    await service.services.bookings.run_due()
+    await service.services.bookings.run_due()
+    live = [r.booking.reference for r in _sim(service).store.state.pickups if r.cancelled_at is None]
+    assert live == [f"{repair['id']}-in-p2"]
+
+
+async def test_no_chaining_when_the_lease_could_run_out_during_the_pickup_call(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = {"call_policy": {"max_attempts": 1, "deadline_s": 60}, "booking_lease_s": 61}
+    async with running_service(tmp_path, clock, **settings) as service:
+        bookings = service.services.bookings
+        chained: list[str] = []
+        real = bookings._chain_pickup
+
+        async def spy(*args: Any) -> Any:
+            chained.append(args[1].reference)
+            return await real(*args)
+
+        monkeypatch.setattr(bookings, "_chain_pickup", spy)
+        sim = _sim(service)
+        sim.faults.extend([FaultStep(operation="create_shipment", kind="latency", delay_s=0.2)])
+
+        async def time_passes() -> None:
+            await asyncio.sleep(0.1)
+            clock.advance(seconds=5)  # 56 s of lease left: less than a call may take
+
+        _, (status, created, _) = await asyncio.gather(
+            time_passes(), service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-CHAIN-8"))
+        )
+        assert status == 201 and chained == []
+        repair_id = created["repair"]["id"]
+        assert len(sim.pickups_for(f"{repair_id}-in-p1")) == 1  # booked as a follow-up, recorded first
+        await _create(service, "C-CHAIN-9")
+        assert len(chained) == 1  # with the lease whole, the pickup is chained
