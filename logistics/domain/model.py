@@ -65,6 +65,11 @@ class Leg(_Model):
     carrier_label: bool = False  # the carrier supplied its own label image
     last_error: str | None = None
 
+    @property
+    def pickup_reference(self) -> str:
+        """Our reference for the leg's current courier pickup booking (one per round)."""
+        return f"{self.booking_reference}-p{self.pickup_round}"
+
 
 class Flag(_Model):
     """An exception condition beside the state: raised with a reason, possibly cleared later."""

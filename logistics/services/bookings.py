@@ -168,7 +168,7 @@ class Bookings:
         except (CarrierTransientError, CarrierAmbiguousError) as exc:
             return await self._retry_later(intent, exc)
         except CarrierError as exc:
-            return await self._fail(intent, f"{type(exc).__name__}: {exc.message}")
+            return await self._fail(intent, _describe(exc))
         chained = None
         lease_left = intent.next_attempt_at - self._clock.now()
         if (
@@ -200,7 +200,7 @@ class Bookings:
         leg = repair.leg(shipment_intent.leg)
         assert leg is not None and leg.pickup is not None
         pickup = carrier_requests.pickup_request(
-            f"{leg.booking_reference}-p{leg.pickup_round}",
+            leg.pickup_reference,
             repair.site,
             str(repair.device["product_line"]),
             leg.pickup.model_dump(mode="json"),
@@ -259,7 +259,7 @@ class Bookings:
         now = self._clock.now()
         delay = self._retry_delay(intent.attempts)
         _log_retry(intent, delay, exc)
-        error = f"{type(exc).__name__}: {exc.message}"
+        error = _describe(exc)
         retry_at = now + delay
         async with self._store.transaction() as tx:
             await tx.update_intent(
@@ -402,7 +402,7 @@ class Bookings:
             await tx.add_intent(dataclasses.replace(intent, status="done", next_attempt_at=now, result=chained.result))
             return _record_pickup(repair, intent, chained.result["pickup"], now)
         assert chained.error is not None
-        error = f"{type(chained.error).__name__}: {chained.error.message}"
+        error = _describe(chained.error)
         if isinstance(chained.error, CarrierTransientError | CarrierAmbiguousError):
             delay = self._retry_delay(intent.attempts)
             _log_retry(intent, delay, chained.error)
@@ -421,7 +421,7 @@ class Bookings:
             await tx.add_intent(_cancellation(intent, chained.result["pickup"], now))
             return
         assert chained.error is not None
-        error = f"{type(chained.error).__name__}: {chained.error.message}"
+        error = _describe(chained.error)
         if isinstance(chained.error, CarrierAmbiguousError):
             # Perhaps booked: the retry looks it up first, and what lands for a stale slot is cancelled.
             await tx.add_intent(dataclasses.replace(intent, next_attempt_at=now, last_error=error))
@@ -444,6 +444,11 @@ def _record_pickup(repair: Repair, intent: BookingIntent, pickup: dict[str, Any]
     )
 
 
+def _describe(exc: CarrierError) -> str:
+    """A carrier error as recorded on its intent and leg: its kind and the carrier's message."""
+    return f"{type(exc).__name__}: {exc.message}"
+
+
 def _log_retry(intent: BookingIntent, delay: timedelta, exc: CarrierError) -> None:
     seconds = delay.total_seconds()
     logger.warning("booking %s (%s) will be retried in %.1fs: %s", intent.reference, intent.operation, seconds, exc)
@@ -452,7 +457,7 @@ def _log_retry(intent: BookingIntent, delay: timedelta, exc: CarrierError) -> No
 def _stale_pickup(repair: Repair, intent: BookingIntent) -> bool:
     """Whether a pickup intent is for a slot the repair's leg no longer has (a reschedule moved it on)."""
     leg = repair.leg(intent.leg)
-    return leg is None or intent.reference != f"{leg.booking_reference}-p{leg.pickup_round}"
+    return leg is None or intent.reference != leg.pickup_reference
 
 
 def _sweep_chained_pickup(shipment_intent: BookingIntent, now: datetime) -> BookingIntent:

@@ -230,7 +230,7 @@ class Repairs:
     async def _compensate(self, tx: Any, repair: Repair, now: Any) -> None:
         """Undo at the carrier what was booked for the inbound leg; stop what was not booked yet."""
         leg = repair.inbound
-        for reference in (leg.booking_reference, f"{leg.booking_reference}-p{leg.pickup_round}"):
+        for reference in (leg.booking_reference, leg.pickup_reference):
             intent = await tx.intent(reference)
             if intent is None:
                 continue
@@ -298,7 +298,7 @@ class Repairs:
         async with self._store.transaction() as tx:
             repair = await tx.get_repair(repair_id)
             assert repair is not None
-            old_reference = f"{repair.inbound.booking_reference}-p{repair.inbound.pickup_round}"
+            old_reference = repair.inbound.pickup_reference
             try:
                 changes = repair.reschedule(slot, now, source)
             except DomainRuleError as exc:
@@ -329,7 +329,7 @@ class Repairs:
             leg = repair.inbound
             if leg.tracking_number:
                 pickup = carrier_requests.pickup_request(
-                    f"{leg.booking_reference}-p{leg.pickup_round}",
+                    leg.pickup_reference,
                     repair.site,
                     str(repair.device["product_line"]),
                     slot.model_dump(mode="json"),
