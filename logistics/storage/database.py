@@ -121,15 +121,22 @@ class Unit:
             batch.append(last)
 
         def run(db: sqlite3.Connection) -> Any:
-            cursor: sqlite3.Cursor | None = None
-            for sql, params, many in batch:
-                cursor = db.executemany(sql, params) if many else db.execute(sql, params)
-                self._opened = True
+            cursor = self._run(db, batch)
             if cursor is None:
                 return None
             return cursor.fetchall() if answer == "rows" else cursor.rowcount
 
         return await on_connection_thread(self._conn, run)
+
+    def _run(self, db: sqlite3.Connection, batch: list[Statement]) -> sqlite3.Cursor | None:
+        """On the database thread: run a batch of the unit's statements; the cursor of the last one."""
+        if self.joined and not db.in_transaction:
+            raise sqlite3.OperationalError("the transaction this unit joined was rolled back")
+        cursor: sqlite3.Cursor | None = None
+        for sql, params, many in batch:
+            cursor = db.executemany(sql, params) if many else db.execute(sql, params)
+            self._opened = True
+        return cursor
 
     async def _finish(self, commit: bool) -> None:
         """Send what is queued with the unit's RELEASE (when it joined a group) and the group's COMMIT."""
@@ -137,11 +144,7 @@ class Unit:
         joined = self.joined
 
         def run(db: sqlite3.Connection) -> None:
-            if joined and not db.in_transaction:
-                raise sqlite3.OperationalError("the transaction this unit joined was rolled back")
-            for sql, params, many in batch:
-                db.executemany(sql, params) if many else db.execute(sql, params)
-                self._opened = True
+            self._run(db, batch)
             if joined and self._opened:
                 db.execute("RELEASE unit")
             self._own_done = True
