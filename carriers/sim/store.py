@@ -132,7 +132,7 @@ class BookingStore:
         if self._journal is None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             self._journal = self._path.open("a", encoding="utf-8")
-            if self._journal.tell() > 0 and not self._path.read_bytes().endswith(b"\n"):
+            if self._journal.tell() > 0 and not _ends_a_line(self._path):
                 self._journal.write("\n")  # end a line torn by a crash, so the next record starts clean
         self._journal.write(line + "\n")
         self._journal.flush()  # in the OS's hands at once: a killed process loses nothing it acknowledged
@@ -164,3 +164,10 @@ class BookingStore:
                     self._index_shipment(shipment)
                 else:
                     existing.voided_at = shipment.voided_at
+
+
+def _ends_a_line(path: Path) -> bool:
+    """Whether a non-empty file's last byte is a newline (read alone, however long the journal)."""
+    with path.open("rb") as journal:
+        journal.seek(-1, 2)
+        return journal.read(1) == b"\n"
