@@ -39,6 +39,7 @@ from logistics.domain.routing import BusinessCalendar, calendar_for
 from logistics.services.bookings import Bookings
 from logistics.services.centres import Centres
 from logistics.services.label_documents import LabelDocuments
+from logistics.services.label_links import SealedTokens
 from logistics.services.polling import Poller
 from logistics.services.repairs import Repairs
 from logistics.services.routing import CoverageInService, Routing
@@ -158,7 +159,7 @@ def _service_context(
                     concurrency=2 * settings.label_workers,
                     on_render=lambda page_format, cache: metrics.label_renders.labels(page_format, cache).inc(),
                 ),
-                idempotency=Idempotency(store, clock),
+                idempotency=Idempotency(store, clock, SealedTokens(store, clock)),
                 carriers=carriers,
                 poller=Poller(store, clock, carriers, tracking, settings.polling),
                 delivery=WebhookDelivery(store, clock, settings.webhook, session),

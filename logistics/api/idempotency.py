@@ -9,6 +9,9 @@
   several instances would hold the claim in the database instead.)
 - An answer below 500 is stored, committed before it is sent. A 5xx, or an error raised before an answer,
   stores nothing: nothing was done, so the caller may retry with the same key.
+- Secrets an answer carries (a customer's label token) are stored sealed, as their hash; a replay from
+  storage gets working equivalents (see ``logistics.services.label_links``). Duplicates that waited in the
+  process get the first answer itself.
 - A process that dies mid-request leaves no claim behind: the retry runs again at once, and what the first
   run did durably is found again rather than done twice (a repair's id follows from the key, see
   ``derived_id``; bookings go through the outbox).
@@ -19,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from aiohttp import web
 
@@ -31,6 +35,19 @@ from logistics.services.ports import IdempotencyRecord, Store
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 WAIT_FOR = 30.0
+SECRETS = web.ResponseKey[tuple[str, ...]]("idempotency_secrets")
+"""Set on an answer by its route: strings in its body that must not be stored as they are."""
+
+
+class Sealer(Protocol):
+    def seal(self, body: bytes, secrets: Iterable[str]) -> bytes: ...
+    async def unseal(self, body: bytes) -> bytes: ...
+
+
+def keep_secret(response: web.Response, *secrets: str) -> web.Response:
+    """Mark strings of ``response``'s body that its stored copy must hold sealed."""
+    response[SECRETS] = response.get(SECRETS, ()) + secrets
+    return response
 
 
 @dataclass
@@ -43,9 +60,10 @@ class _InFlight:
 
 
 class Idempotency:
-    def __init__(self, store: Store, clock: Clock, *, wait_for: float = WAIT_FOR) -> None:
+    def __init__(self, store: Store, clock: Clock, sealer: Sealer, *, wait_for: float = WAIT_FOR) -> None:
         self._store = store
         self._clock = clock
+        self._sealer = sealer
         self._wait_for = wait_for
         self._in_flight: dict[tuple[str, str], _InFlight] = {}
 
@@ -79,8 +97,9 @@ class Idempotency:
             if stored is not None and stored.body_hash != fingerprint:
                 raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
             if stored is not None and stored.state == "done":
-                mine.answer = stored
-                return _replay(stored)
+                assert stored.response_body is not None
+                mine.answer = replace(stored, response_body=await self._sealer.unseal(stored.response_body))
+                return _replay(mine.answer)
             response = await compute()
             if response.status < 500:
                 assert isinstance(response.body, bytes)
@@ -92,13 +111,13 @@ class Idempotency:
                     body_hash=fingerprint,
                     state="done",
                     response_status=response.status,
-                    response_body=response.body,
+                    response_body=self._sealer.seal(response.body, response.get(SECRETS, ())),
                     response_type=response.content_type,
                     locked_at=self._clock.now(),
                 )
                 async with self._store.transaction() as tx:
                     await tx.save_idempotency(record)
-                mine.answer = record
+                mine.answer = replace(record, response_body=response.body)
             return response
         finally:
             del self._in_flight[slot]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from logistics.api.auth import require_centre
 from logistics.api.bodies import body_model, query_model, read_body
 from logistics.api.context import request_id_of
+from logistics.api.idempotency import keep_secret
 from logistics.api.keys import SERVICES
 from logistics.api.routes_repairs import json_response, label_url, pdf_response
 from logistics.api.views import repair_view
@@ -52,15 +53,15 @@ async def dispatch(request: web.Request) -> web.Response:
 
     async def compute() -> web.Response:
         done = await svc.centres.dispatch(centre_id, command, request_id_of(request))
-        expires = done.repair.updated_at + svc.repairs.link_ttl
         booked = done.repair.outbound is not None and done.repair.outbound.status.value != "booking_pending"
-        return json_response(
+        response = json_response(
             {
                 "repair": repair_view(done.repair),
-                "label": {"url": label_url(request, done.label_token), "expires_at": expires.isoformat()},
+                "label": {"url": label_url(request, done.label_token), "expires_at": done.label_expires_at.isoformat()},
             },
             status=201 if booked else 202,
         )
+        return keep_secret(response, done.label_token)
 
     return await svc.idempotency.run(request, body, compute)
 

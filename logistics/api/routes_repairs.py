@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from logistics.api.auth import require_case_system
 from logistics.api.bodies import body_model, query_model, read_body
 from logistics.api.context import request_id_of
-from logistics.api.idempotency import derived_id
+from logistics.api.idempotency import derived_id, keep_secret
 from logistics.api.keys import SERVICES
 from logistics.api.views import custody_view, decision_view, history_view, repair_view
 from logistics.domain.journey import JourneyState, LegDirection
@@ -76,20 +76,19 @@ async def create_repair(request: web.Request) -> web.Response:
 
     async def compute() -> web.Response:
         created = await svc.repairs.create(command, request_id_of(request), repair_id=derived_id(request, "rp_"))
-        expires = created.repair.created_at + svc.repairs.link_ttl
         view = {
             "repair": repair_view(created.repair),
             "decision": decision_view(created.decision),
             "pickup": created.repair.inbound.pickup.model_dump(mode="json") if created.repair.inbound.pickup else None,
             "customer_label": {
                 "url": label_url(request, created.label_token),
-                "expires_at": expires.isoformat(),
+                "expires_at": created.label_expires_at.isoformat(),
             },
         }
         booked = created.repair.inbound.status.value != "booking_pending"
         response = json_response(view, status=201 if booked else 202)
         response.headers["Location"] = f"/v1/repairs/{created.repair.id}"
-        return response
+        return keep_secret(response, created.label_token)
 
     return await svc.idempotency.run(request, body, compute)
 

@@ -7,7 +7,7 @@ did not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -59,6 +59,7 @@ class Dispatch(BaseModel):
 class Dispatched:
     repair: Repair
     label_token: str
+    label_expires_at: datetime
 
 
 def _same_dispatch(repair: Repair, command: Dispatch) -> bool:
@@ -158,7 +159,7 @@ class Centres:
             # with a new label link, and book nothing more.
             async with self._store.transaction() as tx:
                 await tx.add_label_link(link)
-            return Dispatched(repair=current, label_token=token)
+            return Dispatched(repair=current, label_token=token, label_expires_at=link.expires_at)
         async with self._store.transaction() as tx:
             repair = await tx.get_repair(command.repair_id)
             assert repair is not None
@@ -191,7 +192,7 @@ class Centres:
         outcome = await self._bookings.run_leased(booking)
         repair_after = outcome.repair or await self._store.reader().get_repair(command.repair_id)
         assert repair_after is not None
-        return Dispatched(repair=repair_after, label_token=token)
+        return Dispatched(repair=repair_after, label_token=token, label_expires_at=link.expires_at)
 
     async def repairs(
         self,

@@ -1,15 +1,25 @@
-"""Customer label links: opaque tokens from a CSPRNG, stored only as a hash, expiring, revocable."""
+"""Customer label links: opaque tokens from a CSPRNG, stored only as a hash, expiring, revocable.
+
+A token is handed out once, in the answer that created its link. Where that answer is kept to be given
+again (an ``Idempotency-Key`` replay), it holds the token's hash in its place (``sealed``), and a replay
+gets a new token for the same link: same repair and leg, same expiry, revoked if the first one was.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from logistics.clock import Clock
 from logistics.domain.journey import LegDirection
-from logistics.services.ports import LabelLink
+from logistics.services.ports import LabelLink, Store
 
 TOKEN_BYTES = 24  # 192 bits
+_SEALED = re.compile(rb"sealed-([0-9a-f]{64})")
 
 
 def new_token() -> str:
@@ -34,3 +44,40 @@ def new_link(repair_id: str, leg: LegDirection, now: datetime, ttl: timedelta) -
 
 def link_is_live(link: LabelLink | None, now: datetime) -> bool:
     return link is not None and link.revoked_at is None and link.expires_at > now
+
+
+def sealed(token: str) -> str:
+    """What a kept answer holds instead of ``token``: its hash, which opens nothing."""
+    return f"sealed-{token_hash(token)}"
+
+
+class SealedTokens:
+    """Keeps label tokens out of the answers the service stores, and gives replays tokens that work."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def seal(self, body: bytes, tokens: Iterable[str]) -> bytes:
+        for token in tokens:
+            body = body.replace(token.encode(), sealed(token).encode())
+        return body
+
+    async def unseal(self, body: bytes) -> bytes:
+        """``body`` with each sealed token replaced by a new token for the same link (or left sealed, and so
+        useless, if the link is gone)."""
+        for original in {m.group(1).decode() for m in _SEALED.finditer(body)}:
+            token = await self._reissue(original)
+            if token is not None:
+                body = body.replace(f"sealed-{original}".encode(), token.encode())
+        return body
+
+    async def _reissue(self, original_hash: str) -> str | None:
+        token = new_token()
+        async with self._store.transaction() as tx:
+            original = await tx.label_link(original_hash)
+            if original is None:
+                return None
+            twin = dataclasses.replace(original, token_hash=token_hash(token), created_at=self._clock.now())
+            await tx.add_label_link(twin)
+        return token

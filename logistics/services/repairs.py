@@ -52,6 +52,7 @@ class Created:
     repair: Repair
     decision: RoutingDecision
     label_token: str
+    label_expires_at: datetime
 
 
 def new_repair_id() -> str:
@@ -180,14 +181,14 @@ class Repairs:
         outcome = await self._bookings.run_leased(booking, repair=repair)
         stored = outcome.repair or await self._store.reader().get_repair(repair_id)
         assert stored is not None
-        return Created(repair=stored, decision=decision, label_token=token)
+        return Created(repair=stored, decision=decision, label_token=token, label_expires_at=link.expires_at)
 
     async def _answer_again(self, repair: Repair, decision: RoutingDecision, now: datetime) -> Created:
         token, link = new_link(repair.id, LegDirection.INBOUND, now, self.link_ttl)
         async with self._store.transaction() as tx:
             await tx.add_label_link(link)
         logger.info("repair %s existed already: answered again", repair.id)
-        return Created(repair=repair, decision=decision, label_token=token)
+        return Created(repair=repair, decision=decision, label_token=token, label_expires_at=link.expires_at)
 
     async def get(self, repair_id: str, centre_id: str | None = None) -> Repair:
         repair = await self._store.reader().get_repair(repair_id)

@@ -531,13 +531,14 @@ class SqliteTransaction(SqliteReads):
     async def add_label_link(self, link: LabelLink) -> None:
         await self._exec(
             "INSERT INTO label_links (token_hash, repair_id, leg, created_at, expires_at, revoked_at)"
-            " VALUES (?, ?, ?, ?, ?, NULL)",
+            " VALUES (?, ?, ?, ?, ?, ?)",
             (
                 link.token_hash,
                 link.repair_id,
                 link.leg.value,
                 instant(link.created_at),
                 instant(link.expires_at),
+                instant(link.revoked_at) if link.revoked_at is not None else None,
             ),
         )
 

@@ -52,3 +52,59 @@ async def test_unknown_expired_and_revoked_tokens_look_alike(service: Service) -
     status, problem, _ = await service.call("GET", _path(second["customer_label"]["url"]), None)
     answers.append((status, problem["code"], problem["detail"]))
     assert len(set(answers)) == 1 and answers[0][0] == 404
+
+
+def _dump(service: Service) -> str:
+    with sqlite3.connect(service.services.settings.database_path) as conn:
+        return "\n".join(conn.iterdump())
+
+
+async def test_answers_kept_for_replay_hold_no_token_and_replay_with_a_working_twin(service: Service) -> None:
+    headers = {"Idempotency-Key": "link-replay-1"}
+    body = repair_request(CORSICA_SITE, "C-LINK-5")
+    status, first, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    assert status == 201
+    token = first["customer_label"]["url"].rsplit("/", 1)[1]
+    assert token not in _dump(service)
+    status, again, response = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    assert status == 201 and response.headers["Idempotent-Replayed"] == "true"
+    twin = again["customer_label"]["url"].rsplit("/", 1)[1]
+    assert twin != token and len(twin) == len(token) and twin not in _dump(service)
+    assert again["customer_label"]["expires_at"] == first["customer_label"]["expires_at"]
+    downloads = [await service.call("GET", _path(answer["customer_label"]["url"]), None) for answer in (first, again)]
+    assert [status for status, _, _ in downloads] == [200, 200]
+    assert downloads[0][1] == downloads[1][1]
+    # Both links end together.
+    with sqlite3.connect(service.services.settings.database_path) as conn:
+        assert conn.execute("SELECT count(DISTINCT expires_at), count(*) FROM label_links").fetchone() == (1, 2)
+
+
+async def test_a_replay_after_cancel_gives_a_link_that_is_revoked_too(service: Service) -> None:
+    headers = {"Idempotency-Key": "link-replay-2"}
+    body = repair_request(PARIS_SITE, "C-LINK-6")
+    _, first, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    status, _, _ = await service.call("POST", f"/v1/repairs/{first['repair']['id']}/cancel", json={"reason": "x"})
+    assert status == 200
+    status, again, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    assert status == 201 and again["repair"]["id"] == first["repair"]["id"]
+    status, problem, _ = await service.call("GET", _path(again["customer_label"]["url"]), None)
+    assert status == 404 and problem["code"] == "label.not_found"
+
+
+async def test_a_dispatch_answer_kept_for_replay_holds_no_token(service: Service) -> None:
+    _, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-LINK-7"))
+    repair_id = created["repair"]["id"]
+    await service.call("POST", "/v1/centres/fr-lyon/receipts", "fr-lyon", json={"repair_id": repair_id})
+    dispatch = {"repair_id": repair_id, "outcome": "repaired"}
+    headers = {"Idempotency-Key": "dispatch-replay"}
+    answers = [
+        await service.call("POST", "/v1/centres/fr-lyon/dispatches", "fr-lyon", json=dispatch, headers=headers)
+        for _ in range(2)
+    ]
+    assert [status for status, _, _ in answers] == [201, 201]
+    first, again = (answer["label"] for _, answer, _ in answers)
+    assert first["url"].rsplit("/", 1)[1] not in _dump(service)
+    assert again["url"] != first["url"] and again["expires_at"] == first["expires_at"]
+    for label in (first, again):
+        status, _, _ = await service.call("GET", _path(label["url"]), None)
+        assert status == 200

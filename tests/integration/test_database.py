@@ -93,6 +93,31 @@ async def test_migrations_are_recorded(tmp_path: Path) -> None:
     await again.close()
 
 
+async def test_migration_2_drops_kept_answers_that_hold_a_label_token_in_clear(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    with sqlite3.connect(path) as conn:  # the schema an older release left, with the answers it kept
+        conn.executescript(MIGRATIONS[0])
+        conn.execute("PRAGMA user_version = 1")
+        rows = {
+            "clear": b'{"customer_label":{"url":"http://x/v1/labels/AbCdEfGhIjKlMnOpQrStUvWxYz012345"}}',
+            "sealed": b'{"label":{"url":"http://x/v1/labels/sealed-' + b"0" * 64 + b'"}}',
+            "no-link": b'{"state":"at_centre"}',
+        }
+        for key, answer in rows.items():
+            conn.execute(
+                "INSERT INTO idempotency_keys VALUES ('p', ?, 'POST', '/v1/x', 'h', 'done', 201, ?, 'application/json',"
+                " '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
+                (key, answer),
+            )
+    database = await Database.open(path)
+    assert await database.fetch_value("PRAGMA user_version") == len(MIGRATIONS)
+    assert await database.fetch_value("SELECT group_concat(key, ',') FROM idempotency_keys ORDER BY key") in (
+        "no-link,sealed",
+        "sealed,no-link",
+    )
+    await database.close()
+
+
 async def test_a_queued_write_that_breaks_a_constraint_undoes_its_whole_unit(tmp_path: Path) -> None:
     database = await _database(tmp_path)
     async with database.write() as unit:
