@@ -183,12 +183,10 @@ class ResilientCarrier:
                 idempotent_change and isinstance(exc, CarrierAmbiguousError)
             )
 
-        retrying = self._retrying(started, retryable)
-        async for attempt in retrying:
-            with attempt:
-                number = attempt.retry_state.attempt_number
-                return await self._attempt(operation, number, started, send, creates=False)
-        raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover
+        def step(number: int) -> Awaitable[T]:
+            return self._attempt(operation, number, started, send, creates=False)
+
+        return await self._attempts(started, retryable, step)
 
     async def _create(
         self,
@@ -224,9 +222,7 @@ class ResilientCarrier:
             return isinstance(exc, CarrierTransientError | _Reconcile)
 
         try:
-            async for attempt in self._retrying(started, retryable):
-                with attempt:
-                    return await step(attempt.retry_state.attempt_number)
+            return await self._attempts(started, retryable, step)
         except _Reconcile as exc:
             cause = exc.__cause__
             assert isinstance(cause, CarrierAmbiguousError)
@@ -240,6 +236,24 @@ class ResilientCarrier:
                     operation=operation,
                 ) from exc
             raise
+
+    async def _attempts(
+        self, started: float, retryable: Callable[[BaseException], bool], step: Callable[[int], Awaitable[T]]
+    ) -> T:
+        """Attempt 1 runs straight away, as most calls need nothing more. If it fails in a way worth retrying,
+        tenacity takes over, with that failure as its own first attempt, so backoff and stop count it."""
+        try:
+            return await step(1)
+        except BaseException as exc:
+            if not _should_retry(retryable, exc):
+                raise
+            first = exc
+        async for attempt in self._retrying(started, retryable):
+            with attempt:
+                number = attempt.retry_state.attempt_number
+                if number == 1:
+                    raise first
+                return await step(number)
         raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover
 
     def _retrying(self, started: float, retryable: Callable[[BaseException], bool]) -> AsyncRetrying:
@@ -252,14 +266,10 @@ class ResilientCarrier:
             ceiling = min(policy.backoff_cap_s, policy.backoff_base_s * 2 ** (state.attempt_number - 1))
             return self._rng.uniform(0.0, ceiling)  # full jitter
 
-        def should_retry(exc: BaseException) -> bool:
-            # CarrierCircuitOpen is transient but retrying it would defeat failing fast.
-            return retryable(exc) and not _is_circuit_open(exc)
-
         return AsyncRetrying(
             stop=stop_after_attempt(policy.max_attempts) | _PastDeadline(self._monotonic, started, policy.deadline_s),
             wait=wait,
-            retry=retry_if_exception(should_retry),
+            retry=retry_if_exception(functools.partial(_should_retry, retryable)),
             sleep=self._sleep,
             reraise=True,
         )
@@ -333,25 +343,31 @@ class ResilientCarrier:
             error_type=type(error).__name__ if error is not None else None,
         )
         level = logging.INFO if outcome is AttemptOutcome.SUCCESS else logging.WARNING
-        logger.log(
-            level,
-            "carrier attempt %s %s #%d: %s in %.1f ms%s",
-            record.carrier,
-            record.operation,
-            record.attempt,
-            record.outcome,
-            record.latency_s * 1000,
-            f" ({record.error_type})" if record.error_type else "",
-            extra={
-                "carrier": record.carrier,
-                "operation": record.operation,
-                "attempt": record.attempt,
-                "latency_s": record.latency_s,
-                "outcome": str(record.outcome),
-            },
-        )
+        if logger.isEnabledFor(level):  # the line's arguments are built only when it is written
+            logger.log(
+                level,
+                "carrier attempt %s %s #%d: %s in %.1f ms%s",
+                record.carrier,
+                record.operation,
+                record.attempt,
+                record.outcome,
+                record.latency_s * 1000,
+                f" ({record.error_type})" if record.error_type else "",
+                extra={
+                    "carrier": record.carrier,
+                    "operation": record.operation,
+                    "attempt": record.attempt,
+                    "latency_s": record.latency_s,
+                    "outcome": str(record.outcome),
+                },
+            )
         if self._on_attempt is not None:
             self._on_attempt(record)
+
+
+def _should_retry(retryable: Callable[[BaseException], bool], exc: BaseException) -> bool:
+    # CarrierCircuitOpen is transient but retrying it would defeat failing fast.
+    return retryable(exc) and not _is_circuit_open(exc)
 
 
 class _Reconcile(Exception):
