@@ -42,24 +42,24 @@ def access_middleware(metrics: Metrics) -> web.middleware:  # type: ignore[valid
             elapsed = time.perf_counter() - started
             resource = request.match_info.route.resource
             route = resource.canonical if resource is not None else "unmatched"
-            metrics.requests.labels(request.method, route, str(status)).inc()
-            metrics.latency.labels(route).observe(elapsed)
-            principal = request.get(PRINCIPAL)
-            logger.info(
-                "%s %s %d %.1fms",
-                request.method,
-                request.path,
-                status,
-                elapsed * 1000,
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "principal": principal.actor_key if principal else None,
-                },
-            )
+            metrics.request_done(request.method, route, status, elapsed)
+            if logger.isEnabledFor(logging.INFO):
+                principal = request.get(PRINCIPAL)
+                logger.info(
+                    "%s %s %d %.1fms",
+                    request.method,
+                    request.path,
+                    status,
+                    elapsed * 1000,
+                    extra={
+                        "method": request.method,
+                        "path": request.path,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "principal": principal.actor_key if principal else None,
+                    },
+                )
             request_id_var.reset(token)
 
     return middleware

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
@@ -39,9 +41,20 @@ class Metrics:
             ["outbox"],
             registry=self.registry,
         )
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.label_renders = Counter(
             "logistics_label_renders",
             "labels rendered, by format and cache outcome",
             ["format", "cache"],
             registry=self.registry,
         )
+
+    def request_done(self, method: str, route: str, status: int, elapsed_s: float) -> None:
+        """Count one request and observe its latency (the labelled series are looked up once, then kept)."""
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)), self.latency.labels(route))
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(elapsed_s)
