@@ -7,6 +7,7 @@ every change.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,13 @@ def instant(value: datetime) -> str:
         raise ValueError("naive datetime reached storage")
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
+    return _utc_text(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _utc_text(value: datetime) -> str:
+    # One change writes the same instant many times (created, updated, recorded, due ...); formatting it
+    # costs some microseconds, a look-up here a tenth of that. Keys are UTC only: equal means same text.
     return value.isoformat(timespec="microseconds")
 
 
