@@ -66,8 +66,10 @@ def new_intent(
     now: datetime,
     *,
     lease: timedelta | None = None,
+    carrier_request: ShipmentRequest | PickupRequest | None = None,
 ) -> BookingIntent:
-    """A pending intent; with a ``lease`` when the caller will attempt it itself right after the commit."""
+    """A pending intent; with a ``lease`` when the caller will attempt it itself right after the commit.
+    ``carrier_request`` is ``request`` as a carrier model, when the caller has it (saves re-reading it)."""
     return BookingIntent(
         reference=reference,
         repair_id=repair_id,
@@ -75,6 +77,7 @@ def new_intent(
         operation=operation,
         carrier=carrier,
         request=request,
+        carrier_request=carrier_request,
         status="pending",
         attempts=1 if lease else 0,
         next_attempt_at=now + lease if lease else now,
@@ -94,12 +97,21 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class _Answer:
+    """A carrier's answer to an intent: as recorded on the intent (``data``), and the booking it made."""
+
+    data: dict[str, Any]
+    shipment: ShipmentBooking | None = None
+    pickup: PickupBooking | None = None
+
+
+@dataclass(frozen=True)
 class _Chained:
     """A courier pickup booked right after its shipment, before either was recorded: its intent, leased, and
     the carrier's answer (``result``) or refusal (``error``)."""
 
     intent: BookingIntent
-    result: dict[str, Any] | None = None
+    result: _Answer | None = None
     error: CarrierError | None = None
 
 
@@ -173,20 +185,19 @@ class Bookings:
         lease_left = intent.next_attempt_at - self._clock.now()
         if (
             planned is not None
-            and "shipment" in result
+            and result.shipment is not None
             and Capability.FIND_PICKUP in adapter.capabilities
             and lease_left > self._call_deadline  # the pickup call ends before anyone may take the lease over
         ):
-            chained = await self._chain_pickup(adapter, intent, planned, result)
+            chained = await self._chain_pickup(adapter, intent, planned, result.shipment)
         return await self._succeed(intent, result, chained)
 
     async def _chain_pickup(
-        self, adapter: CarrierAdapter, shipment_intent: BookingIntent, planned: Repair, result: dict[str, Any]
+        self, adapter: CarrierAdapter, shipment_intent: BookingIntent, planned: Repair, shipment: ShipmentBooking
     ) -> _Chained | None:
         leg = planned.leg(shipment_intent.leg)
         if leg is None or leg.pickup is None or shipment_intent.leg is not LegDirection.INBOUND:
             return None
-        shipment = ShipmentBooking.model_validate(result["shipment"])
         intent = self._pickup_intent(planned, shipment_intent, shipment, self._clock.now())
         try:
             return _Chained(intent, result=await self._call(adapter, intent))
@@ -215,44 +226,46 @@ class Bookings:
             pickup.model_dump(mode="json"),
             now,
             lease=self.lease,
+            carrier_request=pickup,
         )
 
     def _retry_delay(self, attempts: int) -> timedelta:
         delay = min(self._retry_max_s, 2.0 ** min(attempts, 16))
         return timedelta(seconds=self._rng.uniform(delay / 2, delay))
 
-    async def _call(self, adapter: CarrierAdapter, intent: BookingIntent) -> dict[str, Any]:
+    async def _call(self, adapter: CarrierAdapter, intent: BookingIntent) -> _Answer:
         op = intent.operation
         retried = intent.attempts > 1  # attempted before: the carrier may already hold it
+        given = intent.carrier_request
         if op == "create_shipment":
-            request = ShipmentRequest.model_validate(intent.request)
+            request = given if isinstance(given, ShipmentRequest) else ShipmentRequest.model_validate(intent.request)
             found = None
             if retried:
                 if Capability.FIND_SHIPMENT not in adapter.capabilities:
                     raise _Unverifiable(f"{intent.carrier} cannot look shipment {request.reference} up by reference")
                 found = await adapter.find_shipment(request.reference)
             booking = found or await adapter.create_shipment(request)
-            return {"shipment": booking.model_dump(mode="json")}
+            return _Answer({"shipment": booking.model_dump(mode="json")}, shipment=booking)
         if op == "schedule_pickup":
-            pickup = PickupRequest.model_validate(intent.request)
+            pickup = given if isinstance(given, PickupRequest) else PickupRequest.model_validate(intent.request)
             found_pickup = None
             if retried:
                 if Capability.FIND_PICKUP not in adapter.capabilities:
                     raise _Unverifiable(f"{intent.carrier} cannot look pickup {pickup.reference} up by reference")
                 found_pickup = await adapter.find_pickup(pickup.reference, pickup.pickup_date)
             confirmation = found_pickup or await adapter.schedule_pickup(pickup)
-            return {"pickup": confirmation.model_dump(mode="json")}
+            return _Answer({"pickup": confirmation.model_dump(mode="json")}, pickup=confirmation)
         if op == "cancel_pickup":
             await adapter.cancel_pickup(PickupBooking.model_validate(intent.request))
-            return {}
+            return _Answer({})
         if op == "cancel_pickup_if_booked":
             booked = await adapter.find_pickup(intent.request["reference"], date.fromisoformat(intent.request["date"]))
             if booked is not None:
                 await adapter.cancel_pickup(booked)
-            return {"cancelled": booked.model_dump(mode="json") if booked is not None else None}
+            return _Answer({"cancelled": booked.model_dump(mode="json") if booked is not None else None})
         if op == "void_shipment":
             await adapter.void_shipment(ShipmentBooking.model_validate(intent.request))
-            return {}
+            return _Answer({})
         raise CarrierAmbiguousError(f"unknown operation {op}")
 
     async def _retry_later(self, intent: BookingIntent, exc: CarrierError) -> Outcome:
@@ -293,8 +306,9 @@ class Bookings:
                 await record(tx, repair, [change], now)
         return Outcome(dataclasses.replace(intent, status="failed", last_error=error), repair)
 
-    async def _succeed(self, intent: BookingIntent, result: dict[str, Any], chained: _Chained | None = None) -> Outcome:
+    async def _succeed(self, intent: BookingIntent, answer: _Answer, chained: _Chained | None = None) -> Outcome:
         now = self._clock.now()
+        result = answer.data
         done = dataclasses.replace(intent, status="done", last_error=None, result=result)
         async with self._store.transaction() as tx:
             await tx.update_intent(
@@ -311,8 +325,8 @@ class Bookings:
                 return Outcome(done, repair)
             changes: list[Change] = []
             follow_up = None
-            if "shipment" in result:
-                shipment = ShipmentBooking.model_validate(result["shipment"])
+            if answer.shipment is not None:
+                shipment = answer.shipment
                 if shipment.label is not None:
                     await tx.save_carrier_label(repair.id, intent.leg, shipment.label.content_type, shipment.label.data)
                 changes += repair.record_booking(
@@ -327,11 +341,11 @@ class Bookings:
                 )
                 follow_up, more = await self._after_shipment(tx, repair, intent, shipment, now, chained)
                 changes += more
-            if "pickup" in result and _stale_pickup(repair, intent):
+            if answer.pickup is not None and _stale_pickup(repair, intent):
                 # Booked for a slot the repair no longer has (rescheduled while the booking was in flight).
                 await tx.add_intent(_cancellation(intent, result["pickup"], now))
-            elif "pickup" in result:
-                changes += _record_pickup(repair, intent, result["pickup"], now)
+            elif answer.pickup is not None:
+                changes += _record_pickup(repair, intent, answer.pickup, now)
                 if repair.state is JourneyState.CANCELLED:  # cancelled while the booking was in flight
                     await tx.add_intent(_cancellation(intent, result["pickup"], now))
             await tx.save_repair(repair)
@@ -399,8 +413,10 @@ class Bookings:
     async def _record_chained(self, tx: Transaction, repair: Repair, chained: _Chained, now: datetime) -> list[Change]:
         intent = chained.intent
         if chained.result is not None:
-            await tx.add_intent(dataclasses.replace(intent, status="done", next_attempt_at=now, result=chained.result))
-            return _record_pickup(repair, intent, chained.result["pickup"], now)
+            answer = chained.result
+            await tx.add_intent(dataclasses.replace(intent, status="done", next_attempt_at=now, result=answer.data))
+            assert answer.pickup is not None
+            return _record_pickup(repair, intent, answer.pickup, now)
         assert chained.error is not None
         error = _describe(chained.error)
         if isinstance(chained.error, CarrierTransientError | CarrierAmbiguousError):
@@ -417,8 +433,9 @@ class Bookings:
         record, and cancelled at the carrier if it was booked or may have been."""
         intent = chained.intent
         if chained.result is not None:
-            await tx.add_intent(dataclasses.replace(intent, status="done", next_attempt_at=now, result=chained.result))
-            await tx.add_intent(_cancellation(intent, chained.result["pickup"], now))
+            data = chained.result.data
+            await tx.add_intent(dataclasses.replace(intent, status="done", next_attempt_at=now, result=data))
+            await tx.add_intent(_cancellation(intent, data["pickup"], now))
             return
         assert chained.error is not None
         error = _describe(chained.error)
@@ -430,8 +447,8 @@ class Bookings:
         await tx.add_intent(dataclasses.replace(intent, status=status, next_attempt_at=now, last_error=error))
 
 
-def _record_pickup(repair: Repair, intent: BookingIntent, pickup: dict[str, Any], now: datetime) -> list[Change]:
-    confirmation = PickupBooking.model_validate(pickup).confirmation
+def _record_pickup(repair: Repair, intent: BookingIntent, pickup: PickupBooking, now: datetime) -> list[Change]:
+    confirmation = pickup.confirmation
     return repair.record_booking(
         intent.leg,
         now,

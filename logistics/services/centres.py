@@ -184,6 +184,7 @@ class Centres:
                 shipment.model_dump(mode="json"),
                 now,
                 lease=self._bookings.lease,
+                carrier_request=shipment,
             )
             await tx.add_intent(booking)
             await tx.add_label_link(link)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from carriers import PickupRequest, ShipmentRequest
 from logistics.domain.journey import JourneyState, LegDirection
 from logistics.domain.model import Change, Repair
 
@@ -62,6 +63,8 @@ class BookingIntent:
     last_error: str | None
     result: dict[str, Any] | None
     created_at: datetime | None = None
+    carrier_request: ShipmentRequest | PickupRequest | None = field(default=None, compare=False, repr=False)
+    """``request`` as the carrier model it was made from, when it was made in this process (never stored)."""
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,7 @@ class Repairs:
             shipment.model_dump(mode="json"),
             now,
             lease=self._bookings.lease,
+            carrier_request=shipment,
         )
         try:
             async with self._store.transaction() as tx:
