@@ -114,6 +114,7 @@ class Idempotency:
                     response_body=self._sealer.seal(response.body, response.get(SECRETS, ())),
                     response_type=response.content_type,
                     locked_at=self._clock.now(),
+                    response_location=response.headers.get("Location"),
                 )
                 async with self._store.transaction() as tx:
                     await tx.save_idempotency(record)
@@ -145,9 +146,12 @@ def derived_id(request: web.Request, prefix: str) -> str | None:
 
 def _replay(record: IdempotencyRecord) -> web.Response:
     assert record.response_status is not None and record.response_body is not None
+    headers = {"Idempotent-Replayed": "true"}
+    if record.response_location is not None:
+        headers["Location"] = record.response_location
     return web.Response(
         status=record.response_status,
         body=record.response_body,
         content_type=record.response_type or "application/json",
-        headers={"Idempotent-Replayed": "true"},
+        headers=headers,
     )

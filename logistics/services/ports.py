@@ -89,6 +89,7 @@ class IdempotencyRecord:
     response_body: bytes | None
     response_type: str | None
     locked_at: datetime
+    response_location: str | None = None  # the answer's Location header, given again with it
 
 
 @dataclass(frozen=True)

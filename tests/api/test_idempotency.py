@@ -75,6 +75,7 @@ async def test_same_key_other_body_is_refused_and_changes_nothing(service: Servi
     )
     assert status == 201 and response.headers["Idempotent-Replayed"] == "true"
     assert _same_answer(again, first)
+    assert response.headers["Location"] == f"/v1/repairs/{first['repair']['id']}"
 
 
 async def test_keys_are_scoped_to_the_caller(service: Service) -> None:
