@@ -13,7 +13,7 @@ import time
 
 from aiohttp import web
 
-from logistics.api.context import PRINCIPAL, REQUEST_ID, Handler, request_id_var
+from logistics.api.context import PRINCIPAL, REQUEST_ID, Handler, loggable_path, request_id_var
 from logistics.api.metrics import Metrics
 
 logger = logging.getLogger("logistics.access")
@@ -45,15 +45,16 @@ def access_middleware(metrics: Metrics) -> web.middleware:  # type: ignore[valid
             metrics.request_done(request.method, route, status, elapsed)
             if logger.isEnabledFor(logging.INFO):
                 principal = request.get(PRINCIPAL)
+                path = loggable_path(request)
                 logger.info(
                     "%s %s %d %.1fms",
                     request.method,
-                    request.path,
+                    path,
                     status,
                     elapsed * 1000,
                     extra={
                         "method": request.method,
-                        "path": request.path,
+                        "path": path,
                         "route": route,
                         "status": status,
                         "duration_ms": round(elapsed * 1000, 2),

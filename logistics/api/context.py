@@ -37,3 +37,15 @@ def request_id_of(request: web.Request) -> str:
 
 def principal_of(request: web.Request) -> Principal:
     return request[PRINCIPAL]
+
+
+# Routes whose paths carry a credential (a customer's label token): logged by their template, never as sent.
+SECRET_PATH_ROUTES = frozenset({"/v1/labels/{token}"})
+
+
+def loggable_path(request: web.Request) -> str:
+    """The request's path as it may be written to a log: with any credential it carries left out."""
+    resource = request.match_info.route.resource
+    if resource is not None and resource.canonical in SECRET_PATH_ROUTES:
+        return resource.canonical
+    return request.path

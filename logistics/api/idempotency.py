@@ -40,8 +40,10 @@ SECRETS = web.ResponseKey[tuple[str, ...]]("idempotency_secrets")
 
 
 class Sealer(Protocol):
-    def seal(self, body: bytes, secrets: Iterable[str]) -> bytes: ...
-    async def unseal(self, body: bytes) -> bytes: ...
+    def seal(self, body: bytes, secrets: Iterable[str]) -> tuple[bytes, tuple[str, ...]]:
+        """The body to store, and the seals to keep with it (what ``unseal`` needs, nothing secret)."""
+
+    async def unseal(self, body: bytes, seals: Iterable[str]) -> bytes: ...
 
 
 def keep_secret(response: web.Response, *secrets: str) -> web.Response:
@@ -98,11 +100,13 @@ class Idempotency:
                 raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
             if stored is not None and stored.state == "done":
                 assert stored.response_body is not None
-                mine.answer = replace(stored, response_body=await self._sealer.unseal(stored.response_body))
+                body = await self._sealer.unseal(stored.response_body, stored.response_seals)
+                mine.answer = replace(stored, response_body=body)
                 return _replay(mine.answer)
             response = await compute()
             if response.status < 500:
                 assert isinstance(response.body, bytes)
+                stored_body, seals = self._sealer.seal(response.body, response.get(SECRETS, ()))
                 record = IdempotencyRecord(
                     principal=principal,
                     key=key,
@@ -111,10 +115,11 @@ class Idempotency:
                     body_hash=fingerprint,
                     state="done",
                     response_status=response.status,
-                    response_body=self._sealer.seal(response.body, response.get(SECRETS, ())),
+                    response_body=stored_body,
                     response_type=response.content_type,
                     locked_at=self._clock.now(),
                     response_location=response.headers.get("Location"),
+                    response_seals=seals,
                 )
                 async with self._store.transaction() as tx:
                     await tx.save_idempotency(record)

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from logistics.api.context import Handler, request_id_of
+from logistics.api.context import Handler, loggable_path, request_id_of
 from logistics.errors import LogisticsError
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             answer.headers["Allow"] = exc.headers["Allow"]
         return answer
     except Exception:
-        logger.exception("unhandled error on %s %s", request.method, request.path)
+        logger.exception("unhandled error on %s %s", request.method, loggable_path(request))
         return problem(
             500, "internal", "Internal Server Error", "the service failed; the request id says where", request
         )

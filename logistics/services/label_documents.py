@@ -26,7 +26,7 @@ from labels import (
 )
 from logistics.clock import Clock
 from logistics.domain.intake import intake_payload
-from logistics.domain.journey import LegDirection, LegMethod
+from logistics.domain.journey import JourneyState, LegDirection, LegMethod
 from logistics.domain.model import Repair
 from logistics.errors import Conflict, NotFound
 from logistics.services import carrier_requests
@@ -203,6 +203,6 @@ class LabelDocuments:
         if link is None or not link_is_live(link, now):
             return None
         repair = await reader.get_repair(link.repair_id)
-        if repair is None:
-            return None
+        if repair is None or repair.state is JourneyState.CANCELLED:
+            return None  # a cancelled repair's links are revoked; one made since (an answer given again) too
         return await self._render(repair, link.leg, page_format)

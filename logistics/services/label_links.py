@@ -2,14 +2,15 @@
 
 A token is handed out once, in the answer that created its link. Where that answer is kept to be given
 again (an ``Idempotency-Key`` replay), it holds the token's hash in its place (``sealed``), and a replay
-gets a new token for the same link: same repair and leg, same expiry, revoked if the first one was.
+gets a new token for the same link: same repair and leg, same expiry, revoked if the first one was. Only the
+hashes sealed by the service itself are opened again (they are kept beside the answer): a hash that a caller
+wrote into a field the answer echoes stays text, so knowing a link's hash never yields a working token.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -19,7 +20,6 @@ from logistics.domain.journey import LegDirection
 from logistics.services.ports import LabelLink, Store
 
 TOKEN_BYTES = 24  # 192 bits
-_SEALED = re.compile(rb"sealed-([0-9a-f]{64})")
 
 
 def new_token() -> str:
@@ -58,15 +58,18 @@ class SealedTokens:
         self._store = store
         self._clock = clock
 
-    def seal(self, body: bytes, tokens: Iterable[str]) -> bytes:
+    def seal(self, body: bytes, tokens: Iterable[str]) -> tuple[bytes, tuple[str, ...]]:
+        """``body`` with each token replaced by its seal, and the hashes sealed (to be kept with it)."""
+        hashes = []
         for token in tokens:
             body = body.replace(token.encode(), sealed(token).encode())
-        return body
+            hashes.append(token_hash(token))
+        return body, tuple(hashes)
 
-    async def unseal(self, body: bytes) -> bytes:
-        """``body`` with each sealed token replaced by a new token for the same link (or left sealed, and so
-        useless, if the link is gone)."""
-        for original in {m.group(1).decode() for m in _SEALED.finditer(body)}:
+    async def unseal(self, body: bytes, hashes: Iterable[str]) -> bytes:
+        """``body`` with the tokens ``seal`` sealed (``hashes``) replaced by new tokens for the same links (or
+        left sealed, and so useless, where a link is gone)."""
+        for original in dict.fromkeys(hashes):
             token = await self._reissue(original)
             if token is not None:
                 body = body.replace(f"sealed-{original}".encode(), token.encode())

@@ -90,6 +90,7 @@ class IdempotencyRecord:
     response_type: str | None
     locked_at: datetime
     response_location: str | None = None  # the answer's Location header, given again with it
+    response_seals: tuple[str, ...] = ()  # what was sealed in the body (label tokens' hashes), to open on replay
 
 
 @dataclass(frozen=True)

@@ -142,11 +142,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX notifications_due ON notifications(delivered_at, abandoned_at, next_attempt_at);
     """,
     # 2: answers kept for Idempotency-Key replays keep their Location header, and hold a customer's label
-    # token only as its hash (see logistics.services.label_links). Answers kept with a token in clear are
-    # dropped: a retry under their key finds its repair or its dispatch again by the key and answers with a
-    # new link.
+    # token only as its hash, the hashes sealed listed beside (see logistics.services.label_links). Answers
+    # kept with a token in clear are dropped: a retry under their key finds its repair or its dispatch again
+    # by the key and answers with a new link.
     """
     ALTER TABLE idempotency_keys ADD COLUMN response_location TEXT;
+    ALTER TABLE idempotency_keys ADD COLUMN response_seals TEXT;
     DELETE FROM idempotency_keys
     WHERE instr(CAST(response_body AS TEXT), '/v1/labels/') > 0
       AND instr(CAST(response_body AS TEXT), '/v1/labels/sealed-') = 0;

@@ -234,6 +234,7 @@ class SqliteReads:
             response_type=r["response_type"],
             locked_at=parse_instant(r["locked_at"]),
             response_location=r["response_location"],
+            response_seals=tuple(r["response_seals"].split()) if r["response_seals"] else (),
         )
 
     def _intent(self, r: aiosqlite.Row) -> BookingIntent:
@@ -552,12 +553,13 @@ class SqliteTransaction(SqliteReads):
     async def save_idempotency(self, record: IdempotencyRecord) -> None:
         await self._exec(
             "INSERT INTO idempotency_keys (principal, key, method, path, body_hash, state, response_status,"
-            " response_body, response_type, response_location, created_at, locked_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " response_body, response_type, response_location, response_seals, created_at, locked_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (principal, key) DO UPDATE SET method = excluded.method, path = excluded.path,"
             " body_hash = excluded.body_hash, state = excluded.state, response_status = excluded.response_status,"
             " response_body = excluded.response_body, response_type = excluded.response_type,"
-            " response_location = excluded.response_location, locked_at = excluded.locked_at"
+            " response_location = excluded.response_location, response_seals = excluded.response_seals,"
+            " locked_at = excluded.locked_at"
             " WHERE idempotency_keys.state <> 'done'",
             (
                 record.principal,
@@ -570,6 +572,7 @@ class SqliteTransaction(SqliteReads):
                 record.response_body,
                 record.response_type,
                 record.response_location,
+                " ".join(record.response_seals) or None,
                 instant(record.locked_at),
                 instant(record.locked_at),
             ),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+
+import pytest
 
 from tests.support.barcodes import decode_pdf
 from tests.support.journeys import CORSICA_SITE, PARIS_SITE, repair_request
@@ -108,3 +111,52 @@ async def test_a_dispatch_answer_kept_for_replay_holds_no_token(service: Service
     for label in (first, again):
         status, _, _ = await service.call("GET", _path(label["url"]), None)
         assert status == 200
+
+
+async def test_a_link_hash_written_into_an_echoed_field_never_becomes_a_token(service: Service) -> None:
+    """Only what the service sealed is opened on replay: knowing a link's hash (from a backup, say) and
+    echoing it through a field of one's own keyed request yields text, not a working token."""
+    _, victim, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-LINK-8"))
+    with sqlite3.connect(service.services.settings.database_path) as conn:
+        (victim_hash,) = conn.execute("SELECT token_hash FROM label_links").fetchone()
+    body = repair_request(CORSICA_SITE, "C-LINK-9")
+    body["device"]["model"] = f"sealed-{victim_hash}"
+    headers = {"Idempotency-Key": "link-replay-3"}
+    for _ in range(2):
+        status, answer, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+        assert status == 201 and answer["repair"]["device"]["model"] == f"sealed-{victim_hash}"
+    with sqlite3.connect(service.services.settings.database_path) as conn:
+        links_of_victim = conn.execute(
+            "SELECT count(*) FROM label_links WHERE repair_id = ?", (victim["repair"]["id"],)
+        ).fetchone()
+    assert links_of_victim == (1,)
+
+
+async def test_a_cancelled_repair_serves_no_label_even_through_a_link_made_after_the_cancel(
+    service: Service,
+) -> None:
+    """A keyed create answered again after its stored answer was lost (a crash, or migration 2 dropping an
+    answer that held its token in clear) makes a new link; once the repair is cancelled, it serves nothing."""
+    headers = {"Idempotency-Key": "link-replay-4"}
+    body = repair_request(PARIS_SITE, "C-LINK-10")
+    _, first, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    status, _, _ = await service.call("POST", f"/v1/repairs/{first['repair']['id']}/cancel", json={"reason": "x"})
+    assert status == 200
+    with sqlite3.connect(service.services.settings.database_path) as conn:
+        conn.execute("DELETE FROM idempotency_keys WHERE key = 'link-replay-4'")
+    status, again, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    assert status == 201 and again["repair"]["state"] == "cancelled"
+    status, problem, _ = await service.call("GET", _path(again["customer_label"]["url"]), None)
+    assert status == 404 and problem["code"] == "label.not_found"
+
+
+async def test_label_tokens_never_reach_the_logs(service: Service, caplog: pytest.LogCaptureFixture) -> None:
+    _, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(CORSICA_SITE, "C-LINK-11"))
+    token = created["customer_label"]["url"].rsplit("/", 1)[1]
+    with caplog.at_level(logging.DEBUG):
+        for path in (f"/v1/labels/{token}", "/v1/labels/" + "B" * 32):
+            await service.call("GET", path, None)
+    lines = [(record.getMessage(), str(record.__dict__)) for record in caplog.records]
+    assert any("/v1/labels/{token}" in message for message, _ in lines)  # the downloads were logged...
+    assert not any(token in message or token in extra for message, extra in lines)  # ... without the token
+    assert not any("B" * 32 in message or "B" * 32 in extra for message, extra in lines)
