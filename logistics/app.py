@@ -197,8 +197,7 @@ async def _build_carriers(
     context = CarrierContext(session=session, clock=clock, sleep=sleep or asyncio.sleep)
 
     def on_attempt(record: AttemptRecord) -> None:
-        metrics.carrier_calls.labels(record.carrier, record.operation, record.outcome).inc()
-        metrics.carrier_latency.labels(record.carrier, record.operation).observe(record.latency_s)
+        metrics.carrier_attempt(record.carrier, record.operation, str(record.outcome), record.latency_s)
 
     carriers: dict[str, CarrierAdapter] = {}
     for name in enabled:

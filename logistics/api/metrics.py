@@ -42,6 +42,7 @@ class Metrics:
             registry=self.registry,
         )
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._carrier_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self.label_renders = Counter(
             "logistics_label_renders",
             "labels rendered, by format and cache outcome",
@@ -58,3 +59,16 @@ class Metrics:
             self._request_children[key] = children
         children[0].inc()
         children[1].observe(elapsed_s)
+
+    def carrier_attempt(self, carrier: str, operation: str, outcome: str, latency_s: float) -> None:
+        """Count one carrier attempt by outcome and observe its latency (series kept as for requests)."""
+        key = (carrier, operation, outcome)
+        children = self._carrier_children.get(key)
+        if children is None:
+            children = (
+                self.carrier_calls.labels(carrier, operation, outcome),
+                self.carrier_latency.labels(carrier, operation),
+            )
+            self._carrier_children[key] = children
+        children[0].inc()
+        children[1].observe(latency_s)
