@@ -120,6 +120,22 @@ async def test_migration_2_drops_kept_answers_that_hold_a_label_token_in_clear(t
     await database.close()
 
 
+async def test_legs_are_found_by_tracking_number_through_one_index(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "db.sqlite")
+    lookups = (
+        ("SELECT repair_id FROM legs WHERE tracking_number = ?", ("1Z",)),
+        ("SELECT repair_id FROM legs WHERE carrier = ? AND tracking_number = ?", ("sim", "1Z")),
+        ("SELECT repair_id FROM legs WHERE carrier = ? AND tracking_number IN (?, ?)", ("sim", "1Z", "2Z")),
+    )
+    for sql, params in lookups:
+        async with database.reader_connection.execute(f"EXPLAIN QUERY PLAN {sql}", params) as cur:
+            plan = " ".join(str(row[3]) for row in await cur.fetchall())
+        assert "USING INDEX legs_by_tracking " in plan + " ", plan
+    indexes = "SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' AND name LIKE 'legs_by_tracking%'"
+    assert await database.fetch_value(indexes) == "legs_by_tracking"
+    await database.close()
+
+
 async def test_a_queued_write_that_breaks_a_constraint_undoes_its_whole_unit(tmp_path: Path) -> None:
     database = await _database(tmp_path)
     async with database.write() as unit:
