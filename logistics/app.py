@@ -38,6 +38,7 @@ from logistics.coverage import SAMPLE_COVERAGE_PATH, load_coverage
 from logistics.domain.routing import BusinessCalendar, calendar_for
 from logistics.services.bookings import Bookings
 from logistics.services.centres import Centres
+from logistics.services.housekeeping import Housekeeping
 from logistics.services.label_documents import LabelDocuments
 from logistics.services.label_links import SealedTokens
 from logistics.services.polling import Poller
@@ -164,6 +165,9 @@ def _service_context(
                 poller=Poller(store, clock, carriers, tracking, settings.polling),
                 delivery=WebhookDelivery(store, clock, settings.webhook, session),
                 turnaround=TurnaroundWatch(store, clock, _calendar_of(routing)),
+                housekeeping=Housekeeping(
+                    store, clock, idempotency_retention=timedelta(days=settings.idempotency_retention_days)
+                ),
             )
             app[SERVICES] = services
             if settings.workers_enabled:
@@ -212,6 +216,7 @@ def _start_workers(settings: Settings, services: ServiceSet) -> list[asyncio.Tas
         ("bookings", services.bookings.run_due, WORKER_PAUSE_S),
         ("notifications", services.delivery.deliver_due, WORKER_PAUSE_S),
         ("turnaround", services.turnaround.evaluate, 60.0),
+        ("housekeeping", services.housekeeping.run, 300.0),
     ]
     if settings.polling.enabled:
         loops.append(("polling", services.poller.poll_due, settings.polling.interval_s))

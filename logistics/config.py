@@ -89,6 +89,9 @@ class Settings(BaseSettings):
         description="when no api_keys are configured, development keys are generated here once",
     )
     label_link_ttl_days: int = Field(default=30, ge=1, le=365)
+    idempotency_retention_days: int = Field(
+        default=7, ge=1, le=365, description="how long answers are kept for Idempotency-Key replays"
+    )
     intake_secret: SecretStr = SecretStr("development-intake-secret")
     carriers: dict[str, dict[str, Any]] = Field(
         default_factory=_simulated_carrier_only,
@@ -107,7 +110,9 @@ class Settings(BaseSettings):
     label_cache_entries: int = Field(default=512, ge=0)
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: str = "INFO"
-    workers_enabled: bool = Field(default=True, description="run the booking, polling and notification workers")
+    workers_enabled: bool = Field(
+        default=True, description="run the booking, polling, notification, turnaround and housekeeping workers"
+    )
     event_loop: Literal["uvloop", "asyncio"] = Field(
         default="uvloop", description="the event loop ``serve`` runs on; asyncio's own where uvloop is not installed"
     )

@@ -12,6 +12,7 @@ from logistics.clock import Clock
 from logistics.config import Settings
 from logistics.services.bookings import Bookings
 from logistics.services.centres import Centres
+from logistics.services.housekeeping import Housekeeping
 from logistics.services.label_documents import LabelDocuments
 from logistics.services.polling import Poller
 from logistics.services.ports import Store
@@ -41,3 +42,4 @@ class ServiceSet:
     poller: Poller
     delivery: WebhookDelivery
     turnaround: TurnaroundWatch
+    housekeeping: Housekeeping

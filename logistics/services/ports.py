@@ -175,6 +175,9 @@ class Transaction(RepairReads, Protocol):
     async def save_idempotency(self, record: IdempotencyRecord) -> None:
         """Store the answer given under a key (replacing an unfinished record an older release left)."""
 
+    async def forget_idempotency(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` of the oldest answers stored before ``before``; returns how many."""
+
     async def mark_notification(
         self,
         notification_id: str,

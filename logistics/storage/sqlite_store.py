@@ -550,6 +550,15 @@ class SqliteTransaction(SqliteReads):
             (instant(now), repair_id),
         )
 
+    async def forget_idempotency(self, before: datetime, limit: int) -> int:
+        # Rows are inserted in time order, so the oldest are the first by rowid: only the first ``limit``
+        # rows are read, whatever the size of the table (no index on age to write with every answer).
+        return await self._count(
+            "DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM"
+            " (SELECT rowid, created_at FROM idempotency_keys ORDER BY rowid LIMIT ?) WHERE created_at < ?)",
+            (limit, instant(before)),
+        )
+
     async def save_idempotency(self, record: IdempotencyRecord) -> None:
         await self._exec(
             "INSERT INTO idempotency_keys (principal, key, method, path, body_hash, state, response_status,"

@@ -195,3 +195,46 @@ async def test_a_duplicate_never_acts_on_a_look_up_made_before_the_first_answere
     assert status_1 == status_2 == 201 and created_1 == created_2
     assert "Idempotent-Replayed" not in response_1.headers and response_2.headers["Idempotent-Replayed"] == "true"
     assert looked == ["slow-look-up"]  # the duplicate waited and replayed; it never looked for itself
+
+
+async def test_answers_are_forgotten_after_the_retention_and_a_late_retry_acts_once(service: Service) -> None:
+    body = repair_request(PARIS_SITE, "C-IDEM-9")
+    headers = {"Idempotency-Key": "kept-a-week"}
+    status, first, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    assert status == 201
+    service.clock.advance(days=6)
+    _, fresh, _ = await service.call(
+        "POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-IDEM-10"), headers={"Idempotency-Key": "newer"}
+    )
+    assert await service.services.housekeeping.run() == 0  # within the retention (7 days by default)
+    service.clock.advance(days=1, seconds=1)
+    assert await service.services.housekeeping.run() == 1  # the first answer only
+    with sqlite3.connect(service.services.settings.database_path) as conn:
+        assert conn.execute("SELECT key FROM idempotency_keys").fetchall() == [("newer",)]
+    # The key reused after its answer was forgotten: a new request, which finds its repair by the key.
+    status, again, response = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    assert status == 201 and "Idempotent-Replayed" not in response.headers
+    assert again["repair"]["id"] == first["repair"]["id"]
+    with sqlite3.connect(service.services.settings.database_path) as conn:
+        assert conn.execute("SELECT count(*) FROM repairs").fetchone() == (2,)
+    assert len(_sim(service).shipments_for(f"{first['repair']['id']}-in")) == 1
+    assert fresh["repair"]["id"] != first["repair"]["id"]
+
+
+async def test_forgetting_goes_in_batches_oldest_first(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    from logistics.services import housekeeping
+
+    monkeypatch.setattr(housekeeping, "BATCH", 2)
+
+    async def create(key: str) -> None:
+        body = repair_request(PARIS_SITE, f"C-{key}")
+        status, _, _ = await service.call("POST", "/v1/repairs", json=body, headers={"Idempotency-Key": key})
+        assert status == 201
+
+    for n in range(5):
+        await create(f"old-{n}")
+    service.clock.advance(days=8)
+    await create("new")
+    assert await service.services.housekeeping.run() == 5  # three batches: 2, 2 and 1
+    with sqlite3.connect(service.services.settings.database_path) as conn:
+        assert conn.execute("SELECT key FROM idempotency_keys").fetchall() == [("new",)]
