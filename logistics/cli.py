@@ -16,6 +16,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 logger = logging.getLogger(__name__)
+GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (CPython's default: 700)
 
 
 def _settings() -> object:
@@ -80,6 +81,10 @@ def serve(args: argparse.Namespace) -> int:
         # the collector's sight, so the collections that requests' garbage triggers do not walk it every time.
         gc.collect()
         gc.freeze()
+        # A request leaves almost no cyclic garbage, yet its short-lived containers triggered a young
+        # collection every 700 net allocations: about 4% of a create's CPU. Every 20,000 they cost nothing
+        # measurable, and what cycles there are wait a little longer to be freed.
+        gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
 
     app.on_startup.append(on_startup)
     print(f"serving on http://{settings.host}:{settings.port}", flush=True)
