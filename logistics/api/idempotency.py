@@ -83,7 +83,7 @@ class Idempotency:
                 fields=[{"name": "Idempotency-Key", "in": "header", "reason": "malformed"}],
             )
         principal = principal_of(request).actor_key
-        fingerprint = hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + body).hexdigest()
+        fingerprint = _fingerprint(request, body)
         slot = (principal, key)
         deadline = asyncio.get_running_loop().time() + self._wait_for
         while (running := self._in_flight.get(slot)) is not None:
@@ -139,14 +139,21 @@ class Idempotency:
             ) from None
 
 
-def derived_id(request: web.Request, prefix: str) -> str | None:
-    """A resource id that follows from the caller and its Idempotency-Key (None without a key), so a request
-    re-run after a crash finds what its first run created instead of creating it again."""
+def _fingerprint(request: web.Request, body: bytes) -> str:
+    """What a key is bound to: the request's method, path and body."""
+    return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + body).hexdigest()
+
+
+def derived_id(request: web.Request, body: bytes, prefix: str) -> str | None:
+    """A resource id that follows from the caller, its Idempotency-Key and its request (None without a key),
+    so a request re-run after a crash finds what its first run created instead of creating it again. The
+    request is part of it: a key reused for another request once its answer is forgotten (see
+    ``logistics.services.housekeeping``) makes a new resource, not a look-up of the old one."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    digest = hashlib.sha256(f"{principal_of(request).actor_key}\n{key}".encode()).hexdigest()
-    return f"{prefix}{digest[:20]}"
+    digest = hashlib.sha256(f"{principal_of(request).actor_key}\n{key}\n{_fingerprint(request, body)}".encode())
+    return f"{prefix}{digest.hexdigest()[:20]}"
 
 
 def _replay(record: IdempotencyRecord) -> web.Response:
