@@ -7,8 +7,9 @@
   duplicate acts on a look-up made just before the first stored its answer. Requests in flight are held in
   the process: the SQLite store has one writer, so one process serves a database. (A store shared by
   several instances would hold the claim in the database instead.)
-- An answer below 500 is stored, committed before it is sent. A 5xx, or an error raised before an answer,
-  stores nothing: nothing was done, so the caller may retry with the same key.
+- An answer below 500 is stored, committed before it is sent, refusals included (a 404, 409 or 422 that the
+  request's own work ended in). A 5xx stores nothing, nor does a request refused before its work began
+  (malformed body, bad key): the caller may retry with the same key.
 - Secrets an answer carries (a customer's label token) are stored sealed, as their hash; a replay from
   storage gets working equivalents (see ``logistics.services.label_links``). Duplicates that waited in the
   process get the first answer itself.
@@ -29,8 +30,9 @@ from typing import Protocol
 from aiohttp import web
 
 from logistics.api.context import principal_of
+from logistics.api.problems import problem_for
 from logistics.clock import Clock
-from logistics.errors import Conflict, IdempotencyMismatch, InvalidRequest
+from logistics.errors import Conflict, IdempotencyMismatch, InvalidRequest, LogisticsError
 from logistics.services.ports import IdempotencyRecord, Store
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -103,7 +105,12 @@ class Idempotency:
                 body = await self._sealer.unseal(stored.response_body, stored.response_seals)
                 mine.answer = replace(stored, response_body=body)
                 return _replay(mine.answer)
-            response = await compute()
+            try:
+                response = await compute()
+            except LogisticsError as exc:
+                if exc.status >= 500:
+                    raise
+                response = problem_for(exc, request)  # a refusal is the answer to this request too
             if response.status < 500:
                 assert isinstance(response.body, bytes)
                 stored_body, seals = self._sealer.seal(response.body, response.get(SECRETS, ()))

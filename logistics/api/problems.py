@@ -44,12 +44,16 @@ def problem(status: int, code: str, title: str, detail: str, request: web.Reques
     return web.Response(status=status, text=json.dumps(body, default=str), content_type=PROBLEM_TYPE, headers=headers)
 
 
+def problem_for(exc: LogisticsError, request: web.Request) -> web.Response:
+    return problem(exc.status, exc.code, type(exc).__name__, exc.message, request, **exc.extra)
+
+
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except LogisticsError as exc:
-        return problem(exc.status, exc.code, type(exc).__name__, exc.message, request, **exc.extra)
+        return problem_for(exc, request)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

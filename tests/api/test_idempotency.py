@@ -245,3 +245,20 @@ async def test_forgetting_goes_in_batches_oldest_first(service: Service, monkeyp
     assert await service.services.housekeeping.run() == 5  # three batches: 2, 2 and 1
     with sqlite3.connect(service.services.settings.database_path) as conn:
         assert conn.execute("SELECT key FROM idempotency_keys").fetchall() == [("new",)]
+
+
+async def test_a_refusal_is_the_answer_kept_under_its_key(service: Service) -> None:
+    refused = repair_request(PARIS_SITE, "C-IDEM-12")
+    refused["entitlement"]["country_of_purchase"] = "JP"  # not a country of the programme
+    headers = {"Idempotency-Key": "refused-once"}
+    status, problem, _ = await service.call("POST", "/v1/repairs", json=refused, headers=headers)
+    assert status == 422 and problem["code"] == "routing.refused"
+    status, again, response = await service.call("POST", "/v1/repairs", json=refused, headers=headers)
+    assert (status, again) == (422, problem) and response.headers["Idempotent-Replayed"] == "true"
+    assert response.content_type == "application/problem+json"
+    status, other, _ = await service.call(
+        "POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-IDEM-12"), headers=headers
+    )
+    assert status == 422 and other["code"] == "idempotency.key_reused"
+    with sqlite3.connect(service.services.settings.database_path) as conn:
+        assert conn.execute("SELECT count(*) FROM repairs").fetchone() == (0,)
