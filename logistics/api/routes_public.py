@@ -11,7 +11,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict
 
-from carriers import CarrierPushAuthError, CarrierPushError
+from carriers import Capability, CarrierPushAuthError, CarrierPushError
 from logistics.api.bodies import query_model, read_body
 from logistics.api.context import principal_of
 from logistics.api.keys import SERVICES
@@ -51,7 +51,8 @@ async def carrier_events(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
     name = request.match_info["carrier"]
     adapter = svc.carriers.get(name)
-    if adapter is None:
+    if adapter is None or Capability.PUSH_EVENTS not in adapter.capabilities:
+        # A carrier that does not push tracking (it is polled) has no endpoint here, as an unknown one.
         raise NotFound("no such carrier", code="carrier.not_found")
     body = await read_body(request, svc.settings.max_body_bytes)
     try:

@@ -6,6 +6,7 @@ import io
 import json
 from datetime import timedelta
 
+from carriers import Capability
 from carriers.sim.push import sign_push
 from carriers.sim.settings import DEVELOPMENT_PUSH_SECRET
 from tests.support.journeys import PARIS_SITE, push, repair_request, scan
@@ -86,3 +87,15 @@ async def test_duplicates_and_late_events(service: Service) -> None:
     assert repair["state"] == "in_transit_to_centre" and repair["inbound"]["status"] == "in_transit"
     _, history, _ = await service.call("GET", f"/v1/repairs/{repair['id']}/events")
     assert history["items"][-1]["kind"] == "ignored_event"
+
+
+async def test_a_carrier_that_does_not_push_has_no_push_endpoint(service: Service) -> None:
+    """DHL Express, for one, is polled: a push to it is a 404 like a push to an unknown carrier, not a 500."""
+    number = await _tracking_number(service)
+    wrapped = service.services.carriers["sim"]
+    wrapped.capabilities = wrapped.capabilities - {Capability.PUSH_EVENTS}
+    before = database_digest(service.services.settings.database_path)
+    body = json.dumps({"events": [scan(number, "PU", service.clock.now())]}).encode()
+    status, problem = await _raw(service, body, {"Content-Type": "application/json"})
+    assert status == 404 and problem["code"] == "carrier.not_found"
+    assert database_digest(service.services.settings.database_path) == before
