@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from logistics.clock import Clock
 from logistics.domain.intake import read_intake_payload
@@ -51,8 +51,18 @@ class Dispatch(BaseModel):
 
     repair_id: str = Field(min_length=1, max_length=40)
     outcome: Literal["repaired", "replaced"]
-    replacement_serial: str | None = Field(default=None, min_length=1, max_length=50)
+    replacement_serial: str | None = Field(default=None, min_length=1, max_length=50, validate_default=True)
     self_test_passed: bool | None = None
+
+    @field_validator("replacement_serial")
+    @classmethod
+    def _serial_goes_with_a_replacement(cls, serial: str | None, info: ValidationInfo) -> str | None:
+        outcome = info.data.get("outcome")
+        if outcome == "replaced" and serial is None:
+            raise ValueError("a replaced device needs the serial of the unit sent back")
+        if outcome == "repaired" and serial is not None:
+            raise ValueError("a repaired device goes back with its own serial: give none")
+        return serial
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,18 @@ JSON_CASES: list[tuple[str, Any, int, str, str | None]] = [
         "include_self_test_results",
     ),
     ("not an object", [1, 2, 3], 422, "request.invalid", None),
+    # Text that carriers and labels print: trimmed, not empty once trimmed, no control characters.
+    ("empty company", _with(("site", "company"), ""), 422, "request.invalid", "site.company"),
+    ("blank city", _with(("site", "city"), "   "), 422, "request.invalid", "site.city"),
+    ("tab in a name", _with(("site", "name"), "Camille\tMartin"), 422, "request.invalid", "site.name"),
+    ("newline in a model", _with(("device", "model"), "EliteBook\n840"), 422, "request.invalid", "device.model"),
+    (
+        "item description longer than a label line",
+        _with(("entitlement", "items"), [{"kind": "battery", "description": "x" * 61}]),
+        422,
+        "request.invalid",
+        "entitlement.items.0.description",
+    ),
     (
         "unknown country",
         _with(("site", "country"), "ZZ") | {"entitlement": {"service_level": "either", "country_of_purchase": "ZZ"}},
@@ -141,3 +153,18 @@ async def test_unknown_route_and_method(service: Service) -> None:
     status, problem, response = await service.call("DELETE", "/v1/repairs")
     assert status == 405 and problem["code"] == "method.not_allowed"
     assert set(response.headers["Allow"].split(",")) == {"GET", "HEAD", "POST"}
+
+
+async def test_a_dispatch_names_the_serial_it_needs_or_refuses(service: Service) -> None:
+    _, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-BAD-DISPATCH"))
+    repair_id = created["repair"]["id"]
+    await service.call("POST", "/v1/centres/fr-lyon/receipts", "fr-lyon", json={"repair_id": repair_id})
+    before = database_digest(service.services.settings.database_path)
+    for body in (
+        {"repair_id": repair_id, "outcome": "replaced"},
+        {"repair_id": repair_id, "outcome": "repaired", "replacement_serial": "NEW-1"},
+    ):
+        status, problem, _ = await service.call("POST", "/v1/centres/fr-lyon/dispatches", "fr-lyon", json=body)
+        assert status == 422 and problem["code"] == "request.invalid"
+        assert [f["name"] for f in problem["fields"]] == ["replacement_serial"]
+    assert database_digest(service.services.settings.database_path) == before

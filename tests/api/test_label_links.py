@@ -160,3 +160,17 @@ async def test_label_tokens_never_reach_the_logs(service: Service, caplog: pytes
     assert any("/v1/labels/{token}" in message for message, _ in lines)  # the downloads were logged...
     assert not any(token in message or token in extra for message, extra in lines)  # ... without the token
     assert not any("B" * 32 in message or "B" * 32 in extra for message, extra in lines)
+
+
+async def test_text_is_trimmed_and_the_longest_accepted_lines_still_make_a_label(service: Service) -> None:
+    body = repair_request(CORSICA_SITE, "C-LINK-12")
+    body["site"]["name"] = "  " + "N" * 35 + "  "
+    body["site"]["company"] = "C" * 35
+    body["entitlement"]["items"] = [{"kind": "battery", "description": "D" * 60}]
+    status, created, _ = await service.call("POST", "/v1/repairs", json=body)
+    assert status == 201 and created["repair"]["site"]["name"] == "N" * 35
+    customer = ("GET", _path(created["customer_label"]["url"]), None)
+    case_system = ("GET", f"/v1/repairs/{created['repair']['id']}/labels/inbound", "case_system")
+    for method, path, who in (customer, case_system):
+        status, _, response = await service.call(method, path, who)
+        assert status == 200 and response.content_type == "application/pdf"

@@ -10,9 +10,17 @@ import enum
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 ISO_COUNTRY = r"^[A-Z]{2}$"
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+
+
+def _text(max_length: int, *, min_length: int = 1) -> StringConstraints:
+    """A line of text as carriers and labels print it: trimmed, not empty, no control characters."""
+    return StringConstraints(
+        strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=NO_CONTROL_CHARACTERS
+    )
 
 
 class _Frozen(BaseModel):
@@ -67,28 +75,28 @@ class SiteAddress(_Frozen):
     """
 
     # Lines of 35 characters: what carriers accept and what the label prints (carriers.Address, labels' limits).
-    name: str = Field(min_length=1, max_length=35)
-    company: str | None = Field(default=None, max_length=35)
-    street_lines: tuple[Annotated[str, Field(min_length=1, max_length=35)], ...] = Field(min_length=1, max_length=3)
-    city: str = Field(min_length=1, max_length=35)
-    postal_code: str = Field(min_length=1, max_length=12)
+    name: Annotated[str, _text(35)]
+    company: Annotated[str, _text(35)] | None = None
+    street_lines: tuple[Annotated[str, _text(35)], ...] = Field(min_length=1, max_length=3)
+    city: Annotated[str, _text(35)]
+    postal_code: Annotated[str, _text(12)]
     country: str = Field(pattern=ISO_COUNTRY, description="ISO 3166-1 alpha-2")
-    subdivision: str | None = Field(default=None, max_length=10, description="ISO 3166-2 suffix, e.g. 'BY'")
-    phone: str = Field(min_length=4, max_length=25)
-    email: str | None = Field(default=None, max_length=254)
+    subdivision: Annotated[str, _text(10)] | None = Field(default=None, description="ISO 3166-2 suffix, e.g. 'BY'")
+    phone: Annotated[str, _text(25, min_length=4)]
+    email: Annotated[str, _text(254)] | None = None
 
 
 class Device(_Frozen):
     product_line: ProductLine
-    model: str = Field(min_length=1, max_length=100)
-    serial_number: str = Field(min_length=1, max_length=50)
+    model: Annotated[str, _text(100)]
+    serial_number: Annotated[str, _text(50)]
 
 
 class Item(_Frozen):
     """Something the customer will send besides the computer."""
 
     kind: ItemKind
-    description: str | None = Field(default=None, max_length=100)
+    description: Annotated[str, _text(60)] | None = None  # a line of the packing instructions (labels' limit)
     quantity: int = Field(default=1, ge=1, le=99)
 
 
