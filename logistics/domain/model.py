@@ -182,9 +182,8 @@ class Repair(_Model):
             raise DomainRuleError(
                 "repair.not_cancellable", f"the device is already {self.state.value.replace('_', ' ')}"
             )
-        self.inbound.status = LegStatus.CANCELLED
-        self.inbound.status_at = at
-        return [self._move(JourneyState.CANCELLED, at, Actor.CASE_SYSTEM, source, reason=reason)]
+        leg_change = self._set_leg_status(self.inbound, LegStatus.CANCELLED, at, Actor.CASE_SYSTEM, source, {})
+        return [leg_change, self._move(JourneyState.CANCELLED, at, Actor.CASE_SYSTEM, source, reason=reason)]
 
     def apply_carrier_status(
         self,
@@ -416,9 +415,8 @@ class Repair(_Model):
         self.inbound.pickup = slot
         self.inbound.pickup_confirmation = None
         self.inbound.pickup_round += 1
-        self.inbound.status = LegStatus.LABEL_CREATED if self.inbound.tracking_number else LegStatus.BOOKING_PENDING
         self.updated_at = max(self.updated_at, at)
-        return [
+        changes = [
             Change(
                 kind="rescheduled",
                 occurred_at=at,
@@ -431,3 +429,8 @@ class Repair(_Model):
                 },
             )
         ]
+        # The pickup booked for the old slot is no longer the leg's: back to waiting for the new one.
+        waiting = LegStatus.LABEL_CREATED if self.inbound.tracking_number else LegStatus.BOOKING_PENDING
+        if self.inbound.status is not waiting:
+            changes.append(self._set_leg_status(self.inbound, waiting, at, Actor.CASE_SYSTEM, source, {}))
+        return changes

@@ -12,12 +12,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from logistics.clock import Clock
 from logistics.domain.journey import Actor, JourneyState, LegDirection, LegMethod, initial_state
 from logistics.domain.model import Change, DomainRuleError, Leg, Repair, Slot
-from logistics.domain.routing import Device, Entitlement, Method, RoutingDecision, RoutingRequest, SiteAddress
+from logistics.domain.routing import (
+    Device,
+    Entitlement,
+    Method,
+    PickupSlot,
+    RoutingDecision,
+    RoutingRequest,
+    SiteAddress,
+)
 from logistics.errors import Conflict, InvalidRequest, NotFound, RuleRefused
 from logistics.services import carrier_requests
 from logistics.services.bookings import Bookings, new_intent
@@ -281,22 +289,34 @@ class Repairs:
                 "only a courier pickup that has not happened can be rescheduled",
                 code="reschedule.not_possible",
             )
-        request = RoutingRequest(
-            site=SiteAddress.model_validate(current.site),
-            device=Device.model_validate(current.device),
-            entitlement=Entitlement.model_validate(
-                {k: v for k, v in current.entitlement.items() if k in Entitlement.model_fields}
-            ),
-            preferred_date=command.preferred_date,
-        )
+        try:
+            request = RoutingRequest(
+                site=SiteAddress.model_validate(current.site),
+                device=Device.model_validate(current.device),
+                entitlement=Entitlement.model_validate(
+                    {k: v for k, v in current.entitlement.items() if k in Entitlement.model_fields}
+                ),
+                preferred_date=command.preferred_date,
+            )
+        except ValidationError as exc:  # stored under an older release's looser rules
+            raise Conflict(
+                f"the repair's site or device no longer meets the request rules: {exc.errors()[0]['msg']}",
+                code="reschedule.not_possible",
+            ) from exc
         decision = self._routing.quote(request)
-        if not decision.slots:
+        held = current.inbound.pickup
+        first = decision.slots[0] if decision.slots else None
+        if command.preferred_date is not None and first is not None and held is not None and _same_window(first, held):
+            raise Conflict("the pickup is booked for that slot already", code="reschedule.same_slot")
+        # Without a preferred date: the earliest slot other than the one held.
+        others = [s for s in decision.slots if held is None or not _same_window(s, held)]
+        if not others:
             raise RuleRefused(
                 "no pickup slot is available",
                 code="reschedule.no_slot",
                 reasons=[r.model_dump() for r in decision.reasons],
             )
-        slot = Slot.model_validate(decision.slots[0].model_dump())
+        slot = Slot.model_validate(others[0].model_dump())
         async with self._store.transaction() as tx:
             repair = await tx.get_repair(repair_id)
             assert repair is not None
@@ -352,3 +372,7 @@ class Repairs:
             await record(tx, repair, changes, now)
         await self._bookings.run_due_for(repair_id)
         return await self.get(repair_id), decision
+
+
+def _same_window(slot: PickupSlot, held: Slot) -> bool:
+    return (slot.local_date, slot.ready_time, slot.close_time) == (held.local_date, held.ready_time, held.close_time)

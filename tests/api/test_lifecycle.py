@@ -25,6 +25,11 @@ async def test_cancel_cancels_the_pickup_and_voids_the_label(service: Service) -
     shipments = [r for r in sim.store.state.shipments if r.booking.reference == f"{repair_id}-in"]
     assert len(pickups) == 1 and pickups[0].cancelled_at is not None
     assert len(shipments) == 1 and shipments[0].voided_at is not None
+    _, history, _ = await service.call("GET", f"/v1/repairs/{repair_id}/events")
+    assert [(e["kind"], e.get("status") or e.get("to_state"), e["actor"]) for e in history["items"]][-2:] == [
+        ("leg_status", "cancelled", "case_system"),
+        ("state_changed", "cancelled", "case_system"),
+    ]
     # Cancelling again is not an error and changes nothing.
     before = database_digest(service.services.settings.database_path)
     status, again, _ = await service.call("POST", f"/v1/repairs/{repair_id}/cancel", json={"reason": "fixed"})
@@ -57,7 +62,28 @@ async def test_reschedule_books_a_new_pickup_and_cancels_the_old(service: Servic
     assert sim.pickups_for(f"{repair['id']}-in-p1") == []  # cancelled at the carrier
     assert len(sim.pickups_for(f"{repair['id']}-in-p2")) == 1
     status, history, _ = await service.call("GET", f"/v1/repairs/{repair['id']}/events")
-    assert "rescheduled" in [e["kind"] for e in history["items"]]
+    steps = [(e["kind"], e.get("status"), e["actor"]) for e in history["items"]]
+    at = steps.index(("rescheduled", None, "case_system"))
+    # The leg went back to waiting for its new pickup, then had it booked: every step is in the history.
+    assert steps[at + 1 :] == [
+        ("leg_status", "label_created", "case_system"),
+        ("booking", None, "service"),
+        ("leg_status", "pickup_scheduled", "service"),
+    ]
+
+
+async def test_reschedule_without_a_date_takes_the_next_other_slot_and_never_the_same(service: Service) -> None:
+    _, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-RESCHED-3"))
+    repair_id, held = created["repair"]["id"], created["pickup"]
+    status, moved, _ = await service.call("POST", f"/v1/repairs/{repair_id}/reschedule", json={})
+    assert status == 200 and moved["pickup"]["local_date"] > held["local_date"]
+    before = database_digest(service.services.settings.database_path)
+    again = moved["pickup"]["local_date"]
+    status, problem, _ = await service.call(
+        "POST", f"/v1/repairs/{repair_id}/reschedule", json={"preferred_date": again}
+    )
+    assert status == 409 and problem["code"] == "reschedule.same_slot"
+    assert database_digest(service.services.settings.database_path) == before
 
 
 async def test_reschedule_of_a_self_shipment_is_refused(service: Service) -> None:
