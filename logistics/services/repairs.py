@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from logistics.clock import Clock
-from logistics.domain.journey import Actor, JourneyState, LegDirection, LegMethod, initial_state
+from logistics.domain.journey import Actor, JourneyState, LegDirection, LegMethod, LegStatus, initial_state
 from logistics.domain.model import Change, DomainRuleError, Leg, Repair, Slot
 from logistics.domain.routing import (
     Device,
@@ -289,34 +289,20 @@ class Repairs:
                 "only a courier pickup that has not happened can be rescheduled",
                 code="reschedule.not_possible",
             )
-        try:
-            request = RoutingRequest(
-                site=SiteAddress.model_validate(current.site),
-                device=Device.model_validate(current.device),
-                entitlement=Entitlement.model_validate(
-                    {k: v for k, v in current.entitlement.items() if k in Entitlement.model_fields}
-                ),
-                preferred_date=command.preferred_date,
-            )
-        except ValidationError as exc:  # stored under an older release's looser rules
-            raise Conflict(
-                f"the repair's site or device no longer meets the request rules: {exc.errors()[0]['msg']}",
-                code="reschedule.not_possible",
-            ) from exc
-        decision = self._routing.quote(request)
-        held = current.inbound.pickup
-        first = decision.slots[0] if decision.slots else None
-        if command.preferred_date is not None and first is not None and held is not None and _same_window(first, held):
-            raise Conflict("the pickup is booked for that slot already", code="reschedule.same_slot")
-        # Without a preferred date: the earliest slot other than the one held.
-        others = [s for s in decision.slots if held is None or not _same_window(s, held)]
-        if not others:
+        decision = self._routing.quote(_routing_request(current, command.preferred_date))
+        if not decision.slots:
             raise RuleRefused(
                 "no pickup slot is available",
                 code="reschedule.no_slot",
                 reasons=[r.model_dump() for r in decision.reasons],
             )
-        slot = Slot.model_validate(others[0].model_dump())
+        first = decision.slots[0]
+        leg = current.inbound
+        if leg.pickup is not None and _same_window(first, leg.pickup) and leg.status is LegStatus.PICKUP_SCHEDULED:
+            # Booked for that slot already (a retry of a reschedule that was done, or a move to where it is):
+            # nothing to cancel or book again.
+            return current, decision
+        slot = Slot.model_validate(first.model_dump())
         async with self._store.transaction() as tx:
             repair = await tx.get_repair(repair_id)
             assert repair is not None
@@ -376,3 +362,33 @@ class Repairs:
 
 def _same_window(slot: PickupSlot, held: Slot) -> bool:
     return (slot.local_date, slot.ready_time, slot.close_time) == (held.local_date, held.ready_time, held.close_time)
+
+
+def _routing_request(repair: Repair, preferred_date: date | None) -> RoutingRequest:
+    """What routing needs to quote again for a stored repair. Text an older release stored under looser rules
+    is tidied (trimmed; empty optional fields dropped), and item descriptions, which routing does not read,
+    are left out."""
+
+    def tidy(data: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+        out = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        if isinstance(out.get("street_lines"), list | tuple):
+            out["street_lines"] = [line.strip() for line in out["street_lines"]]
+        return {k: v for k, v in out.items() if not (k in optional and v in ("", None))}
+
+    entitlement = {k: v for k, v in repair.entitlement.items() if k in Entitlement.model_fields}
+    items = entitlement.get("items") or []
+    entitlement["items"] = [{k: v for k, v in item.items() if k != "description"} for item in items]
+    try:
+        return RoutingRequest(
+            site=SiteAddress.model_validate(tidy(repair.site, ("company", "email", "subdivision"))),
+            device=Device.model_validate(tidy(repair.device)),
+            entitlement=Entitlement.model_validate(entitlement),
+            preferred_date=preferred_date,
+        )
+    except ValidationError as exc:  # stored under an older release's looser rules, beyond tidying
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise Conflict(
+            f"the repair's stored data no longer meets the request rules ({where}: {error['msg']})",
+            code="reschedule.not_possible",
+        ) from exc
