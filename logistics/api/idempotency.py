@@ -107,6 +107,8 @@ class Idempotency:
                 return _replay(mine.answer)
             try:
                 response = await compute()
+            except IdempotencyMismatch:
+                raise  # about the key, not the request's answer: the key stays with its first request
             except LogisticsError as exc:
                 if exc.status >= 500:
                     raise
@@ -151,16 +153,16 @@ def _fingerprint(request: web.Request, body: bytes) -> str:
     return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + body).hexdigest()
 
 
-def derived_id(request: web.Request, body: bytes, prefix: str) -> str | None:
-    """A resource id that follows from the caller, its Idempotency-Key and its request (None without a key),
-    so a request re-run after a crash finds what its first run created instead of creating it again. The
-    request is part of it: a key reused for another request once its answer is forgotten (see
-    ``logistics.services.housekeeping``) makes a new resource, not a look-up of the old one."""
+def derived_id(request: web.Request, prefix: str) -> str | None:
+    """A resource id that follows from the caller and its Idempotency-Key (None without a key), so a request
+    re-run after a crash, or after its answer was forgotten (see ``logistics.services.housekeeping``), finds
+    what its first run created instead of creating it again. Whoever finds it checks that it was made by the
+    same request: a key reused for another one is refused, never answered with the first one's resource."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    digest = hashlib.sha256(f"{principal_of(request).actor_key}\n{key}\n{_fingerprint(request, body)}".encode())
-    return f"{prefix}{digest.hexdigest()[:20]}"
+    digest = hashlib.sha256(f"{principal_of(request).actor_key}\n{key}".encode()).hexdigest()
+    return f"{prefix}{digest[:20]}"
 
 
 def _replay(record: IdempotencyRecord) -> web.Response:

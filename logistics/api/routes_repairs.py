@@ -75,7 +75,7 @@ async def create_repair(request: web.Request) -> web.Response:
     command = body_model(CreateRepair, request, body)
 
     async def compute() -> web.Response:
-        created = await svc.repairs.create(command, request_id_of(request), repair_id=derived_id(request, body, "rp_"))
+        created = await svc.repairs.create(command, request_id_of(request), repair_id=derived_id(request, "rp_"))
         view = {
             "repair": repair_view(created.repair),
             "decision": decision_view(created.decision),

@@ -1,10 +1,10 @@
 """Housekeeping: what the service stops keeping once nobody may need it.
 
 The answers kept for ``Idempotency-Key`` replays are kept for ``idempotency_retention_days``, then
-forgotten, oldest first, a batch at a time. A key reused after that is a new request: a create finds its
-repair again by the key (its id follows from it) and answers with a new label link; a cancel, a dispatch or
-a receipt of the same device is recognised as done already; only a reschedule would be made again. (Stripe keeps keys
-for a day; the default here is a week.)
+forgotten, oldest first, a batch at a time. A request sent again with its key after that runs again, and
+finds what it did: a create finds its repair by the key (its id follows from it; a key reused for another
+case is refused) and answers with a new label link; a cancel, a dispatch, a receipt or a reschedule to the
+slot already booked is recognised as done. (Stripe keeps keys for a day; the default here is a week.)
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from logistics.domain.routing import (
     RoutingRequest,
     SiteAddress,
 )
-from logistics.errors import Conflict, InvalidRequest, NotFound, RuleRefused
+from logistics.errors import Conflict, IdempotencyMismatch, InvalidRequest, NotFound, RuleRefused
 from logistics.services import carrier_requests
 from logistics.services.bookings import Bookings, new_intent
 from logistics.services.label_links import new_link
@@ -184,6 +184,8 @@ class Repairs:
             existing = await self._store.reader().get_repair(repair_id) if derived else None
             if existing is None:
                 raise
+            if not _made_by(existing, command):
+                raise IdempotencyMismatch("this Idempotency-Key was used with a different request") from None
             return await self._answer_again(existing, decision, now)
         # Book now, so the caller usually gets the booking in the answer; what does not succeed now is
         # retried by the worker once the lease runs out, and the case system is notified when it lands.
@@ -392,3 +394,18 @@ def _routing_request(repair: Repair, preferred_date: date | None) -> RoutingRequ
             f"the repair's stored data no longer meets the request rules ({where}: {error['msg']})",
             code="reschedule.not_possible",
         ) from exc
+
+
+def _made_by(repair: Repair, command: CreateRepair) -> bool:
+    """Whether ``repair`` is what ``command`` creates: same case, site, device and entitlement."""
+    asked = {
+        **command.entitlement.model_dump(mode="json"),
+        "include_self_test_results": command.include_self_test_results,
+    }
+    return (
+        repair.case_id == command.case_id
+        and repair.language == command.language
+        and repair.site == command.site.model_dump(mode="json")
+        and repair.device == command.device.model_dump(mode="json")
+        and all(repair.entitlement.get(name) == value for name, value in asked.items())
+    )

@@ -219,13 +219,16 @@ async def test_answers_are_forgotten_after_the_retention_and_a_late_retry_acts_o
         assert conn.execute("SELECT count(*) FROM repairs").fetchone() == (2,)
     assert len(_sim(service).shipments_for(f"{first['repair']['id']}-in")) == 1
     assert fresh["repair"]["id"] != first["repair"]["id"]
-    # ... and reused for another case: another repair, never the first one's.
+    # ... and reused for another case: refused, never answered with the first case's repair.
     other = repair_request(PARIS_SITE, "C-IDEM-11")
     service.clock.advance(days=8)
     await service.services.housekeeping.run()
-    status, created, _ = await service.call("POST", "/v1/repairs", json=other, headers=headers)
-    assert status == 201 and created["repair"]["case_id"] == "C-IDEM-11"
-    assert created["repair"]["id"] != first["repair"]["id"]
+    before = database_digest(service.services.settings.database_path)
+    status, problem, _ = await service.call("POST", "/v1/repairs", json=other, headers=headers)
+    assert status == 422 and problem["code"] == "idempotency.key_reused"
+    assert database_digest(service.services.settings.database_path) == before
+    status, again, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)  # the key's own
+    assert status == 201 and again["repair"]["id"] == first["repair"]["id"]
 
 
 async def test_forgetting_goes_in_batches_oldest_first(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
