@@ -7,9 +7,10 @@
   duplicate acts on a look-up made just before the first stored its answer. Requests in flight are held in
   the process: the SQLite store has one writer, so one process serves a database. (A store shared by
   several instances would hold the claim in the database instead.)
-- An answer below 500 is stored, committed before it is sent, refusals included (a 404, 409 or 422 that the
-  request's own work ended in). A 5xx stores nothing, nor does a request refused before its work began
-  (malformed body, bad key): the caller may retry with the same key.
+- An answer below 500 is stored, committed before it is sent. A refusal that the request's own work ended
+  in (a 404, 409 or 422) binds the key to the request without being given again: the same request sent
+  again runs again (what refused it may have changed), another one gets 422. A 5xx stores nothing, nor
+  does a request refused before its work began (malformed body, bad key).
 - Secrets an answer carries (a customer's label token) are stored sealed, as their hash; a replay from
   storage gets working equivalents (see ``logistics.services.label_links``). Duplicates that waited in the
   process get the first answer itself.
@@ -105,6 +106,7 @@ class Idempotency:
                 body = await self._sealer.unseal(stored.response_body, stored.response_seals)
                 mine.answer = replace(stored, response_body=body)
                 return _replay(mine.answer)
+            refused = False
             try:
                 response = await compute()
             except IdempotencyMismatch:
@@ -112,7 +114,8 @@ class Idempotency:
             except LogisticsError as exc:
                 if exc.status >= 500:
                     raise
-                response = problem_for(exc, request)  # a refusal is the answer to this request too
+                response = problem_for(exc, request)
+                refused = True
             if response.status < 500:
                 assert isinstance(response.body, bytes)
                 stored_body, seals = self._sealer.seal(response.body, response.get(SECRETS, ()))
@@ -122,9 +125,11 @@ class Idempotency:
                     method=request.method,
                     path=request.path,
                     body_hash=fingerprint,
-                    state="done",
+                    # A refusal binds the key to this request but is not given again: what it depended on
+                    # (a receipt not yet scanned, the coverage) may change, so the request sent again runs again.
+                    state="refused" if refused else "done",
                     response_status=response.status,
-                    response_body=stored_body,
+                    response_body=None if refused else stored_body,
                     response_type=response.content_type,
                     locked_at=self._clock.now(),
                     response_location=response.headers.get("Location"),

@@ -84,7 +84,7 @@ class IdempotencyRecord:
     method: str
     path: str
     body_hash: str
-    state: str  # done (in_progress only in rows an older release left behind)
+    state: str  # done, or refused (bound to its request, not replayed); in_progress only from older releases
     response_status: int | None
     response_body: bytes | None
     response_type: str | None

@@ -250,18 +250,38 @@ async def test_forgetting_goes_in_batches_oldest_first(service: Service, monkeyp
         assert conn.execute("SELECT key FROM idempotency_keys").fetchall() == [("new",)]
 
 
-async def test_a_refusal_is_the_answer_kept_under_its_key(service: Service) -> None:
+async def test_a_refusal_binds_its_key_and_is_evaluated_again_when_sent_again(service: Service) -> None:
     refused = repair_request(PARIS_SITE, "C-IDEM-12")
     refused["entitlement"]["country_of_purchase"] = "JP"  # not a country of the programme
     headers = {"Idempotency-Key": "refused-once"}
     status, problem, _ = await service.call("POST", "/v1/repairs", json=refused, headers=headers)
     assert status == 422 and problem["code"] == "routing.refused"
     status, again, response = await service.call("POST", "/v1/repairs", json=refused, headers=headers)
-    assert (status, again) == (422, problem) and response.headers["Idempotent-Replayed"] == "true"
-    assert response.content_type == "application/problem+json"
+    assert status == 422 and again["code"] == "routing.refused" and "Idempotent-Replayed" not in response.headers
     status, other, _ = await service.call(
         "POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-IDEM-12"), headers=headers
     )
     assert status == 422 and other["code"] == "idempotency.key_reused"
     with sqlite3.connect(service.services.settings.database_path) as conn:
         assert conn.execute("SELECT count(*) FROM repairs").fetchone() == (0,)
+        assert conn.execute("SELECT state, response_body FROM idempotency_keys").fetchall() == [("refused", None)]
+
+
+async def test_a_dispatch_refused_before_its_receipt_goes_through_with_its_key_once_received(
+    service: Service,
+) -> None:
+    _, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-IDEM-13"))
+    repair_id = created["repair"]["id"]
+    dispatch = {"repair_id": repair_id, "outcome": "repaired"}
+    headers = {"Idempotency-Key": "dispatch-early"}
+    status, problem, _ = await service.call(
+        "POST", "/v1/centres/fr-lyon/dispatches", "fr-lyon", json=dispatch, headers=headers
+    )
+    assert status == 409 and problem["code"] == "dispatch.not_possible"
+    await service.call("POST", "/v1/centres/fr-lyon/receipts", "fr-lyon", json={"repair_id": repair_id})
+    for replayed in (None, "true"):  # done now; then its answer is given again
+        status, _, response = await service.call(
+            "POST", "/v1/centres/fr-lyon/dispatches", "fr-lyon", json=dispatch, headers=headers
+        )
+        assert status == 201 and response.headers.get("Idempotent-Replayed") == replayed
+    assert len(_sim(service).shipments_for(f"{repair_id}-out")) == 1
