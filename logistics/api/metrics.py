@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -51,24 +52,34 @@ class Metrics:
         )
 
     def request_done(self, method: str, route: str, status: int, elapsed_s: float) -> None:
-        """Count one request and observe its latency (the labelled series are looked up once, then kept)."""
-        key = (method, route, status)
-        children = self._request_children.get(key)
-        if children is None:
-            children = (self.requests.labels(method, route, str(status)), self.latency.labels(route))
-            self._request_children[key] = children
-        children[0].inc()
-        children[1].observe(elapsed_s)
+        """Count one request and observe its latency."""
+        _count_and_observe(
+            self._request_children,
+            (method, route, status),
+            lambda: (self.requests.labels(method, route, str(status)), self.latency.labels(route)),
+            elapsed_s,
+        )
 
     def carrier_attempt(self, carrier: str, operation: str, outcome: str, latency_s: float) -> None:
-        """Count one carrier attempt by outcome and observe its latency (series kept as for requests)."""
-        key = (carrier, operation, outcome)
-        children = self._carrier_children.get(key)
-        if children is None:
-            children = (
+        """Count one carrier attempt by outcome and observe its latency."""
+        _count_and_observe(
+            self._carrier_children,
+            (carrier, operation, outcome),
+            lambda: (
                 self.carrier_calls.labels(carrier, operation, outcome),
                 self.carrier_latency.labels(carrier, operation),
-            )
-            self._carrier_children[key] = children
-        children[0].inc()
-        children[1].observe(latency_s)
+            ),
+            latency_s,
+        )
+
+
+def _count_and_observe(
+    kept: dict[Any, tuple[Any, Any]], key: Any, series: Callable[[], tuple[Any, Any]], seconds: float
+) -> None:
+    """Increment a counter's series and observe a histogram's, both looked up once per ``key`` and then kept:
+    prometheus_client's ``labels()`` resolves them under a lock on every call."""
+    children = kept.get(key)
+    if children is None:
+        children = kept[key] = series()
+    children[0].inc()
+    children[1].observe(seconds)
