@@ -1,7 +1,7 @@
 """Customer label links: opaque tokens from a CSPRNG, stored only as a hash, expiring, revocable.
 
 A token is handed out once, in the answer that created its link. Where that answer is kept to be given
-again (an ``Idempotency-Key`` replay), it holds the token's hash in its place (``sealed``), and a replay
+again (an ``Idempotency-Key`` replay), it holds the token's hash in its place (``_seal``), and a replay
 gets a new token for the same link: same repair and leg, same expiry, revoked if the first one was. Only the
 hashes sealed by the service itself are opened again (they are kept beside the answer): a hash that a caller
 wrote into a field the answer echoes stays text, so knowing a link's hash never yields a working token.
@@ -46,9 +46,9 @@ def link_is_live(link: LabelLink | None, now: datetime) -> bool:
     return link is not None and link.revoked_at is None and link.expires_at > now
 
 
-def sealed(token: str) -> str:
-    """What a kept answer holds instead of ``token``: its hash, which opens nothing."""
-    return f"sealed-{token_hash(token)}"
+def _seal(hashed: str) -> bytes:
+    """What a kept answer holds instead of the token whose hash is ``hashed``: it opens nothing."""
+    return f"sealed-{hashed}".encode()
 
 
 class SealedTokens:
@@ -62,8 +62,9 @@ class SealedTokens:
         """``body`` with each token replaced by its seal, and the hashes sealed (to be kept with it)."""
         hashes = []
         for token in tokens:
-            body = body.replace(token.encode(), sealed(token).encode())
-            hashes.append(token_hash(token))
+            hashed = token_hash(token)
+            body = body.replace(token.encode(), _seal(hashed))
+            hashes.append(hashed)
         return body, tuple(hashes)
 
     async def unseal(self, body: bytes, hashes: Iterable[str]) -> bytes:
@@ -72,7 +73,7 @@ class SealedTokens:
         for original in dict.fromkeys(hashes):
             token = await self._reissue(original)
             if token is not None:
-                body = body.replace(f"sealed-{original}".encode(), token.encode())
+                body = body.replace(_seal(original), token.encode())
         return body
 
     async def _reissue(self, original_hash: str) -> str | None:
