@@ -118,7 +118,10 @@ class Idempotency:
                 refused = True
             if response.status < 500:
                 assert isinstance(response.body, bytes)
-                stored_body, seals = self._sealer.seal(response.body, response.get(SECRETS, ()))
+                stored_body: bytes | None = None
+                seals: tuple[str, ...] = ()
+                if not refused:  # a refusal's body is not kept (see below): only a kept answer is sealed
+                    stored_body, seals = self._sealer.seal(response.body, response.get(SECRETS, ()))
                 record = IdempotencyRecord(
                     principal=principal,
                     key=key,
@@ -129,7 +132,7 @@ class Idempotency:
                     # (a receipt not yet scanned, the coverage) may change, so the request sent again runs again.
                     state="refused" if refused else "done",
                     response_status=response.status,
-                    response_body=None if refused else stored_body,
+                    response_body=stored_body,
                     response_type=response.content_type,
                     locked_at=self._clock.now(),
                     response_location=response.headers.get("Location"),
