@@ -212,19 +212,26 @@ class Centres:
         limit: int,
         cursor: str | None,
     ) -> Page:
-        states = {
-            "expected": (
-                JourneyState.AWAITING_PICKUP,
-                JourneyState.AWAITING_DROP_OFF,
-                JourneyState.IN_TRANSIT_TO_CENTRE,
+        # A device the centre has dispatched is listed as dispatched at once, though it is still at the centre
+        # until the carrier collects it (its journey state changes with the carrier's first scan).
+        flt = {
+            "expected": RepairFilter(
+                centre_id=centre_id,
+                states=(
+                    JourneyState.AWAITING_PICKUP,
+                    JourneyState.AWAITING_DROP_OFF,
+                    JourneyState.IN_TRANSIT_TO_CENTRE,
+                ),
             ),
-            "at_centre": (JourneyState.AT_CENTRE,),
-            "dispatched": (JourneyState.IN_TRANSIT_TO_CUSTOMER, JourneyState.DELIVERED),
+            "at_centre": RepairFilter(centre_id=centre_id, states=(JourneyState.AT_CENTRE,), dispatched=False),
+            "dispatched": RepairFilter(
+                centre_id=centre_id,
+                states=(JourneyState.AT_CENTRE, JourneyState.IN_TRANSIT_TO_CUSTOMER, JourneyState.DELIVERED),
+                dispatched=True,
+            ),
         }[view]
         try:
-            return await self._store.reader().list_repairs(
-                RepairFilter(centre_id=centre_id, states=states), limit, cursor
-            )
+            return await self._store.reader().list_repairs(flt, limit, cursor)
         except ValueError as exc:
             raise InvalidRequest(
                 "the cursor is not one this service issued",

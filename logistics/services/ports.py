@@ -112,6 +112,8 @@ class RepairFilter:
     centre_id: str | None = None
     turnaround_status: Sequence[str] = ()
     region_id: str | None = None
+    # True: only repairs whose centre has dispatched them (they have an outbound leg); False: only the others.
+    dispatched: bool | None = None
 
 
 @dataclass(frozen=True)

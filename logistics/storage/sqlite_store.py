@@ -104,6 +104,9 @@ class SqliteReads:
         if flt.states:
             where.append(f"state IN ({','.join('?' * len(flt.states))})")
             params.extend(state.value for state in flt.states)
+        if flt.dispatched is not None:
+            outbound = "EXISTS (SELECT 1 FROM legs WHERE legs.repair_id = repairs.id AND legs.direction = 'outbound')"
+            where.append(outbound if flt.dispatched else f"NOT {outbound}")
         if flt.turnaround_status:
             where.append(f"turnaround_status IN ({','.join('?' * len(flt.turnaround_status))})")
             params.extend(flt.turnaround_status)
