@@ -7,6 +7,10 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+# A request's method is any token the client sends: outside the standard ones it is counted as "other", so a
+# client cannot add series (and memory) at will. Routes are the app's own, or "unmatched".
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -53,6 +57,8 @@ class Metrics:
 
     def request_done(self, method: str, route: str, status: int, elapsed_s: float) -> None:
         """Count one request and observe its latency."""
+        if method not in KNOWN_METHODS:
+            method = "other"
         _count_and_observe(
             self._request_children,
             (method, route, status),

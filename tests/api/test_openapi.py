@@ -41,6 +41,19 @@ async def test_health_and_metrics(service: Service) -> None:
     assert 'logistics_outbox_depth{outbox="bookings"}' in lines
 
 
+async def test_unusual_methods_are_counted_as_other(service: Service) -> None:
+    """Methods outside the standard ones (the WebDAV ones the HTTP parser lets through, any token at all with the
+    pure-Python parser) share one "other" series: a client cannot add series at will."""
+    unusual = ("PROPFIND", "MKCOL", "LOCK", "UNLOCK", "SEARCH")
+    for method in unusual:
+        async with service.http.request(method, service.base_url + "/health") as response:
+            assert response.status == 405
+    _, text, _ = await service.call("GET", "/metrics", None)
+    lines = text.decode()
+    assert not any(method in lines for method in unusual)
+    assert 'logistics_http_requests_total{method="other",route="unmatched",status="405"} 5.0' in lines
+
+
 async def test_label_renders_are_counted(service: Service) -> None:
     from tests.support.journeys import CORSICA_SITE, repair_request
 
