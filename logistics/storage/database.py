@@ -6,10 +6,13 @@ concurrent requests queue in the process instead of meeting "database is locked"
 committed together, and no caller goes on before the COMMIT that holds its work. WAL mode lets the reader
 run beside the writer; ``synchronous=FULL`` makes every COMMIT durable before it is acknowledged.
 
-A unit's statements reach the connection's thread in batches (see ``Unit``): the writes that answer
-nothing wait in the unit and go with its next read, or with its closing RELEASE and COMMIT. Every hand-off
-to that thread costs a thread switch and a wake-up of the event loop, which on a busy core cost more than
-the statements themselves, so a typical unit takes one or two hand-offs whatever its number of statements.
+Where each statement runs: a unit's statements run on the event loop's thread, at once, and only the
+COMMIT (the one step that waits for the disk) goes to the connection's own thread. Inside a transaction
+this process holds, SQLite statements take microseconds and wait for no lock, while each hand-off to
+another thread costs a thread switch and a wake-up of the event loop: more, on a busy core, than the
+statements themselves. ``BEGIN IMMEDIATE`` is tried at once too, without waiting; only when another process
+holds the write lock (a maintenance command, say) does it go to the connection's thread to wait there, up
+to the busy timeout, without stalling the loop.
 """
 
 from __future__ import annotations
@@ -35,13 +38,18 @@ MAX_GROUP = 64  # units per COMMIT at most, which bounds how long the first of a
 T = TypeVar("T")
 
 
+BUSY_TIMEOUT_MS = 5000
+
+
 async def _open(path: Path) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)
+    # Statements run on the loop's thread and the COMMIT on the connection's (see the module docstring),
+    # never both at once: the write lock orders them.
+    conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = aiosqlite.Row
     await conn.execute("PRAGMA journal_mode=WAL")
     await conn.execute("PRAGMA synchronous=FULL")
     await conn.execute("PRAGMA foreign_keys=ON")
-    await conn.execute("PRAGMA busy_timeout=5000")
+    await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return conn
 
 
@@ -64,11 +72,8 @@ def _check_aiosqlite() -> None:
         )
 
 
-Statement = tuple[str, Sequence[Any], bool]  # sql, parameters (rows when many), many
-
-
 class _Ending(enum.Enum):
-    """How a unit stood once the database thread had run everything sent for it."""
+    """How a unit stood once everything run for it had run."""
 
     COMMITTED = "committed"  # its statements ran and the COMMIT holding them succeeded
     COMMIT_FAILED = "commit failed"  # its statements ran; the COMMIT it carried failed and was rolled back
@@ -77,109 +82,118 @@ class _Ending(enum.Enum):
     UNDONE = "undone"  # it failed (or was stopped) part-way and its statements were undone
 
 
-class Unit:
-    """The statements of one unit of work on the writer connection, sent in as few hand-offs as possible.
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
 
-    ``defer``/``defer_many`` queue a write whose result nobody needs; ``execute``/``execute_many`` send the
-    queue and the statement at once and return its row count; ``execute_fetchall`` sends the queue and a
-    query and returns its rows (same name and shape as aiosqlite's, so read queries run on either). What is
-    still queued when the unit ends goes with its RELEASE and, when it closes the group, the COMMIT.
+
+class Unit:
+    """One unit of work on the writer connection. Its statements run at once, on the loop's thread.
+
+    ``defer``/``defer_many`` run a write whose result nobody needs; ``execute``/``execute_many`` run one and
+    return its row count; ``execute_fetchall`` runs a query and returns its rows (same name and shape as
+    aiosqlite's, so read queries run on either). A unit that joined a group runs inside a SAVEPOINT.
     """
 
     def __init__(self, conn: aiosqlite.Connection, *, joined: bool) -> None:
         self._conn = conn
+        self._db: sqlite3.Connection = conn._conn
         self.joined = joined
-        self._queue: list[Statement] = [("SAVEPOINT unit" if joined else "BEGIN IMMEDIATE", (), False)]
-        # Written on the database thread as statements succeed, read there by ``_settle``.
+        # Set on the connection's thread by the COMMIT a unit carries, read by ``_settle`` after it.
         self._opened = False
         self._own_done = False
         self._committed = False
         self._commit_tried = False
 
+    async def _open(self) -> None:
+        """Begin the group's transaction (the first unit) or the unit's SAVEPOINT (the others)."""
+        if self.joined:
+            self._run("SAVEPOINT unit", ())
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            # Another process holds the write lock: wait for it on the connection's thread, off the loop.
+            begin = asyncio.ensure_future(on_connection_thread(self._conn, _begin_waiting))
+            self._opened = True  # or about to be: ``_settle`` asks the connection
+            try:
+                await asyncio.shield(begin)
+            except asyncio.CancelledError:
+                await asyncio.wait([begin])  # let the BEGIN end before the connection is looked at
+                raise
+        self._opened = True
+
     def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._queue.append((sql, params, False))
+        self._run(sql, params)
 
     def defer_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            self._queue.append((sql, rows, True))
+            self._run(sql, rows, many=True)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return int(await self._send((sql, params, False), "rowcount"))
+        return self._run(sql, params).rowcount
 
     async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         if not rows:
             return 0
-        return int(await self._send((sql, rows, True), "rowcount"))
+        return self._run(sql, rows, many=True).rowcount
 
     async def execute_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        rows: list[sqlite3.Row] = await self._send((sql, params, False), "rows")
-        return rows
+        return self._run(sql, params).fetchall()
 
-    async def _send(self, last: Statement | None, answer: str) -> Any:
-        batch, self._queue = self._queue, []
-        if last is not None:
-            batch.append(last)
-
-        def run(db: sqlite3.Connection) -> Any:
-            cursor = self._run(db, batch)
-            if cursor is None:
-                return None
-            return cursor.fetchall() if answer == "rows" else cursor.rowcount
-
-        return await on_connection_thread(self._conn, run)
-
-    def _run(self, db: sqlite3.Connection, batch: list[Statement]) -> sqlite3.Cursor | None:
-        """On the database thread: run a batch of the unit's statements; the cursor of the last one."""
-        if self.joined and not db.in_transaction:
+    def _run(self, sql: str, params: Sequence[Any], *, many: bool = False) -> sqlite3.Cursor:
+        if self.joined and not self._db.in_transaction:
             raise sqlite3.OperationalError("the transaction this unit joined was rolled back")
-        cursor: sqlite3.Cursor | None = None
-        for sql, params, many in batch:
-            cursor = db.executemany(sql, params) if many else db.execute(sql, params)
-            self._opened = True
+        cursor = self._db.executemany(sql, params) if many else self._db.execute(sql, params)
+        self._opened = True
         return cursor
 
     async def _finish(self, commit: bool) -> None:
-        """Send what is queued with the unit's RELEASE (when it joined a group) and the group's COMMIT."""
-        batch, self._queue = self._queue, []
-        joined = self.joined
+        """Release the unit's SAVEPOINT (when it joined a group) and, when it closes the group, COMMIT."""
+        if self.joined and self._opened:
+            self._run("RELEASE unit", ())
+        self._own_done = True
+        if not commit:
+            return
+        self._commit_tried = True
 
         def run(db: sqlite3.Connection) -> None:
-            self._run(db, batch)
-            if joined and self._opened:
-                db.execute("RELEASE unit")
-            self._own_done = True
-            if commit:
-                self._commit_tried = True
-                db.execute("COMMIT")
-                self._committed = True
+            db.execute("COMMIT")
+            self._committed = True
 
         await on_connection_thread(self._conn, run)
 
-    async def _settle(self) -> _Ending:
-        """After a failure or a cancellation: find, on the database thread (after whatever was already sent
-        for this unit has run), how far the unit got, and undo it if it did not get to the end."""
-        joined = self.joined
+    def _settle(self) -> _Ending:
+        """After a failure or a cancellation: find how far the unit got, and undo it if it did not get to the
+        end (its COMMIT, if it carried one, has run: the conclusion waits for it)."""
+        db = self._db
+        if self._committed:
+            return _Ending.COMMITTED
+        if self._commit_tried:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            return _Ending.COMMIT_FAILED
+        if self.joined and not db.in_transaction:
+            return _Ending.GROUP_LOST  # SQLite gave up the whole transaction, earlier units' work with it
+        if self._own_done:
+            return _Ending.DONE
+        if self._opened:
+            if self.joined:
+                db.execute("ROLLBACK TO unit")
+                db.execute("RELEASE unit")
+            elif db.in_transaction:
+                db.execute("ROLLBACK")
+        return _Ending.UNDONE
 
-        def run(db: sqlite3.Connection) -> _Ending:
-            if self._committed:
-                return _Ending.COMMITTED
-            if self._commit_tried:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                return _Ending.COMMIT_FAILED
-            if joined and not db.in_transaction:
-                return _Ending.GROUP_LOST  # SQLite gave up the whole transaction, earlier units' work with it
-            if self._own_done:
-                return _Ending.DONE
-            if self._opened:
-                if joined:
-                    db.execute("ROLLBACK TO unit")
-                    db.execute("RELEASE unit")
-                elif db.in_transaction:
-                    db.execute("ROLLBACK")
-            return _Ending.UNDONE
 
-        return await on_connection_thread(self._conn, run)
+def _begin_waiting(db: sqlite3.Connection) -> None:
+    """On the connection's thread: ``BEGIN IMMEDIATE``, waiting up to the busy timeout for another process."""
+    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    finally:
+        db.execute("PRAGMA busy_timeout=0")
 
 
 def _settle_group(group: list[asyncio.Future[None]], error: BaseException | None) -> None:
@@ -224,6 +238,7 @@ class Database:
         writer = await _open(path)
         try:
             await migrate(writer)
+            await writer.execute("PRAGMA busy_timeout=0")  # the loop never waits on a lock (see Unit._open)
             reader = await _open(path)
         except BaseException:
             await writer.close()
@@ -266,9 +281,14 @@ class Database:
             raise
         failure: BaseException | None = None
         try:
-            yield unit
+            await unit._open()
         except BaseException as exc:
             failure = exc
+        if failure is None:
+            try:
+                yield unit
+            except BaseException as exc:
+                failure = exc
         # From here the unit's conclusion runs to its end whatever happens to the caller: it decides what the
         # connection holds and what the other units of the group are told, and it releases the writer.
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -298,9 +318,9 @@ class Database:
                     ending = _Ending.COMMITTED if commit else _Ending.DONE
                 except Exception as exc:
                     failure = exc
-                    ending = await unit._settle()
+                    ending = unit._settle()
             else:
-                ending = await unit._settle()
+                ending = unit._settle()
             if ending is _Ending.UNDONE:
                 if not unit.joined:
                     self._group = None  # the transaction held only this unit, and it was rolled back

@@ -159,7 +159,7 @@ async def test_a_queued_write_that_breaks_a_constraint_undoes_its_whole_unit(tmp
     await database.close()
 
 
-async def test_a_unit_reads_its_own_queued_writes_and_costs_one_hand_off_per_read(
+async def test_a_unit_runs_its_statements_on_the_loop_and_hands_only_its_commit_over(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     database = await _database(tmp_path)
@@ -179,8 +179,35 @@ async def test_a_unit_reads_its_own_queued_writes_and_costs_one_hand_off_per_rea
         rows = await unit.execute_fetchall("SELECT count(*) FROM units")
         assert rows[0][0] == 20
         assert await unit.execute("DELETE FROM units WHERE n >= ?", (15,)) == 5
-    assert hand_offs == 3  # the read, the counted delete, and the COMMIT: not one per statement
+        assert hand_offs == 0  # every statement so far ran on the loop's thread
+        assert _committed(database.path) == set()  # and none of it is visible before the COMMIT
+    assert hand_offs == 1  # the COMMIT, which waits for the disk, on the connection's thread
     assert _committed(database.path) == set(range(15))
+    await database.close()
+
+
+async def test_a_begin_that_meets_another_writer_waits_off_the_loop(tmp_path: Path) -> None:
+    """Another process holding the write lock: the unit's BEGIN waits on the connection's thread, so the
+    loop goes on serving meanwhile, and the unit runs once the lock is free."""
+    database = await _database(tmp_path)
+    other = sqlite3.connect(database.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO units (n) VALUES (1)")
+
+    async def unit() -> None:
+        async with database.write() as unit:
+            unit.defer("INSERT INTO units (n) VALUES (2)")
+
+    writing = asyncio.create_task(unit())
+    ticks = 0
+    while ticks < 20:  # the loop is free while the BEGIN waits
+        await asyncio.sleep(0.005)
+        ticks += 1
+    assert not writing.done()
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.wait_for(writing, 5)
+    assert _committed(database.path) == {1, 2}
     await database.close()
 
 
