@@ -31,7 +31,8 @@ def _settings() -> object:
 
 def _event_loop(kind: str) -> asyncio.AbstractEventLoop:
     """uvloop where configured and installed: the same asyncio API on libuv, with far cheaper socket I/O and
-    cross-thread wake-ups (each database hand-off is one) than the standard library's selector loop."""
+    cross-thread wake-ups (each COMMIT and each read on the reader connection is one) than the standard
+    library's selector loop."""
     if kind == "uvloop":
         try:
             import uvloop

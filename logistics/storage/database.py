@@ -54,11 +54,12 @@ async def _open(path: Path) -> aiosqlite.Connection:
 
 
 async def on_connection_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    """Run ``work`` on the connection's own thread with its ``sqlite3`` handle: one hand-off for many statements.
+    """Run ``work`` on the connection's own thread with its ``sqlite3`` handle (a COMMIT and what it must
+    do beside it, a BEGIN that may wait for another process).
 
-    aiosqlite hands each call to the thread that owns the connection; it has no public way to send several
-    statements at once, so this uses the queue its own methods use (``Connection._execute``). The check at
-    ``Database.open`` fails loudly if a future aiosqlite drops it.
+    aiosqlite has no public way to run a function of the handle on its thread, so this uses the queue its own
+    methods use (``Connection._execute``); a unit reads the handle itself as ``Connection._conn``. The check
+    at ``Database.open`` fails loudly if a future aiosqlite drops either.
     """
     result: T = await conn._execute(lambda: work(conn._conn))  # type: ignore[no-untyped-call]
     return result

@@ -71,14 +71,15 @@ def _notification(r: aiosqlite.Row) -> Notification:
 
 
 class SqliteReads:
-    """Read queries, run through ``fetch``: the reader connection's, or a write unit's (which sends the
-    unit's queued writes with the query, so a transaction reads what it wrote)."""
+    """Read queries, run through ``fetch``: the reader connection's, or a write unit's (so a transaction
+    reads what it wrote)."""
 
     def __init__(self, fetch: Fetch) -> None:
         self._fetch = fetch
 
-    # Each call is one hand-off to the connection's thread (execute and fetch together): on a busy core every
-    # hand-off costs a thread switch, so a query that took three (execute, fetch, close) costs three times more.
+    # On the reader, each call is one hand-off to the connection's thread (execute and fetch together): on a
+    # busy core every hand-off costs a thread switch, so a query that took three (execute, fetch, close) costs
+    # three times more. In a write unit the query runs on the loop's thread (see ``Database``).
     async def _one(self, sql: str, params: Sequence[Any]) -> aiosqlite.Row | None:
         rows = await self._fetch(sql, params)
         return next(iter(rows), None)
@@ -322,9 +323,8 @@ class SqliteReads:
 class SqliteTransaction(SqliteReads):
     """Writes within one unit of work on the writer connection (see ``Database.write``).
 
-    A write that answers nothing is queued in the unit and reaches the database with the unit's next read or
-    at its end, so a transaction costs one or two hand-offs to the database thread, not one per statement.
-    Errors of queued writes (a broken constraint) surface there and undo the whole unit.
+    Statements run at once on the event loop's thread (see ``Database``); an error (a broken constraint)
+    raises where it happens and undoes the whole unit.
 
     The last history and notification sequence numbers of the repairs it touches ("heads") are read once,
     with the repair itself where it can be, and kept for the transaction: it holds the only writer, so
@@ -343,7 +343,7 @@ class SqliteTransaction(SqliteReads):
         self._unit.defer(sql, params)
 
     async def _count(self, sql: str, params: Sequence[Any]) -> int:
-        """A write whose row count decides what comes next: sent at once, with what is queued before it."""
+        """A write whose row count decides what comes next."""
         return await self._unit.execute(sql, params)
 
     async def get_repair(self, repair_id: str) -> Repair | None:

@@ -136,7 +136,7 @@ async def test_legs_are_found_by_tracking_number_through_one_index(tmp_path: Pat
     await database.close()
 
 
-async def test_a_queued_write_that_breaks_a_constraint_undoes_its_whole_unit(tmp_path: Path) -> None:
+async def test_a_write_that_breaks_a_constraint_undoes_its_whole_unit(tmp_path: Path) -> None:
     database = await _database(tmp_path)
     async with database.write() as unit:
         unit.defer("INSERT INTO units (n) VALUES (?)", (1,))
