@@ -99,7 +99,8 @@ class Unit:
         self._conn = conn
         self._db: sqlite3.Connection = conn._conn
         self.joined = joined
-        # Set on the connection's thread by the COMMIT a unit carries, read by ``_settle`` after it.
+        # How far the unit got, read by ``_settle``; ``_committed`` is set on the connection's thread, by the
+        # COMMIT the unit carries, before that hand-off returns.
         self._opened = False
         self._own_done = False
         self._committed = False
