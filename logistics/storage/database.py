@@ -12,7 +12,10 @@ this process holds, SQLite statements take microseconds and wait for no lock, wh
 another thread costs a thread switch and a wake-up of the event loop: more, on a busy core, than the
 statements themselves. ``BEGIN IMMEDIATE`` is tried at once too, without waiting; only when another process
 holds the write lock (a maintenance command, say) does it go to the connection's thread to wait there, up
-to the busy timeout, without stalling the loop.
+to the busy timeout, without stalling the loop. The price: what a statement does on the loop's thread, the
+loop waits for. Units are small (a few rows; the housekeeping deletes in bounded batches), and a page read
+that misses the OS cache is the worst a statement meets there; a cancelled caller never lets the handle be
+touched while the connection's thread still uses it (``_hand_over``).
 """
 
 from __future__ import annotations
@@ -41,10 +44,10 @@ T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000
 
 
-async def _open(path: Path) -> aiosqlite.Connection:
-    # Statements run on the loop's thread and the COMMIT on the connection's (see the module docstring),
-    # never both at once: the write lock orders them.
-    conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
+async def _open(path: Path, *, writer: bool) -> aiosqlite.Connection:
+    # The writer's statements run on the loop's thread and its COMMIT on the connection's (see the module
+    # docstring), never both at once: the write lock is held until every hand-off has ended (``_hand_over``).
+    conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=not writer)
     conn.row_factory = aiosqlite.Row
     await conn.execute("PRAGMA journal_mode=WAL")
     await conn.execute("PRAGMA synchronous=FULL")
@@ -69,7 +72,8 @@ def _check_aiosqlite() -> None:
     if not (callable(getattr(aiosqlite.Connection, "_execute", None)) and hasattr(aiosqlite.Connection, "_conn")):
         raise RuntimeError(
             f"aiosqlite {getattr(aiosqlite, '__version__', '?')} lacks Connection._execute/_conn, which the"
-            " database layer uses to batch statements; install a version this release supports (see pyproject)"
+            " database layer uses to run statements and COMMITs on the writer; install a version this release"
+            " supports (see pyproject)"
         )
 
 
@@ -84,7 +88,27 @@ class _Ending(enum.Enum):
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+    """SQLITE_BUSY or one of its extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT, BUSY_TIMEOUT)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+async def _hand_over(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """``work`` on the connection's thread; a caller cancelled meanwhile still returns only once it has ended.
+
+    The writer holds its lock until then, so nothing touches the handle from the loop's thread while the
+    connection's thread uses it; repeated cancellations are held back (for a COMMIT's fsync, or a BEGIN's
+    busy wait of at most ``BUSY_TIMEOUT_MS``) and the first is raised once the work has ended.
+    """
+    job = asyncio.ensure_future(on_connection_thread(conn, work))
+    try:
+        return await asyncio.shield(job)
+    except asyncio.CancelledError:
+        while not job.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([job])
+        job.add_done_callback(_consume)
+        raise
 
 
 class Unit:
@@ -117,13 +141,8 @@ class Unit:
             if not _is_busy(exc):
                 raise
             # Another process holds the write lock: wait for it on the connection's thread, off the loop.
-            begin = asyncio.ensure_future(on_connection_thread(self._conn, _begin_waiting))
-            self._opened = True  # or about to be: ``_settle`` asks the connection
-            try:
-                await asyncio.shield(begin)
-            except asyncio.CancelledError:
-                await asyncio.wait([begin])  # let the BEGIN end before the connection is looked at
-                raise
+            self._opened = True  # or about to be, if stopped meanwhile: ``_settle`` asks the connection
+            await _hand_over(self._conn, _begin_waiting)
         self._opened = True
 
     def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
@@ -164,7 +183,7 @@ class Unit:
             db.execute("COMMIT")
             self._committed = True
 
-        await on_connection_thread(self._conn, run)
+        await _hand_over(self._conn, run)
 
     def _settle(self) -> _Ending:
         """After a failure or a cancellation: find how far the unit got, and undo it if it did not get to the
@@ -237,11 +256,11 @@ class Database:
     async def open(cls, path: Path) -> Database:
         _check_aiosqlite()
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await _open(path)
+        writer = await _open(path, writer=True)
         try:
             await migrate(writer)
             await writer.execute("PRAGMA busy_timeout=0")  # the loop never waits on a lock (see Unit._open)
-            reader = await _open(path)
+            reader = await _open(path, writer=False)
         except BaseException:
             await writer.close()
             raise
@@ -253,7 +272,8 @@ class Database:
 
     async def close(self) -> None:
         if self._flusher is not None:
-            await self._flusher
+            await asyncio.wait([self._flusher])  # its outcome is the group's, told to its units
+        await self._flush()  # a group whose flusher was stopped before its COMMIT: committed now
         await self._reader.close()
         await self._writer.close()
 
@@ -363,7 +383,14 @@ class Database:
         # The group learns the outcome even if whoever waits for it here is stopped meanwhile.
         done = asyncio.ensure_future(on_connection_thread(self._writer, run))
         done.add_done_callback(lambda task: _settle_group(group, _commit_error(task)))
-        await asyncio.shield(done)
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # The writer is released only once the COMMIT has ended (see ``_hand_over``).
+            while not done.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait([done])
+            raise
 
     async def _flush(self) -> None:
         async with self._write_lock:

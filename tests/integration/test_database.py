@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +209,84 @@ async def test_a_begin_that_meets_another_writer_waits_off_the_loop(tmp_path: Pa
     other.close()
     await asyncio.wait_for(writing, 5)
     assert _committed(database.path) == {1, 2}
+    # The wait was the fallback's alone: on the loop's thread a BEGIN still never waits for a lock.
+    assert await _writer_value(database, "PRAGMA busy_timeout") == 0
+    await database.close()
+
+
+async def _writer_value(database: Database, sql: str) -> Any:
+    async with database.write() as unit:
+        rows = await unit.execute_fetchall(sql)
+    return rows[0][0]
+
+
+async def test_a_caller_stopped_twice_while_its_begin_waits_leaves_no_transaction_behind(tmp_path: Path) -> None:
+    """Cancelled, then cancelled again, while its BEGIN waits for another process on the connection's thread:
+    the unit gives up only once that BEGIN has ended, and undoes it, so the writer holds no transaction that
+    nobody owns."""
+    database = await _database(tmp_path)
+    other = sqlite3.connect(database.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def unit() -> None:
+        async with database.write() as unit:
+            unit.defer("INSERT INTO units (n) VALUES (1)")
+
+    waiting = asyncio.create_task(unit())
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # held until the BEGIN it started has ended
+    other.execute("COMMIT")
+    other.close()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(waiting, 5)
+    async with database.write() as later:
+        later.defer("INSERT INTO units (n) VALUES (2)")
+    assert _committed(database.path) == {2}
+    assert not database._writer._conn.in_transaction
+    await database.close()
+
+
+async def test_the_writer_is_not_released_while_a_commit_still_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The group-commit flusher is cancelled (a shutdown giving up, say) while its COMMIT runs on the
+    connection's thread: it keeps the write lock until that COMMIT has ended, so no unit touches the handle
+    from the loop's thread beside it, and only then lets the cancellation through."""
+    database = await _database(tmp_path)
+    real = database_module.on_connection_thread
+
+    async def slow(conn: Any, work: Any) -> Any:
+        def slowly(db: sqlite3.Connection) -> Any:
+            time.sleep(0.3)
+            return work(db)
+
+        return await real(conn, slowly)
+
+    monkeypatch.setattr(database_module, "on_connection_thread", slow)
+
+    async def unit() -> None:
+        async with database.write() as unit:
+            unit.defer("INSERT INTO units (n) VALUES (1)")
+            database._queued += 1  # as if another unit waited: this one leaves the COMMIT to the flusher
+
+    writing = asyncio.create_task(unit())
+    await asyncio.sleep(0.05)  # the flusher's COMMIT is running, slowly
+    database._queued -= 1
+    flusher = database._flusher
+    assert flusher is not None and not flusher.done()
+    flusher.cancel()
+    await asyncio.sleep(0.05)
+    assert database._write_lock.locked() and not flusher.done()  # held until the COMMIT has ended
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(flusher, 5)
+    assert not database._write_lock.locked()
+    await asyncio.wait_for(writing, 5)  # and the unit heard that its COMMIT succeeded
+    assert not database._writer._conn.in_transaction and _committed(database.path) == {1}
+    monkeypatch.setattr(database_module, "on_connection_thread", real)
     await database.close()
 
 
@@ -305,3 +384,15 @@ async def test_when_sqlite_gives_up_a_whole_transaction_every_unit_in_it_hears_s
         unit.defer("INSERT INTO units (n) VALUES (3)")
     assert _committed(database.path) == {3}
     await database.close()
+
+
+def test_every_busy_code_sends_the_begin_to_wait_off_the_loop() -> None:
+    def error(code: int) -> sqlite3.OperationalError:
+        exc = sqlite3.OperationalError("database is locked")
+        exc.sqlite_errorcode = code
+        return exc
+
+    busy_recovery, busy_snapshot = sqlite3.SQLITE_BUSY | 1 << 8, sqlite3.SQLITE_BUSY | 2 << 8
+    assert all(database_module._is_busy(error(code)) for code in (sqlite3.SQLITE_BUSY, busy_recovery, busy_snapshot))
+    assert not database_module._is_busy(error(sqlite3.SQLITE_LOCKED))
+    assert not database_module._is_busy(sqlite3.OperationalError("no such table"))
