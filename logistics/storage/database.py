@@ -94,13 +94,17 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 async def _hand_over(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    """``work`` on the connection's thread; a caller cancelled meanwhile still returns only once it has ended.
+    """``work`` on the connection's thread; a caller cancelled meanwhile still returns only once it has ended."""
+    return await _outlast(asyncio.ensure_future(on_connection_thread(conn, work)))
+
+
+async def _outlast(job: asyncio.Future[T]) -> T:
+    """Await a hand-off to the connection's thread; a caller cancelled meanwhile returns only once it has ended.
 
     The writer holds its lock until then, so nothing touches the handle from the loop's thread while the
     connection's thread uses it; repeated cancellations are held back (for a COMMIT's fsync, or a BEGIN's
     busy wait of at most ``BUSY_TIMEOUT_MS``) and the first is raised once the work has ended.
     """
-    job = asyncio.ensure_future(on_connection_thread(conn, work))
     try:
         return await asyncio.shield(job)
     except asyncio.CancelledError:
@@ -383,14 +387,7 @@ class Database:
         # The group learns the outcome even if whoever waits for it here is stopped meanwhile.
         done = asyncio.ensure_future(on_connection_thread(self._writer, run))
         done.add_done_callback(lambda task: _settle_group(group, _commit_error(task)))
-        try:
-            await asyncio.shield(done)
-        except asyncio.CancelledError:
-            # The writer is released only once the COMMIT has ended (see ``_hand_over``).
-            while not done.done():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait([done])
-            raise
+        await _outlast(done)  # the writer is released only once the COMMIT has ended
 
     async def _flush(self) -> None:
         async with self._write_lock:
