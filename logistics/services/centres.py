@@ -214,22 +214,15 @@ class Centres:
     ) -> Page:
         # A device the centre has dispatched is listed as dispatched at once, though it is still at the centre
         # until the carrier collects it (its journey state changes with the carrier's first scan).
-        flt = {
-            "expected": RepairFilter(
-                centre_id=centre_id,
-                states=(
-                    JourneyState.AWAITING_PICKUP,
-                    JourneyState.AWAITING_DROP_OFF,
-                    JourneyState.IN_TRANSIT_TO_CENTRE,
-                ),
+        states, dispatched = {
+            "expected": (
+                (JourneyState.AWAITING_PICKUP, JourneyState.AWAITING_DROP_OFF, JourneyState.IN_TRANSIT_TO_CENTRE),
+                None,
             ),
-            "at_centre": RepairFilter(centre_id=centre_id, states=(JourneyState.AT_CENTRE,), dispatched=False),
-            "dispatched": RepairFilter(
-                centre_id=centre_id,
-                states=(JourneyState.AT_CENTRE, JourneyState.IN_TRANSIT_TO_CUSTOMER, JourneyState.DELIVERED),
-                dispatched=True,
-            ),
+            "at_centre": ((JourneyState.AT_CENTRE,), False),
+            "dispatched": ((JourneyState.AT_CENTRE, JourneyState.IN_TRANSIT_TO_CUSTOMER, JourneyState.DELIVERED), True),
         }[view]
+        flt = RepairFilter(centre_id=centre_id, states=states, dispatched=dispatched)
         try:
             return await self._store.reader().list_repairs(flt, limit, cursor)
         except ValueError as exc:
