@@ -52,6 +52,9 @@ async def _open(path: Path, *, writer: bool) -> aiosqlite.Connection:
     await conn.execute("PRAGMA journal_mode=WAL")
     await conn.execute("PRAGMA synchronous=FULL")
     await conn.execute("PRAGMA foreign_keys=ON")
+    # Statement and savepoint journals (a group's units each run in a SAVEPOINT) and transient indexes stay
+    # in memory: on disk each would be a temporary file created, written and unlinked per transaction.
+    await conn.execute("PRAGMA temp_store=MEMORY")
     await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return conn
 

@@ -94,6 +94,18 @@ async def test_migrations_are_recorded(tmp_path: Path) -> None:
     await again.close()
 
 
+async def test_both_connections_are_durable_and_keep_temporary_data_in_memory(tmp_path: Path) -> None:
+    """synchronous=FULL on both; temp_store=MEMORY, so a group's savepoint journals never go to temp files."""
+    database = await Database.open(tmp_path / "db.sqlite")
+    wanted = {"synchronous": 2, "temp_store": 2, "foreign_keys": 1, "busy_timeout": 0}
+    async with database.write() as unit:
+        writer = {name: (await unit.execute_fetchall(f"PRAGMA {name}"))[0][0] for name in wanted}
+    reader = {name: await database.fetch_value(f"PRAGMA {name}") for name in wanted}
+    await database.close()
+    assert writer == wanted
+    assert reader == {**wanted, "busy_timeout": 5000}
+
+
 async def test_migration_2_drops_kept_answers_that_hold_a_label_token_in_clear(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
     with sqlite3.connect(path) as conn:  # the schema an older release left, with the answers it kept
