@@ -170,6 +170,7 @@ def _service_context(
                 ),
             )
             app[SERVICES] = services
+            stack.push_async_callback(services.idempotency.drain)  # answers sent are stored before the close
             if settings.workers_enabled:
                 workers = _start_workers(settings, services)
                 stack.push_async_callback(_stop_workers, workers)

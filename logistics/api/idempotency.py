@@ -7,10 +7,16 @@
   duplicate acts on a look-up made just before the first stored its answer. Requests in flight are held in
   the process: the SQLite store has one writer, so one process serves a database. (A store shared by
   several instances would hold the claim in the database instead.)
-- An answer below 500 is stored, committed before it is sent. A refusal that the request's own work ended
-  in (a 404, 409 or 422) binds the key to the request without being given again: the same request sent
-  again runs again (what refused it may have changed), another one gets 422. A 5xx stores nothing, nor
-  does a request refused before its work began (malformed body, bad key).
+- An answer below 500 is stored. A refusal that the request's own work ended in (a 404, 409 or 422) binds
+  the key to the request without being given again: the same request sent again runs again (what refused it
+  may have changed), another one gets 422. A 5xx stores nothing, nor does a request refused before its
+  work began (malformed body, bad key).
+- A request that did its work is answered as soon as that work is durable (the services commit before they
+  return); the stored copy of the answer follows in the next group commit, an fsync the caller does not
+  wait for. Until that copy is committed the request keeps its key in the process, so a duplicate waits
+  and gets the answer itself; at shutdown ``drain`` waits for copies still being stored. A crash in
+  between loses only the copy, as a crash just before the answer was sent would, and is met the same way
+  (below). A refusal is stored before it is sent, so that the request sent again always runs again.
 - Secrets an answer carries (a customer's label token) are stored sealed, as their hash; a replay from
   storage gets working equivalents (see ``logistics.services.label_links``). Duplicates that waited in the
   process get the first answer itself.
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -35,6 +42,8 @@ from logistics.api.problems import problem_for
 from logistics.clock import Clock
 from logistics.errors import Conflict, IdempotencyMismatch, InvalidRequest, LogisticsError
 from logistics.services.ports import IdempotencyRecord, Store
+
+logger = logging.getLogger(__name__)
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 WAIT_FOR = 30.0
@@ -71,6 +80,7 @@ class Idempotency:
         self._sealer = sealer
         self._wait_for = wait_for
         self._in_flight: dict[tuple[str, str], _InFlight] = {}
+        self._storing: set[asyncio.Task[None]] = set()
 
     async def run(
         self, request: web.Request, body: bytes, compute: Callable[[], Awaitable[web.Response]]
@@ -97,6 +107,7 @@ class Idempotency:
                 return _replay(running.answer)
         # Claimed with no pause since the check above: whoever comes next with this key waits for this request.
         mine = self._in_flight[slot] = _InFlight(fingerprint)
+        storing = False
         try:
             stored = await self._store.reader().idempotency(principal, key)
             if stored is not None and stored.body_hash != fingerprint:
@@ -138,13 +149,50 @@ class Idempotency:
                     response_location=response.headers.get("Location"),
                     response_seals=seals,
                 )
-                async with self._store.transaction() as tx:
-                    await tx.save_idempotency(record)
                 mine.answer = replace(record, response_body=response.body)
+                if refused:  # sent again it runs again rather than wait for a copy: stored before it is sent
+                    async with self._store.transaction() as tx:
+                        await tx.save_idempotency(record)
+                else:
+                    self._store_answer(slot, mine, record)
+                    storing = True
             return response
         finally:
-            del self._in_flight[slot]
-            mine.finished.set()
+            if not storing:
+                self._release(slot, mine)
+
+    async def drain(self) -> None:
+        """Wait until the answers already sent are stored (at shutdown, before the database closes)."""
+        while self._storing:
+            await asyncio.wait(list(self._storing))
+
+    def _store_answer(self, slot: tuple[str, str], mine: _InFlight, record: IdempotencyRecord) -> None:
+        """Store ``record`` in the background; the key stays held in the process until it is committed."""
+
+        async def store() -> None:
+            async with self._store.transaction() as tx:
+                await tx.save_idempotency(record)
+
+        def stored(task: asyncio.Task[None]) -> None:
+            self._storing.discard(task)
+            self._release(slot, mine)
+            if not task.cancelled() and (exc := task.exception()) is not None:
+                logger.error(
+                    "the answer to %s %s with Idempotency-Key %r was sent but not stored (%s): sent again,"
+                    " the request runs again and finds what it did",
+                    record.method,
+                    record.path,
+                    record.key,
+                    exc,
+                )
+
+        task = asyncio.create_task(store(), name="idempotency:store-answer")
+        self._storing.add(task)
+        task.add_done_callback(stored)
+
+    def _release(self, slot: tuple[str, str], mine: _InFlight) -> None:
+        del self._in_flight[slot]
+        mine.finished.set()
 
     async def _wait(self, running: _InFlight, deadline: float) -> None:
         remaining = max(0.0, deadline - asyncio.get_running_loop().time())

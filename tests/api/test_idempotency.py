@@ -6,14 +6,17 @@ import asyncio
 import hashlib
 import json
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from carriers.resilience import ResilientCarrier
 from carriers.sim.adapter import SimCarrier
+from logistics.services.ports import IdempotencyRecord
+from logistics.storage.sqlite_store import SqliteTransaction
 from tests.support.journeys import PARIS_SITE, repair_request
-from tests.support.service import Service
+from tests.support.service import Service, running_service
 from tests.support.snapshot import database_digest
 
 
@@ -64,6 +67,7 @@ async def test_same_key_other_body_is_refused_and_changes_nothing(service: Servi
         "POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-IDEM-2"), headers=headers
     )
     assert status == 201
+    await service.services.idempotency.drain()  # the answer's copy is stored: what follows sees it
     before = database_digest(service.services.settings.database_path)
     status, problem, _ = await service.call(
         "POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-IDEM-3"), headers=headers
@@ -114,6 +118,7 @@ async def test_a_request_rerun_after_its_answer_was_lost_finds_its_repair(servic
     headers = {"Idempotency-Key": "lost-answer"}
     status, first, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
     assert status == 201
+    await service.services.idempotency.drain()  # the answer's copy is stored: what follows sees it
     # What a crash between the repair's commit and the answer's leaves behind: no answer under the key.
     with sqlite3.connect(service.services.settings.database_path) as conn:
         conn.execute("DELETE FROM idempotency_keys WHERE key = 'lost-answer'")
@@ -164,6 +169,7 @@ async def test_an_unfinished_claim_left_by_an_older_release_does_not_hold_the_ke
     headers = {"Idempotency-Key": "old-claim", "Content-Type": "application/json"}
     status, created, _ = await service.call("POST", "/v1/repairs", data=json.dumps(body), headers=headers)
     assert status == 201
+    await service.services.idempotency.drain()  # the answer's copy is stored: what follows sees it
     status, again, response = await service.call("POST", "/v1/repairs", data=json.dumps(body), headers=headers)
     assert status == 201 and _same_answer(again, created) and response.headers["Idempotent-Replayed"] == "true"
     with sqlite3.connect(service.services.settings.database_path) as conn:
@@ -285,3 +291,93 @@ async def test_a_dispatch_refused_before_its_receipt_goes_through_with_its_key_o
         )
         assert status == 201 and response.headers.get("Idempotent-Replayed") == replayed
     assert len(_sim(service).shipments_for(f"{repair_id}-out")) == 1
+
+
+def _hold_answer_copies(monkeypatch: pytest.MonkeyPatch, gate: asyncio.Event, failures: list[Exception]) -> None:
+    """Stored copies of answers wait for ``gate``; each one fails with the next of ``failures`` while any is left."""
+    real = SqliteTransaction.save_idempotency
+
+    async def held(self: SqliteTransaction, record: IdempotencyRecord) -> None:
+        await gate.wait()
+        if failures:
+            raise failures.pop(0)
+        await real(self, record)
+
+    monkeypatch.setattr(SqliteTransaction, "save_idempotency", held)
+
+
+def _stored_answers(path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT key, state FROM idempotency_keys ORDER BY key").fetchall()
+
+
+async def test_an_answer_goes_out_before_its_copy_is_stored_and_a_duplicate_meanwhile_gets_it(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = asyncio.Event()
+    _hold_answer_copies(monkeypatch, gate, [])
+    try:
+        body = repair_request(PARIS_SITE, "C-IDEM-14")
+        headers = {"Idempotency-Key": "copy-behind"}
+        status, first, response = await asyncio.wait_for(
+            service.call("POST", "/v1/repairs", json=body, headers=headers), 5
+        )
+        assert status == 201 and "Idempotent-Replayed" not in response.headers
+        path = service.services.settings.database_path
+        assert _stored_answers(path) == []  # answered; its copy is not committed yet
+        duplicate = asyncio.create_task(service.call("POST", "/v1/repairs", json=body, headers=headers))
+        await asyncio.sleep(0.05)
+        assert not duplicate.done()  # the key is still held: the duplicate waits for the copy
+        gate.set()
+        status, again, response = await asyncio.wait_for(duplicate, 5)
+        assert status == 201 and response.headers["Idempotent-Replayed"] == "true"
+        assert again == first  # the answer itself, label link included
+        await service.services.idempotency.drain()
+        assert _stored_answers(path) == [("copy-behind", "done")]
+        assert len(_sim(service).shipments_for(f"{first['repair']['id']}-in")) == 1
+    finally:
+        gate.set()  # a failure above must not leave a request stuck on the gate
+
+
+async def test_answers_already_sent_are_stored_before_the_service_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = asyncio.Event()
+    _hold_answer_copies(monkeypatch, gate, [])
+    async with running_service(tmp_path) as service:
+        try:
+            status, _, _ = await asyncio.wait_for(
+                service.call(
+                    "POST",
+                    "/v1/repairs",
+                    json=repair_request(PARIS_SITE, "C-IDEM-15"),
+                    headers={"Idempotency-Key": "late"},
+                ),
+                5,
+            )
+            assert status == 201
+            path = service.services.settings.database_path
+        finally:
+            asyncio.get_running_loop().call_later(0.05, gate.set)  # the copy is still held as the service stops
+    assert _stored_answers(path) == [("late", "done")]
+
+
+async def test_an_answer_whose_copy_fails_is_logged_and_its_key_runs_again_without_acting_twice(
+    service: Service, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = asyncio.Event()
+    gate.set()
+    _hold_answer_copies(monkeypatch, gate, [sqlite3.OperationalError("disk I/O error")])
+    body = repair_request(PARIS_SITE, "C-IDEM-16")
+    headers = {"Idempotency-Key": "copy-lost"}
+    status, first, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    assert status == 201
+    await service.services.idempotency.drain()
+    assert "was sent but not stored (disk I/O error)" in caplog.text
+    assert _stored_answers(service.services.settings.database_path) == []
+    status, again, response = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    assert status == 201 and "Idempotent-Replayed" not in response.headers  # run again: it finds its repair
+    assert again["repair"]["id"] == first["repair"]["id"]
+    assert len(_sim(service).shipments_for(f"{first['repair']['id']}-in")) == 1
+    await service.services.idempotency.drain()
+    assert _stored_answers(service.services.settings.database_path) == [("copy-lost", "done")]
