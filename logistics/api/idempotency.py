@@ -15,8 +15,9 @@
   return); the stored copy of the answer follows in the next group commit, an fsync the caller does not
   wait for. Until that copy is committed the request keeps its key in the process, so a duplicate waits
   and gets the answer itself; at shutdown ``drain`` waits for copies still being stored. A crash in
-  between loses only the copy, as a crash just before the answer was sent would, and is met the same way
-  (below). A refusal is stored before it is sent, so that the request sent again always runs again.
+  between, or a copy that fails to store (logged), loses only the copy, as a crash just before the answer
+  was sent would, and is met the same way (below): the request sent again runs again. A refusal is stored
+  before it is sent, so that the same request sent again always runs again.
 - Secrets an answer carries (a customer's label token) are stored sealed, as their hash; a replay from
   storage gets working equivalents (see ``logistics.services.label_links``). Duplicates that waited in the
   process get the first answer itself.
@@ -47,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 WAIT_FOR = 30.0
+ANSWER_COPY_TASK = "idempotency:store-answer"
+"""The name of the background task that stores an answer's copy (see ``Idempotency._store_answer``)."""
 SECRETS = web.ResponseKey[tuple[str, ...]]("idempotency_secrets")
 """Set on an answer by its route: strings in its body that must not be stored as they are."""
 
@@ -149,11 +152,13 @@ class Idempotency:
                     response_location=response.headers.get("Location"),
                     response_seals=seals,
                 )
-                mine.answer = replace(record, response_body=response.body)
+                answer = replace(record, response_body=response.body)
                 if refused:  # sent again it runs again rather than wait for a copy: stored before it is sent
                     async with self._store.transaction() as tx:
                         await tx.save_idempotency(record)
+                    mine.answer = answer  # only once stored: a failed store answers 500, never replayed
                 else:
+                    mine.answer = answer
                     self._store_answer(slot, mine, record)
                     storing = True
             return response
@@ -176,17 +181,22 @@ class Idempotency:
         def stored(task: asyncio.Task[None]) -> None:
             self._storing.discard(task)
             self._release(slot, mine)
-            if not task.cancelled() and (exc := task.exception()) is not None:
+            if task.cancelled():
+                error: BaseException | None = asyncio.CancelledError("stopped before it was committed")
+            else:
+                error = task.exception()
+            if error is not None:
                 logger.error(
                     "the answer to %s %s with Idempotency-Key %r was sent but not stored (%s): sent again,"
                     " the request runs again and finds what it did",
                     record.method,
                     record.path,
                     record.key,
-                    exc,
+                    error,
+                    exc_info=error,
                 )
 
-        task = asyncio.create_task(store(), name="idempotency:store-answer")
+        task = asyncio.create_task(store(), name=ANSWER_COPY_TASK)
         self._storing.add(task)
         task.add_done_callback(stored)
 

@@ -6,6 +6,8 @@ import asyncio
 import hashlib
 import json
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,9 @@ import pytest
 
 from carriers.resilience import ResilientCarrier
 from carriers.sim.adapter import SimCarrier
+from logistics.api.idempotency import ANSWER_COPY_TASK
 from logistics.services.ports import IdempotencyRecord
-from logistics.storage.sqlite_store import SqliteTransaction
+from logistics.storage.sqlite_store import SqliteStore, SqliteTransaction
 from tests.support.journeys import PARIS_SITE, repair_request
 from tests.support.service import Service, running_service
 from tests.support.snapshot import database_digest
@@ -294,16 +297,21 @@ async def test_a_dispatch_refused_before_its_receipt_goes_through_with_its_key_o
 
 
 def _hold_answer_copies(monkeypatch: pytest.MonkeyPatch, gate: asyncio.Event, failures: list[Exception]) -> None:
-    """Stored copies of answers wait for ``gate``; each one fails with the next of ``failures`` while any is left."""
-    real = SqliteTransaction.save_idempotency
+    """The background stores of answers' copies wait for ``gate`` before they ask for the writer (so nothing
+    else waits behind them); each then fails with the next of ``failures`` while any is left."""
+    real = SqliteStore.transaction
 
-    async def held(self: SqliteTransaction, record: IdempotencyRecord) -> None:
-        await gate.wait()
-        if failures:
-            raise failures.pop(0)
-        await real(self, record)
+    @asynccontextmanager
+    async def held(self: SqliteStore) -> AsyncIterator[SqliteTransaction]:
+        task = asyncio.current_task()
+        if task is not None and task.get_name() == ANSWER_COPY_TASK:
+            await gate.wait()
+            if failures:
+                raise failures.pop(0)
+        async with real(self) as tx:
+            yield tx
 
-    monkeypatch.setattr(SqliteTransaction, "save_idempotency", held)
+    monkeypatch.setattr(SqliteStore, "transaction", held)
 
 
 def _stored_answers(path: Path) -> list[tuple[str, str]]:
@@ -327,7 +335,7 @@ async def test_an_answer_goes_out_before_its_copy_is_stored_and_a_duplicate_mean
         assert _stored_answers(path) == []  # answered; its copy is not committed yet
         duplicate = asyncio.create_task(service.call("POST", "/v1/repairs", json=body, headers=headers))
         await asyncio.sleep(0.05)
-        assert not duplicate.done()  # the key is still held: the duplicate waits for the copy
+        assert not duplicate.done()  # the key is still held (nothing holds the writer): the duplicate waits
         gate.set()
         status, again, response = await asyncio.wait_for(duplicate, 5)
         assert status == 201 and response.headers["Idempotent-Replayed"] == "true"
@@ -381,3 +389,39 @@ async def test_an_answer_whose_copy_fails_is_logged_and_its_key_runs_again_witho
     assert len(_sim(service).shipments_for(f"{first['repair']['id']}-in")) == 1
     await service.services.idempotency.drain()
     assert _stored_answers(service.services.settings.database_path) == [("copy-lost", "done")]
+
+
+async def test_a_refusal_whose_copy_fails_to_store_is_never_replayed(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refusal was not sent (its store failed: 500): a duplicate that waited for it runs for itself."""
+    gate = asyncio.Event()
+    real = SqliteTransaction.save_idempotency
+
+    async def failing(self: SqliteTransaction, record: IdempotencyRecord) -> None:
+        if record.state != "refused":
+            await real(self, record)
+            return
+        await gate.wait()
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(SqliteTransaction, "save_idempotency", failing)
+    refused = repair_request(PARIS_SITE, "C-IDEM-17")
+    refused["entitlement"]["country_of_purchase"] = "JP"  # not a country of the programme
+    headers = {**service.auth(), "Idempotency-Key": "refusal-not-stored"}
+
+    async def send() -> tuple[int, str, str | None]:  # a 500 is no documented answer: not checked against it
+        async with service.http.post(service.base_url + "/v1/repairs", json=refused, headers=headers) as response:
+            problem = await response.json(content_type=None)
+            return response.status, problem["code"], response.headers.get("Idempotent-Replayed")
+
+    try:
+        first = asyncio.create_task(send())
+        await asyncio.sleep(0.05)
+        duplicate = asyncio.create_task(send())
+        await asyncio.sleep(0.05)
+    finally:
+        gate.set()
+    assert await first == (500, "internal", None)
+    assert await duplicate == (500, "internal", None)  # it ran for itself, and its own store failed too
+    assert _stored_answers(service.services.settings.database_path) == []
