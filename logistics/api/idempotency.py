@@ -22,8 +22,8 @@
   storage gets working equivalents (see ``logistics.services.label_links``). Duplicates that waited in the
   process get the first answer itself.
 - A process that dies mid-request leaves no claim behind: the retry runs again at once, and what the first
-  run did durably is found again rather than done twice (a repair's id follows from the key, see
-  ``derived_id``; bookings go through the outbox).
+  run did durably is found again rather than done twice (a repair is stored with its request's origin,
+  see ``request_origin``; bookings go through the outbox).
 """
 
 from __future__ import annotations
@@ -219,16 +219,17 @@ def _fingerprint(request: web.Request, body: bytes) -> str:
     return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + body).hexdigest()
 
 
-def derived_id(request: web.Request, prefix: str) -> str | None:
-    """A resource id that follows from the caller and its Idempotency-Key (None without a key), so a request
-    re-run after a crash, or after its answer was forgotten (see ``logistics.services.housekeeping``), finds
-    what its first run created instead of creating it again. Whoever finds it checks that it was made by the
-    same request: a key reused for another one is refused, never answered with the first one's resource."""
+def request_origin(request: web.Request) -> str | None:
+    """What a resource created by this request is stored under, beside its id: a digest of the caller and its
+    Idempotency-Key (None without a key). A request re-run after a crash, or after its answer was lost or
+    forgotten (see ``logistics.services.housekeeping``), finds by it what its first run created instead of
+    creating it again. Whoever finds it checks that it was made by the same request: a key reused for
+    another one is refused, never answered with the first one's resource. (20 hex digits: repairs made
+    before migration 3 had ``rp_`` and this digest as their id, which that migration made their origin.)"""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    digest = hashlib.sha256(f"{principal_of(request).actor_key}\n{key}".encode()).hexdigest()
-    return f"{prefix}{digest[:20]}"
+    return hashlib.sha256(f"{principal_of(request).actor_key}\n{key}".encode()).hexdigest()[:20]
 
 
 def _replay(record: IdempotencyRecord) -> web.Response:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from logistics.api.auth import require_case_system
 from logistics.api.bodies import body_model, query_model, read_body
 from logistics.api.context import request_id_of
-from logistics.api.idempotency import derived_id, keep_secret
+from logistics.api.idempotency import keep_secret, request_origin
 from logistics.api.keys import SERVICES
 from logistics.api.views import custody_view, decision_view, history_view, repair_view
 from logistics.domain.journey import JourneyState, LegDirection
@@ -75,7 +75,7 @@ async def create_repair(request: web.Request) -> web.Response:
     command = body_model(CreateRepair, request, body)
 
     async def compute() -> web.Response:
-        created = await svc.repairs.create(command, request_id_of(request), repair_id=derived_id(request, "rp_"))
+        created = await svc.repairs.create(command, request_id_of(request), origin=request_origin(request))
         view = {
             "repair": repair_view(created.repair),
             "decision": decision_view(created.decision),

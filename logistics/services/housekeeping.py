@@ -2,7 +2,7 @@
 
 The answers kept for ``Idempotency-Key`` replays are kept for ``idempotency_retention_days``, then
 forgotten, oldest first, a batch at a time. A request sent again with its key after that runs again, and
-finds what it did: a create finds its repair by the key (its id follows from it; a key reused for another
+finds what it did: a create finds its repair by the key (stored with its origin; a key reused for another
 case is refused) and answers with a new label link; a cancel, a dispatch, a receipt or a reschedule to the
 slot already booked is recognised as done. (Stripe keeps keys for a day; the default here is a week.)
 """

@@ -156,4 +156,13 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX legs_by_tracking_only;
     CREATE INDEX legs_by_tracking ON legs(tracking_number, carrier);
     """,
+    # 3: a repair created under an Idempotency-Key is found again by its origin (a digest of the caller and
+    # the key) instead of by an id derived from the key, so that ids can follow time (see
+    # logistics.services.repairs.new_repair_id). Repairs made before kept the digest as their id's tail:
+    # it becomes their origin, and a request sent again under its old key still finds its repair.
+    """
+    ALTER TABLE repairs ADD COLUMN origin TEXT;
+    UPDATE repairs SET origin = substr(id, 4) WHERE substr(id, 1, 3) = 'rp_';
+    CREATE UNIQUE INDEX repairs_by_origin ON repairs(origin);
+    """,
 )

@@ -91,6 +91,10 @@ class SqliteReads:
         row = await self._one("SELECT doc FROM repairs WHERE id = ?", (repair_id,))
         return None if row is None else Repair.model_validate_json(row[0])
 
+    async def repair_by_origin(self, origin: str) -> Repair | None:
+        row = await self._one("SELECT doc FROM repairs WHERE origin = ?", (origin,))
+        return None if row is None else Repair.model_validate_json(row[0])
+
     async def list_repairs(self, flt: RepairFilter, limit: int, cursor: str | None) -> Page:
         where: list[str] = []
         params: list[Any] = []
@@ -379,10 +383,10 @@ class SqliteTransaction(SqliteReads):
                 self._heads.setdefault(repair_id, [0, 0])
         return self._heads
 
-    async def add_repair(self, repair: Repair) -> None:
+    async def add_repair(self, repair: Repair, origin: str | None = None) -> None:
         await self._exec(
             "INSERT INTO repairs (id, case_id, centre_id, region_id, state, turnaround_status, created_at,"
-            " updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " updated_at, doc, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 repair.id,
                 repair.case_id,
@@ -393,6 +397,7 @@ class SqliteTransaction(SqliteReads):
                 instant(repair.created_at),
                 instant(repair.updated_at),
                 repair.model_dump_json(),
+                origin,
             ),
         )
         self._heads[repair.id] = [0, 0]  # a new repair has no history yet

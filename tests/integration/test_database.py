@@ -133,6 +133,30 @@ async def test_migration_2_drops_kept_answers_that_hold_a_label_token_in_clear(t
     await database.close()
 
 
+async def test_migration_3_makes_the_id_of_a_repair_made_before_it_its_origin(tmp_path: Path) -> None:
+    """Repairs made before migration 3 under an Idempotency-Key had ``rp_`` and their request's origin as id:
+    a request sent again under that key after the upgrade finds them by origin."""
+    path = tmp_path / "db.sqlite"
+    with sqlite3.connect(path) as conn:  # the schema the previous release left, with one repair in it
+        conn.executescript(MIGRATIONS[0])
+        conn.executescript(MIGRATIONS[1])
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute(
+            "INSERT INTO repairs (id, case_id, centre_id, state, turnaround_status, created_at, updated_at, doc)"
+            " VALUES ('rp_0123456789abcdef0123', 'C-1', 'fr-lyon', 'awaiting_pickup', 'on_track', 't', 't', '{}')"
+        )
+    database = await Database.open(path)
+    assert await database.fetch_value("SELECT origin FROM repairs") == "0123456789abcdef0123"
+    async with database.write() as unit:
+        with pytest.raises(sqlite3.IntegrityError, match=r"repairs\.origin"):  # one repair per origin
+            await unit.execute(
+                "INSERT INTO repairs (id, case_id, centre_id, state, turnaround_status, created_at, updated_at,"
+                " doc, origin) VALUES ('rp_x', 'C-2', 'fr-lyon', 'awaiting_pickup', 'on_track', 't', 't', '{}',"
+                " '0123456789abcdef0123')"
+            )
+    await database.close()
+
+
 async def test_legs_are_found_by_tracking_number_through_one_index(tmp_path: Path) -> None:
     database = await Database.open(tmp_path / "db.sqlite")
     lookups = (
