@@ -154,8 +154,7 @@ class Idempotency:
                 )
                 answer = replace(record, response_body=response.body)
                 if refused:  # sent again it runs again rather than wait for a copy: stored before it is sent
-                    async with self._store.transaction() as tx:
-                        await tx.save_idempotency(record)
+                    await self._save(record)
                     mine.answer = answer  # only once stored: a failed store answers 500, never replayed
                 else:
                     mine.answer = answer
@@ -171,12 +170,12 @@ class Idempotency:
         while self._storing:
             await asyncio.wait(list(self._storing))
 
+    async def _save(self, record: IdempotencyRecord) -> None:
+        async with self._store.transaction() as tx:
+            await tx.save_idempotency(record)
+
     def _store_answer(self, slot: tuple[str, str], mine: _InFlight, record: IdempotencyRecord) -> None:
         """Store ``record`` in the background; the key stays held in the process until it is committed."""
-
-        async def store() -> None:
-            async with self._store.transaction() as tx:
-                await tx.save_idempotency(record)
 
         def stored(task: asyncio.Task[None]) -> None:
             self._storing.discard(task)
@@ -196,7 +195,7 @@ class Idempotency:
                     exc_info=error,
                 )
 
-        task = asyncio.create_task(store(), name=ANSWER_COPY_TASK)
+        task = asyncio.create_task(self._save(record), name=ANSWER_COPY_TASK)
         self._storing.add(task)
         task.add_done_callback(stored)
 
