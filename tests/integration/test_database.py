@@ -236,10 +236,8 @@ async def test_a_begin_that_meets_another_writer_waits_off_the_loop(tmp_path: Pa
             unit.defer("INSERT INTO units (n) VALUES (2)")
 
     writing = asyncio.create_task(unit())
-    ticks = 0
-    while ticks < 20:  # the loop is free while the BEGIN waits
+    for _ in range(20):  # the loop is free while the BEGIN waits
         await asyncio.sleep(0.005)
-        ticks += 1
     assert not writing.done()
     other.execute("COMMIT")
     other.close()
