@@ -42,6 +42,7 @@ def read_intake_payload(secret: bytes, payload: str) -> IntakeScan | None:
         leg = LegDirection(leg_text)
     except ValueError:
         return None
-    if not hmac.compare_digest(check, _check(secret, repair_id, leg)):
+    # As bytes: compare_digest refuses str with non-ASCII characters, which a misread scan can carry.
+    if not hmac.compare_digest(check.encode(), _check(secret, repair_id, leg).encode()):
         return None
     return IntakeScan(repair_id=repair_id, leg=leg)

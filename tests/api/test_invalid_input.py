@@ -168,3 +168,12 @@ async def test_a_dispatch_names_the_serial_it_needs_or_refuses(service: Service)
         assert status == 422 and problem["code"] == "request.invalid"
         assert [f["name"] for f in problem["fields"]] == ["replacement_serial"]
     assert database_digest(service.services.settings.database_path) == before
+
+
+async def test_a_misread_receipt_scan_is_a_clear_422(service: Service) -> None:
+    before = database_digest(service.services.settings.database_path)
+    status, problem, _ = await service.call(
+        "POST", "/v1/centres/fr-lyon/receipts", "fr-lyon", json={"scan": "LGX1|rp_0123|inbound|\u00e9"}
+    )
+    assert status == 422 and problem["code"] == "receipt.bad_scan", problem
+    assert database_digest(service.services.settings.database_path) == before
