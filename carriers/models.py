@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import enum
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -19,6 +19,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_seriali
 def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must be timezone-aware")
+    try:
+        value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-14:00, say: valid as written, past datetime's range in UTC
+        raise ValueError("has no UTC equivalent within the supported range") from None
     return value
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ from carriers.models import (
     TrackingEvent,
     TrackingResult,
 )
+
+logger = logging.getLogger(__name__)
 
 CARRIER = "dhl_express"
 #: ``GET /tracking`` takes at most 200 shipment numbers (``shipmentTrackingNumber`` ``maxItems``).
@@ -450,6 +453,13 @@ def _events(number: str, raw_events: Sequence[Any]) -> list[TrackingEvent]:
         if not code or not day or not at:
             continue
         offset = raw.get("GMTOffset")
+        try:
+            occurred_at = event_instant(day, at, offset if isinstance(offset, str) else None)
+        except (ValueError, OverflowError):
+            # A scan without a usable instant cannot be ordered: it is left out rather than make the whole
+            # answer unreadable, and a later poll brings it again should DHL correct it.
+            logger.warning("DHL event %s of %s has no usable time (%s %s %s): skipped", code, number, day, at, offset)
+            continue
         # DHL gives events no id: date, time and code identify one, and a counter tells apart the rare
         # identical pair (two RR at the same second). The counter is stable because DHL only appends.
         key = f"{number}/{day}T{at}/{code}"
@@ -460,7 +470,7 @@ def _events(number: str, raw_events: Sequence[Any]) -> list[TrackingEvent]:
                 carrier=CARRIER,
                 tracking_number=number,
                 event_id=event_id,
-                occurred_at=event_instant(day, at, offset if isinstance(offset, str) else None),
+                occurred_at=occurred_at,
                 status=status_for(code),
                 raw_code=code,
                 raw_description=str(raw.get("description") or description_for(code)),

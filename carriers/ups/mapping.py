@@ -418,7 +418,10 @@ def utc_instant(
         return datetime.combine(_parse_day(gmt_date), _parse_clock(gmt_time), tzinfo=UTC)
     if local_date and local_time and offset:
         local = datetime.combine(_parse_day(local_date), _parse_clock(local_time), tzinfo=_parse_offset(offset))
-        return local.astimezone(UTC)
+        try:
+            return local.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"scan time {local.isoformat()} has no UTC equivalent") from None
     raise ValueError("scan without a GMT instant or a local time with its offset")
 
 

@@ -47,6 +47,15 @@ async def test_bad_pushes_are_refused_and_change_nothing(service: Service) -> No
             "carrier.push_malformed",
         ),
         (
+            "event time with no UTC equivalent",
+            (
+                far := json.dumps({"events": [scan(number, "PU", now) | {"occurred_at": "9999-12-31T23:59:59-14:00"}]})
+            ).encode(),
+            sign_push(DEVELOPMENT_PUSH_SECRET, far.encode(), stamp),
+            400,
+            "carrier.push_malformed",
+        ),
+        (
             "unknown tracking number",
             (other := json.dumps({"events": [scan("1ZUNKNOWN0000000001", "PU", now)]}).encode()),
             sign_push(DEVELOPMENT_PUSH_SECRET, other, stamp),

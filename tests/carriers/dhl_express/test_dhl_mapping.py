@@ -383,3 +383,25 @@ def test_reference_lookup_picks_the_matching_newest_shipment() -> None:
 def test_spec_folder_is_beside_the_repository() -> None:
     repository = Path(__file__).resolve().parents[3]
     assert spec_path().parent == repository.parent / "shared" / "carrier-specs"
+
+
+def test_an_event_without_a_usable_time_is_left_out_not_the_whole_answer() -> None:
+    def event(day: str, at: str, offset: str) -> dict[str, object]:
+        return {"typeCode": "PU", "date": day, "time": at, "GMTOffset": offset, "description": "Picked up"}
+
+    body = {
+        "shipments": [
+            {
+                "shipmentTrackingNumber": "1234567890",
+                "events": [
+                    event("2025-03-03", "10:00:00", "+01:00"),
+                    event("9999-12-31", "23:59:59", "-14:00"),  # past datetime's range once in UTC
+                    event("2025-13-40", "10:00:00", "+01:00"),  # no such day
+                    event("2025-03-03", "11:00:00", "+99:00"),  # no such offset
+                ],
+            }
+        ]
+    }
+    [result] = mapping.tracking_results(["1234567890"], body)
+    assert result.found
+    assert [e.occurred_at for e in result.events] == [datetime(2025, 3, 3, 9, tzinfo=UTC)]

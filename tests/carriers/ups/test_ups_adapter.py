@@ -412,6 +412,15 @@ async def test_push_without_a_configured_credential_is_refused(
                 "activityStatus": {"type": "I"},
             }
         ).encode(),
+        json.dumps(  # a local time whose UTC instant is past datetime's range
+            {
+                "trackingNumber": "1ZA1B2C31100000011",
+                "localActivityDate": "99991231",
+                "localActivityTime": "235959",
+                "gmtOffset": "-14.00",
+                "activityStatus": {"type": "I"},
+            }
+        ).encode(),
     ],
 )
 async def test_malformed_push_is_refused(adapter: UpsAdapter, fake: FakeUps, clock: ManualClock, body: bytes) -> None:

@@ -70,6 +70,8 @@ def test_instants_from_local_time_and_offset() -> None:
     assert mapping.utc_instant(None, None, "20240423", "091519", "-04.00") == expected
     with pytest.raises(ValueError, match="GMT"):
         mapping.utc_instant(None, None, "20240423", "091519", None)
+    with pytest.raises(ValueError, match="no UTC equivalent"):
+        mapping.utc_instant(None, None, "99991231", "235959", "-14:00")
 
 
 def _track_payload(activity: object) -> dict[str, object]:
