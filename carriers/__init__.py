@@ -7,6 +7,7 @@ from carriers.base import AdapterFactory, CarrierAdapter, CarrierContext, Carrie
 from carriers.errors import (
     CarrierAmbiguousError,
     CarrierAuthError,
+    CarrierBusy,
     CarrierCircuitOpen,
     CarrierError,
     CarrierNotFound,
@@ -46,6 +47,7 @@ __all__ = [
     "CarrierAdapter",
     "CarrierAmbiguousError",
     "CarrierAuthError",
+    "CarrierBusy",
     "CarrierCircuitOpen",
     "CarrierConfigurationError",
     "CarrierContext",

@@ -7,7 +7,8 @@
     │   ├── CarrierTimeout            no answer in time to a call that changes nothing (GET, lookups)
     │   ├── CarrierUnavailable        connection refused or reset before sending, 5xx on a read
     │   ├── CarrierRateLimited        429; ``retry_after`` seconds when the carrier said so
-    │   └── CarrierCircuitOpen        our breaker is open: we did not call at all
+    │   ├── CarrierCircuitOpen        our breaker is open: we did not call at all
+    │   └── CarrierBusy               every concurrency slot stayed taken until the deadline: not sent
     ├── CarrierAmbiguousError         a call that changes state may have been applied (timeout after
     │                                 sending, reset mid-answer, 5xx on create): look it up by reference
     ├── CarrierAuthError              credentials refused (after one token refresh)
@@ -59,6 +60,10 @@ class CarrierRateLimited(CarrierTransientError):
 
 class CarrierCircuitOpen(CarrierTransientError):
     pass
+
+
+class CarrierBusy(CarrierTransientError):
+    """Every concurrency slot for the carrier stayed taken until the call's deadline: nothing was sent."""
 
 
 class CarrierAmbiguousError(CarrierError):

@@ -7,7 +7,9 @@ difference except that calls become safe to make:
 * ``CarrierTransientError`` is retried with exponential backoff and full jitter (tenacity), honouring a
   carrier's ``retry_after`` up to ``retry_after_cap_s``; anything else is raised as is, never a
   ``RetryError``;
-* one circuit breaker and one concurrency limit (semaphore) per wrapped carrier;
+* one circuit breaker and one concurrency limit (semaphore) per wrapped carrier; the wait for a slot counts
+  towards the deadline, and a call that gets none in time raises ``CarrierBusy`` (nothing was sent), so no
+  call outlasts ``deadline_s``: the service's booking lease relies on that;
 * **never twice**: a create (``schedule_pickup``, ``create_shipment``) whose outcome is ambiguous (the adapter
   raised ``CarrierAmbiguousError``, or our attempt timeout fired after the request may have left) is followed
   by a lookup by our reference (``find_pickup`` / ``find_shipment``); the booking found is returned, and only
@@ -37,6 +39,7 @@ from tenacity.stop import stop_base
 from carriers.base import CarrierAdapter, Sleep
 from carriers.errors import (
     CarrierAmbiguousError,
+    CarrierBusy,
     CarrierCircuitOpen,
     CarrierError,
     CarrierNotSupported,
@@ -290,16 +293,26 @@ class ResilientCarrier:
         except CarrierError as exc:
             self._report(operation, number, 0.0, AttemptOutcome.CIRCUIT_OPEN, exc)
             raise
-        budget = min(self.policy.attempt_timeout_s, self.policy.deadline_s - (begin - started))
         outcome = AttemptOutcome.ERROR
         error: BaseException | None = None
         try:
-            async with self._slots:
+            await self._take_slot(operation, started)
+            try:
+                # The attempt's time starts once it holds its slot, and the wait for the slot counts towards
+                # the deadline: a call never outlasts ``deadline_s``, which a booking's lease relies on.
+                sending = self._monotonic()
+                budget = min(self.policy.attempt_timeout_s, self.policy.deadline_s - (sending - started))
+                if budget <= 0:
+                    raise CarrierBusy(
+                        f"{operation}: a slot came free only at the deadline; not sent",
+                        carrier=self.name,
+                        operation=operation,
+                    )
                 try:
-                    async with asyncio.timeout(max(budget, 0.0)):
+                    async with asyncio.timeout(budget):
                         result = await send()
                 except TimeoutError as exc:
-                    waited = self._monotonic() - begin
+                    waited = self._monotonic() - sending
                     if creates:
                         raise CarrierAmbiguousError(
                             f"{operation}: no answer in {waited:.3f} s; the request may have been applied",
@@ -308,6 +321,8 @@ class ResilientCarrier:
                         ) from exc
                     message = f"{operation}: no answer within {waited:.3f} s"
                     raise CarrierTimeout(message, carrier=self.name, operation=operation) from exc
+            finally:
+                self._slots.release()
             outcome = AttemptOutcome.SUCCESS
             self.breaker.record_success(probe)
             return result
@@ -325,6 +340,22 @@ class ResilientCarrier:
             raise
         finally:
             self._report(operation, number, self._monotonic() - begin, outcome, error)
+
+    async def _take_slot(self, operation: str, started: float) -> None:
+        """One of the carrier's concurrency slots, waited for no longer than what is left of the deadline."""
+        if not self._slots.locked():
+            await self._slots.acquire()  # free: taken without waiting
+            return
+        left = self.policy.deadline_s - (self._monotonic() - started)
+        try:
+            async with asyncio.timeout(max(left, 0.0)):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise CarrierBusy(
+                f"{operation}: all {self.policy.max_concurrency} slots stayed taken until the deadline; not sent",
+                carrier=self.name,
+                operation=operation,
+            ) from None
 
     def _report(
         self,
@@ -381,6 +412,8 @@ def _is_circuit_open(exc: BaseException) -> bool:
 def _classify(exc: BaseException) -> AttemptOutcome:
     if isinstance(exc, CarrierTimeout):
         return AttemptOutcome.TIMEOUT
+    if isinstance(exc, CarrierBusy):
+        return AttemptOutcome.BUSY
     if isinstance(exc, CarrierTransientError):
         return AttemptOutcome.TRANSIENT
     if isinstance(exc, CarrierAmbiguousError):

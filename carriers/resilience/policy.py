@@ -31,7 +31,11 @@ class CallPolicy(BaseModel):
     retry_after_cap_s: float = Field(default=30.0, ge=0, description="largest Retry-After honoured")
     breaker_failure_threshold: int = Field(default=5, ge=1, description="consecutive failures that open it")
     breaker_cooldown_s: float = Field(default=30.0, gt=0, description="open time before one probe")
-    max_concurrency: int = Field(default=8, ge=1, description="calls in flight to this carrier at once")
+    max_concurrency: int = Field(
+        default=8,
+        ge=1,
+        description="calls in flight to this carrier at once; waiting for a slot counts towards the deadline",
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> CallPolicy:
@@ -49,6 +53,7 @@ class AttemptOutcome(enum.StrEnum):
     AMBIGUOUS = "ambiguous"  # a create that may have been applied; reconciled by reference
     PERMANENT = "permanent"  # rejected, not found, auth, not supported: never retried
     CIRCUIT_OPEN = "circuit_open"  # the breaker refused; the adapter was not called
+    BUSY = "busy"  # no concurrency slot came free before the deadline; the adapter was not called
     ERROR = "error"  # an exception outside the carrier error tree (a bug): never retried
 
 

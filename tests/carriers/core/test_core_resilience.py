@@ -13,6 +13,7 @@ import pytest
 
 from carriers.errors import (
     CarrierAmbiguousError,
+    CarrierBusy,
     CarrierCircuitOpen,
     CarrierRateLimited,
     CarrierRejected,
@@ -286,6 +287,33 @@ async def test_concurrency_limit_is_honoured() -> None:
     await asyncio.gather(*(rig.carrier.track(["X"]) for _ in range(6)))
     # Two slots, six one-second calls: three rounds. Unlimited would take one second.
     assert now() - start == pytest.approx(3.0)
+
+
+async def test_the_wait_for_a_slot_counts_towards_the_deadline() -> None:
+    # One slot, a 3 s deadline, shipments taking 1.2 s: the second create sends at 1.2 s, the third at 2.4 s
+    # with 0.6 s left (cut short: ambiguous), and the fourth never gets a slot in time: busy, never sent.
+    policy = POLICY.model_copy(update={"max_concurrency": 1, "deadline_s": 3.0, "max_attempts": 1})
+    rig = Rig({"operation": "create_shipment", "kind": "latency", "delay_s": 1.2, "times": 4}, policy=policy)
+    ended: dict[str, float] = {}
+
+    async def create(reference: str) -> str:
+        try:
+            await rig.carrier.create_shipment(example_shipment_request(reference))
+            return "booked"
+        except CarrierAmbiguousError:
+            return "ambiguous"
+        except CarrierBusy:
+            return "busy"
+        finally:
+            ended[reference] = now()
+
+    start = now()
+    outcomes = await asyncio.gather(*(create(f"SLOT-{n}") for n in range(4)))
+    assert outcomes == ["booked", "booked", "ambiguous", "busy"]
+    assert all(at - start <= policy.deadline_s for at in ended.values()), ended
+    assert rig.sim.shipments_for("SLOT-3") == []  # never sent
+    assert ("create_shipment", AttemptOutcome.BUSY) in rig.trail()
+    assert breaker_state(rig) is BreakerState.CLOSED  # our own queue says nothing of the carrier's health
 
 
 async def test_deadline_is_honoured_across_attempts() -> None:
