@@ -18,6 +18,9 @@ the outcome in one transaction.
   waiting for a retry. An intent attempted before is first looked up at the carrier by our reference; only
   if the carrier has nothing is it created again. An adapter that cannot look up leaves such an intent
   failed and flagged for reconciliation by hand rather than risk a second booking.
+- A create retried after its repair was cancelled (or, for a pickup, after a reschedule moved it) is only
+  looked up: found, it is recorded and undone like any booking that landed late; not found, the intent ends
+  ``cancelled`` and nothing is booked.
 - Transient failures back off exponentially up to ``retry_max_s``; permanent refusals fail the intent and
   raise a flag on the repair, which the case system is told about.
 """
@@ -119,6 +122,13 @@ class _Unverifiable(CarrierError):
     """An intent attempted before whose booking the carrier cannot look up: creating again could book twice."""
 
 
+class _NotWanted(Exception):
+    """A booking no longer wanted was looked up, and the carrier holds none: nothing to book or undo."""
+
+
+_CREATES = frozenset({"create_shipment", "schedule_pickup"})
+
+
 class Bookings:
     def __init__(
         self,
@@ -175,8 +185,13 @@ class Bookings:
         adapter = self._carriers.get(intent.carrier)
         if adapter is None:
             return await self._fail(intent, f"carrier {intent.carrier!r} is not enabled")
+        # A booking retried after its repair was cancelled, or its pickup moved, is only looked up (a former
+        # attempt may have made it, and then it is undone like any late booking), never made anew.
+        create = intent.attempts <= 1 or intent.operation not in _CREATES or await self._still_wanted(intent)
         try:
-            result = await self._call(adapter, intent)
+            result = await self._call(adapter, intent, create=create)
+        except _NotWanted:
+            return await self._drop(intent)
         except (CarrierTransientError, CarrierAmbiguousError) as exc:
             return await self._retry_later(intent, exc)
         except CarrierError as exc:
@@ -233,7 +248,32 @@ class Bookings:
         delay = min(self._retry_max_s, 2.0 ** min(attempts, 16))
         return timedelta(seconds=self._rng.uniform(delay / 2, delay))
 
-    async def _call(self, adapter: CarrierAdapter, intent: BookingIntent) -> _Answer:
+    async def _still_wanted(self, intent: BookingIntent) -> bool:
+        repair = await self._store.reader().get_repair(intent.repair_id)
+        if repair is None or repair.state is JourneyState.CANCELLED:
+            return False
+        return intent.operation != "schedule_pickup" or not _stale_pickup(repair, intent)
+
+    async def _drop(self, intent: BookingIntent) -> Outcome:
+        """An intent no longer wanted, of which the carrier holds nothing: ended without a booking."""
+        now = self._clock.now()
+        error = "no longer wanted (repair cancelled or pickup moved); the carrier holds nothing under it"
+        logger.info("booking %s (%s) dropped: %s", intent.reference, intent.operation, error)
+        async with self._store.transaction() as tx:
+            await tx.update_intent(
+                intent.reference,
+                status="cancelled",
+                attempts=intent.attempts,
+                next_attempt_at=now,
+                last_error=error,
+                result=None,
+                now=now,
+            )
+        return Outcome(dataclasses.replace(intent, status="cancelled", last_error=error))
+
+    async def _call(self, adapter: CarrierAdapter, intent: BookingIntent, *, create: bool = True) -> _Answer:
+        """Run the intent's carrier call. With ``create`` false, a booking is only looked up: ``_NotWanted``
+        when the carrier holds none."""
         op = intent.operation
         retried = intent.attempts > 1  # attempted before: the carrier may already hold it
         given = intent.carrier_request
@@ -244,6 +284,8 @@ class Bookings:
                 if Capability.FIND_SHIPMENT not in adapter.capabilities:
                     raise _Unverifiable(f"{intent.carrier} cannot look shipment {request.reference} up by reference")
                 found = await adapter.find_shipment(request.reference)
+            if found is None and not create:
+                raise _NotWanted
             booking = found or await adapter.create_shipment(request)
             return _Answer({"shipment": booking.model_dump(mode="json")}, shipment=booking)
         if op == "schedule_pickup":
@@ -253,6 +295,8 @@ class Bookings:
                 if Capability.FIND_PICKUP not in adapter.capabilities:
                     raise _Unverifiable(f"{intent.carrier} cannot look pickup {pickup.reference} up by reference")
                 found_pickup = await adapter.find_pickup(pickup.reference, pickup.pickup_date)
+            if found_pickup is None and not create:
+                raise _NotWanted
             confirmation = found_pickup or await adapter.schedule_pickup(pickup)
             return _Answer({"pickup": confirmation.model_dump(mode="json")}, pickup=confirmation)
         if op == "cancel_pickup":

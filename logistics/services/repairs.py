@@ -288,7 +288,8 @@ class Repairs:
                             now,
                         )
                     )
-            # An intent in flight (attempted, not done) is compensated by the booking worker when it lands.
+            # An intent attempted but not done is in flight or waits for a retry. In flight, what it books is
+            # undone when it lands; retried, it is only looked up, and undone if an earlier attempt booked it.
 
     async def reschedule(self, repair_id: str, command: Reschedule, source: str) -> tuple[Repair, RoutingDecision]:
         now = self._clock.now()

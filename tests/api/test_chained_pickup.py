@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +200,55 @@ async def test_no_chaining_when_the_lease_could_run_out_during_the_pickup_call(
         assert len(sim.pickups_for(f"{repair_id}-in-p1")) == 1  # booked as a follow-up, recorded first
         await _create(service, "C-CHAIN-9")
         assert len(chained) == 1  # with the lease whole, the pickup is chained
+
+
+async def test_a_cancelled_repair_whose_shipment_awaits_a_retry_books_nothing(service: Service) -> None:
+    sim = _sim(service)
+    sim.faults.extend([FaultStep(operation="create_shipment", kind="refused")])  # nothing reached the carrier
+    repair = await _create(service, "C-CHAIN-CXL-1")
+    reference = f"{repair['id']}-in"
+    assert _intents(service, repair["id"])[reference][:2] == ("pending", 1)
+    service.clock.advance(minutes=15)  # the retry is due; the cancel runs what is due inline
+    status, cancelled, _ = await service.call("POST", f"/v1/repairs/{repair['id']}/cancel", json={})
+    assert status == 200 and cancelled["state"] == "cancelled"
+    service.clock.advance(hours=1)
+    await service.services.bookings.run_due()
+    assert sim.shipments_for(reference) == []
+    assert [r.booking.reference for r in sim.store.state.pickups] == []
+    assert _intents(service, repair["id"])[reference][0] == "cancelled"
+
+
+async def test_a_cancelled_repair_whose_shipment_was_booked_unseen_gets_it_voided(service: Service) -> None:
+    sim = _sim(service)
+    # The carrier books the shipment, then answers 503: the service does not know it holds one.
+    sim.faults.extend([FaultStep(operation="create_shipment", kind="http_error", status=503, after_apply=True)])
+    repair = await _create(service, "C-CHAIN-CXL-2")
+    reference = f"{repair['id']}-in"
+    status, _, _ = await service.call("POST", f"/v1/repairs/{repair['id']}/cancel", json={})
+    assert status == 200
+    service.clock.advance(hours=1)
+    while await service.services.bookings.run_due():
+        pass  # the retry finds the shipment; its void follows
+    (shipment,) = [r for r in sim.store.state.shipments if r.booking.reference == reference]
+    assert shipment.voided_at is not None  # and it is the only one made under that reference
+    assert [r.booking.reference for r in sim.store.state.pickups] == []  # no pickup for a cancelled repair
+
+
+async def test_a_pickup_awaiting_a_retry_when_rescheduled_is_not_booked(service: Service) -> None:
+    sim = _sim(service)
+    sim.faults.extend([FaultStep(operation="schedule_pickup", kind="refused")])  # nothing reached the carrier
+    repair = await _create(service, "C-CHAIN-RS-1")
+    first = f"{repair['id']}-in-p1"
+    assert _intents(service, repair["id"])[first][:2] == ("pending", 1)
+    later = date.fromisoformat(repair["inbound"]["pickup"]["local_date"]) + timedelta(days=7)
+    status, moved, _ = await service.call(
+        "POST", f"/v1/repairs/{repair['id']}/reschedule", json={"preferred_date": later.isoformat()}
+    )
+    assert status == 200, moved
+    service.clock.advance(hours=1)
+    while await service.services.bookings.run_due():
+        pass
+    assert sim.pickups_for(first) == []  # the old slot's pickup was never booked
+    assert _intents(service, repair["id"])[first][0] == "cancelled"
+    _, after, _ = await service.call("GET", f"/v1/repairs/{repair['id']}")
+    assert after["inbound"]["pickup_confirmation"] is not None  # the new slot's pickup was
