@@ -198,8 +198,9 @@ class Repair(_Model):
         """Apply one new carrier event.
 
         The leg's status only moves forward. An exception (or a return to sender) is a flag that stays open
-        while it is the newest event of the leg; a newer scan clears it. ``is_newest`` says whether this
-        event is the newest the leg has, by the carrier's own time, so any arrival order ends the same.
+        while it is the newest event of the leg; any newer event clears it, a problem of the other kind too.
+        ``is_newest`` says whether this event is the newest the leg has, by the carrier's own time, so any
+        arrival order ends the same.
         """
         leg = self.leg(direction)
         if leg is None:
@@ -215,9 +216,31 @@ class Repair(_Model):
                 )
             ]
         changes: list[Change] = []
+        flagging = status in (LegStatus.EXCEPTION, LegStatus.RETURNED_TO_SENDER)
         code = "carrier.exception" if status is LegStatus.EXCEPTION else "carrier.returned_to_sender"
+        if is_newest:
+            # The newest event alone decides which carrier flag is open on the leg: any newer event, another
+            # kind of problem included, clears the flags older ones raised.
+            for flag in self.flags:
+                if (
+                    flag.leg is direction
+                    and flag.cleared_at is None
+                    and flag.code.startswith("carrier.")
+                    and not (flagging and flag.code == code)
+                ):
+                    flag.cleared_at = at
+                    changes.append(
+                        Change(
+                            kind="flag_cleared",
+                            occurred_at=at,
+                            actor=Actor.CARRIER,
+                            source=source,
+                            leg=direction,
+                            details={"code": flag.code},
+                        )
+                    )
         already_open = any(f.code == code and f.leg is direction and f.cleared_at is None for f in self.flags)
-        if status in (LegStatus.EXCEPTION, LegStatus.RETURNED_TO_SENDER) and is_newest and not already_open:
+        if flagging and is_newest and not already_open:
             self.flags.append(
                 Flag(
                     code=code,
@@ -237,20 +260,6 @@ class Repair(_Model):
                     details=details,
                 )
             )
-        elif is_newest and status not in (LegStatus.EXCEPTION, LegStatus.RETURNED_TO_SENDER):
-            for flag in self.flags:
-                if flag.leg is direction and flag.cleared_at is None and flag.code.startswith("carrier."):
-                    flag.cleared_at = at
-                    changes.append(
-                        Change(
-                            kind="flag_cleared",
-                            occurred_at=at,
-                            actor=Actor.CARRIER,
-                            source=source,
-                            leg=direction,
-                            details={"code": flag.code},
-                        )
-                    )
         if leg_status_advances(leg.status, status):
             changes.append(self._set_leg_status(leg, status, at, Actor.CARRIER, source, details))
         elif status is not LegStatus.EXCEPTION:

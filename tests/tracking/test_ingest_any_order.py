@@ -139,3 +139,11 @@ async def test_a_return_reported_first_still_puts_the_device_with_the_carrier() 
     returned = event(NUMBER, "r", EXAMPLE_START + timedelta(hours=9), TrackingStatus.RETURNED_TO_SENDER)
     found = await outcomes({"in_order": [[moving, returned]], "return_first": [[returned], [moving]]})
     assert found["return_first"][0] == found["in_order"][0] == JourneyState.IN_TRANSIT_TO_CENTRE
+
+
+async def test_a_newer_problem_of_another_kind_replaces_the_older_flag_in_any_order() -> None:
+    returned = event(NUMBER, "ev01", EXAMPLE_START + timedelta(minutes=1), TrackingStatus.RETURNED_TO_SENDER)
+    problem = event(NUMBER, "ev02", EXAMPLE_START + timedelta(minutes=2), TrackingStatus.EXCEPTION)
+    found = await outcomes({"in_order": [[returned], [problem]], "problem_first": [[problem], [returned]]})
+    assert found["problem_first"] == found["in_order"]
+    assert found["in_order"].open_flags == [("carrier.exception", LegDirection.INBOUND)]
