@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from logistics.clock import Clock
 from logistics.domain.intake import read_intake_payload
@@ -25,6 +25,7 @@ from logistics.services.ports import Page, RepairFilter, Store
 from logistics.services.routing import Routing
 
 ITEM_NAME = r"^[a-z_]{1,40}$"
+ItemName = Annotated[str, StringConstraints(pattern=ITEM_NAME)]  # an item kind, as on the packing slip
 
 
 class Receipt(BaseModel):
@@ -33,8 +34,8 @@ class Receipt(BaseModel):
     scan: str | None = Field(default=None, max_length=200, description="the label's 2D payload")
     tracking_number: str | None = Field(default=None, max_length=40)
     repair_id: str | None = Field(default=None, max_length=40)
-    condition: str = Field(default="as_expected", pattern=r"^[a-z_]{1,40}$")
-    items_received: tuple[str, ...] | None = Field(default=None, max_length=20)
+    condition: str = Field(default="as_expected", pattern=ITEM_NAME)
+    items_received: tuple[ItemName, ...] | None = Field(default=None, max_length=20)
     drive_present: bool | None = None
     note: str | None = Field(default=None, max_length=500)
 

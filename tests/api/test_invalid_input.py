@@ -177,3 +177,18 @@ async def test_a_misread_receipt_scan_is_a_clear_422(service: Service) -> None:
     )
     assert status == 422 and problem["code"] == "receipt.bad_scan", problem
     assert database_digest(service.services.settings.database_path) == before
+
+
+@pytest.mark.parametrize("item", ["AC adapter", "x" * 41, "", "battery\n"])
+async def test_a_receipt_names_items_as_the_packing_slip_does(service: Service, item: str) -> None:
+    _, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-BAD-ITEMS"))
+    before = database_digest(service.services.settings.database_path)
+    status, problem, _ = await service.call(
+        "POST",
+        "/v1/centres/fr-lyon/receipts",
+        "fr-lyon",
+        json={"repair_id": created["repair"]["id"], "items_received": ["ac_adapter", item]},
+    )
+    assert status == 422 and problem["code"] == "request.invalid", problem
+    assert [f["name"] for f in problem["fields"]] == ["items_received.1"]
+    assert database_digest(service.services.settings.database_path) == before
