@@ -301,7 +301,7 @@ class ResilientCarrier:
                 # The attempt's time starts once it holds its slot, and the wait for the slot counts towards
                 # the deadline: a call never outlasts ``deadline_s``, which a booking's lease relies on.
                 sending = self._monotonic()
-                budget = min(self.policy.attempt_timeout_s, self.policy.deadline_s - (sending - started))
+                budget = min(self.policy.attempt_timeout_s, self._time_left(started))
                 if budget <= 0:
                     raise CarrierBusy(
                         f"{operation}: a slot came free only at the deadline; not sent",
@@ -341,14 +341,17 @@ class ResilientCarrier:
         finally:
             self._report(operation, number, self._monotonic() - begin, outcome, error)
 
+    def _time_left(self, started: float) -> float:
+        """Seconds left of the deadline of a call that started at ``started``."""
+        return self.policy.deadline_s - (self._monotonic() - started)
+
     async def _take_slot(self, operation: str, started: float) -> None:
         """One of the carrier's concurrency slots, waited for no longer than what is left of the deadline."""
         if not self._slots.locked():
             await self._slots.acquire()  # free: taken without waiting
             return
-        left = self.policy.deadline_s - (self._monotonic() - started)
         try:
-            async with asyncio.timeout(max(left, 0.0)):
+            async with asyncio.timeout(max(self._time_left(started), 0.0)):
                 await self._slots.acquire()
         except TimeoutError:
             raise CarrierBusy(
