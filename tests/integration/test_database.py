@@ -430,3 +430,29 @@ def test_every_busy_code_sends_the_begin_to_wait_off_the_loop() -> None:
     assert all(database_module._is_busy(error(code)) for code in (sqlite3.SQLITE_BUSY, busy_recovery, busy_snapshot))
     assert not database_module._is_busy(error(sqlite3.SQLITE_LOCKED))
     assert not database_module._is_busy(sqlite3.OperationalError("no such table"))
+
+
+async def test_a_connection_that_fails_to_close_does_not_keep_the_other_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each connection has a worker thread the interpreter waits for at exit: a close that fails must not leave
+    the other connection's thread running, or the process could never exit after SIGTERM."""
+    database = await _database(tmp_path)
+    reader, writer = database._reader, database._writer
+
+    async def fails() -> None:
+        await reader._execute(reader._conn.close)  # type: ignore[no-untyped-call]
+        reader.stop()
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(reader, "close", fails)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+            await database.close()
+        await asyncio.to_thread(writer._thread.join, 5)
+        await asyncio.to_thread(reader._thread.join, 5)
+        assert not writer._thread.is_alive()
+        assert not reader._thread.is_alive()
+    finally:
+        if writer._thread.is_alive():  # so that a failure here does not also keep the test run from exiting
+            await writer.close()
