@@ -280,15 +280,12 @@ class Database:
     async def close(self) -> None:
         """Commit what is pending, then close both connections, each even if what came before it failed: a
         connection's worker thread is not a daemon, and one left running would keep the process from exiting."""
-        try:
+        async with contextlib.AsyncExitStack() as closing:  # closes the reader, then the writer, whatever fails
+            closing.push_async_callback(self._writer.close)
+            closing.push_async_callback(self._reader.close)
             if self._flusher is not None:
                 await asyncio.wait([self._flusher])  # its outcome is the group's, told to its units
             await self._flush()  # a group whose flusher was stopped before its COMMIT: committed now
-        finally:
-            try:
-                await self._reader.close()
-            finally:
-                await self._writer.close()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Unit]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import re
@@ -38,11 +37,11 @@ import uvloop
 if __package__ in (None, ""):  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from logistics.cli import GC_YOUNG_THRESHOLD
+from logistics.cli import tune_collector
+from tests.bench.service_process import pythonpath_with_repository
 from tests.support.journeys import CORSICA_SITE, PARIS_SITE, repair_request
 from tests.support.service import running_service
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 SITES = {"courier": PARIS_SITE, "self-shipment": CORSICA_SITE}
 WARMUP = 20
 COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
@@ -50,14 +49,12 @@ COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
 async def drive(journey: str, concurrency: int, count: int) -> None:
     """The measured workload: ``WARMUP`` creates one at a time, then ``count`` at ``concurrency``."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
     site = SITES[journey]
     with tempfile.TemporaryDirectory(prefix="logistics-instructions-") as scratch:
         directory = Path(scratch)
         carriers = {"sim": {"state_path": str(directory / "sim-carrier.json")}}
         async with running_service(directory, carriers=carriers) as service:
+            tune_collector()  # as ``serve`` does once the service has started
             url = service.base_url + "/v1/repairs"
             sent = 0
 
@@ -91,7 +88,7 @@ async def drive(journey: str, concurrency: int, count: int) -> None:
 
 def count_instructions(journey: str, concurrency: int, creates: int) -> subprocess.Popen[str]:
     """Start this script's workload under callgrind; its report (with the total) goes to stderr."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, "PYTHONPATH": pythonpath_with_repository()}
     command = [
         "valgrind",
         "--tool=callgrind",

@@ -110,6 +110,12 @@ class RunningServer:
         return f"server pid {self.pid} on {self.base_url}, {where}"
 
 
+def pythonpath_with_repository() -> str:
+    """``PYTHONPATH`` for a child process that runs the code of this checkout, whatever its working directory
+    and however the package was installed."""
+    return os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")]))
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -159,8 +165,7 @@ def serving(settings: dict[str, str], *, pin: bool = True) -> Iterator[RunningSe
         base_url = f"http://127.0.0.1:{port}"
         keys_path = directory / "dev-keys.json"
         env = {name: value for name, value in os.environ.items() if not name.startswith("LOGISTICS_")}
-        # The code of this checkout, whatever the working directory and however the package was installed.
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = pythonpath_with_repository()
         env.update(
             {
                 "LOGISTICS_HOST": "127.0.0.1",
