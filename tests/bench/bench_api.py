@@ -30,7 +30,8 @@ import aiohttp
 if __package__ in (None, ""):  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.service_process import RunningServer, Usage, machine_load, pin_this_process_to_client_cpu, serving
+from tests.bench.host import CpuTimes, calibration, machine_load
+from tests.bench.service_process import RunningServer, Usage, pin_this_process_to_client_cpu, serving
 from tests.support.journeys import CORSICA_SITE, PARIS_SITE, repair_request
 
 JOURNEYS: dict[str, dict[str, Any]] = {"courier pickup (Paris)": PARIS_SITE, "self-shipment (Ajaccio)": CORSICA_SITE}
@@ -169,12 +170,17 @@ def main() -> int:
         client_pinned = server.pinned and pin_this_process_to_client_cpu()
         print(server.describe())
         print(machine_load())
+        print(calibration())
         sim = "in memory" if args.sim_in_memory else "as configured by default (state file written through)"
         print(f"simulated carrier {sim}; background workers off; log level WARNING")
         print(f"load generator (aiohttp client) {'pinned to CPU 1' if client_pinned else 'not pinned'}")
         print(f"warm-up {args.warmup} creates per journey; phase budget {args.phase_budget:.0f} s")
+        cpu_before = CpuTimes.now()
         phases = asyncio.run(measure(server, args))
+        cpu_after = CpuTimes.now()
         print(machine_load())
+        if cpu_after is not None:
+            print(cpu_after.share_since(cpu_before))
 
     print()
     print("latency is seen by the client; cpu and wait are the server's own (wait: runnable, no CPU free);")

@@ -34,7 +34,8 @@ import aiohttp
 if __package__ in (None, ""):  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.service_process import RunningServer, Usage, machine_load, pin_this_process_to_client_cpu, serving
+from tests.bench.host import machine_load
+from tests.bench.service_process import RunningServer, Usage, pin_this_process_to_client_cpu, serving
 from tests.support.journeys import CORSICA_SITE, PARIS_SITE, repair_request
 
 REPAIRS = 20

@@ -19,6 +19,7 @@ from decimal import Decimal
 from labels import LabelAddress, LabelDescription, PackingInstructions, PickupInfo, render_label
 from labels.font_program import font_program
 from labels.pdf_fonts import font_objects
+from tests.bench.host import calibration
 
 NAMES = (
     ("Zofia Łukasiewicz", "ul. Świętokrzyska 12", "Warszawa", "PL"),
@@ -113,19 +114,12 @@ def cold(description: LabelDescription) -> bytes:
     return render_label(description, "4x6")
 
 
-def calibrate() -> None:
-    # A fixed pure-Python workload, to compare figures taken on machines of different speed or load.
-    start = time.process_time()
-    sum(range(10_000_000))
-    print(f"calibration: sum(range(10**7)) takes {time.process_time() - start:.3f} s CPU here")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="time budget per phase")
     args = parser.parse_args()
     items = descriptions(4000)
-    calibrate()
+    print(calibration())
     measure("4x6 label", lambda d: render_label(d, "4x6"), items, args.seconds)
     measure("A4 pack  ", lambda d: render_label(d, "a4"), items, args.seconds)
     measure("4x6 label, font caches cleared before each", cold, items[:400], args.seconds)

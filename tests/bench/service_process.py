@@ -81,13 +81,6 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def machine_load() -> str:
-    one, five, _ = os.getloadavg()
-    cpus = os.cpu_count() or 1
-    busy = " (busy: other work shares these CPUs, expect noisy latency)" if one > cpus else ""
-    return f"load average {one:.1f} / {five:.1f} (1/5 min) on {cpus} CPUs{busy}"
-
-
 @dataclass(frozen=True)
 class RunningServer:
     base_url: str
