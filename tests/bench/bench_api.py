@@ -30,7 +30,7 @@ import aiohttp
 if __package__ in (None, ""):  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.host import CpuTimes, calibration, machine_load
+from tests.bench.host import CpuTimes, calibration, cpu_shares, machine_load
 from tests.bench.service_process import RunningServer, Usage, pin_this_process_to_client_cpu, serving
 from tests.support.journeys import CORSICA_SITE, PARIS_SITE, repair_request
 
@@ -179,8 +179,7 @@ def main() -> int:
         phases = asyncio.run(measure(server, args))
         cpu_after = CpuTimes.now()
         print(machine_load())
-        if cpu_after is not None:
-            print(cpu_after.share_since(cpu_before))
+        print(cpu_shares(cpu_before, cpu_after))
 
     print()
     print("latency is seen by the client; cpu and wait are the server's own (wait: runnable, no CPU free);")

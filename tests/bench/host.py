@@ -5,7 +5,7 @@ Figures taken on a shared virtual machine drift: the same build's server CPU per
 
 - ``machine_load()``: the load average, before and after a run;
 - ``calibration()``: the CPU time of a fixed pure-Python workload, comparable between machines and days;
-- ``CpuTimes.now()`` and ``CpuTimes.share_since(...)``: the share of CPU time the hypervisor took (steal)
+- ``CpuTimes.now()`` and ``cpu_shares(...)``: the share of CPU time the hypervisor took (steal)
   and the CPUs spent waiting for the disk (iowait) during a run, from ``/proc/stat`` (Linux only).
 """
 
@@ -57,10 +57,12 @@ class CpuTimes:
         ticks = [int(value) for value in fields[1:9]]
         return cls(total=sum(ticks), iowait=ticks[4], steal=ticks[7])
 
-    def share_since(self, before: CpuTimes | None) -> str:
-        if before is None or self.total <= before.total:
-            return "CPU time stolen by the hypervisor: not measured here"
-        elapsed = self.total - before.total
-        steal = 100 * (self.steal - before.steal) / elapsed
-        iowait = 100 * (self.iowait - before.iowait) / elapsed
-        return f"during the run, of all CPU time: {steal:.1f}% stolen by the hypervisor, {iowait:.1f}% in iowait"
+
+def cpu_shares(before: CpuTimes | None, after: CpuTimes | None) -> str:
+    """The share of all CPU time between two readings that the hypervisor stole and the disks kept waiting."""
+    if before is None or after is None or after.total <= before.total:
+        return "CPU time stolen by the hypervisor: not measured here"
+    elapsed = after.total - before.total
+    steal = 100 * (after.steal - before.steal) / elapsed
+    iowait = 100 * (after.iowait - before.iowait) / elapsed
+    return f"during the run, of all CPU time: {steal:.1f}% stolen by the hypervisor, {iowait:.1f}% in iowait"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.bench.host import CpuTimes
+from tests.bench.host import CpuTimes, cpu_shares
 
 
 def test_the_first_line_of_proc_stat_gives_total_iowait_and_steal() -> None:
@@ -20,7 +20,8 @@ def test_the_shares_are_of_the_ticks_that_passed_between_two_readings() -> None:
     before = CpuTimes(total=1000, iowait=30, steal=18)
     after = CpuTimes(total=3000, iowait=130, steal=118)
 
-    assert after.share_since(before) == (
+    assert cpu_shares(before, after) == (
         "during the run, of all CPU time: 5.0% stolen by the hypervisor, 5.0% in iowait"
     )
-    assert after.share_since(None) == "CPU time stolen by the hypervisor: not measured here"
+    assert cpu_shares(None, after) == "CPU time stolen by the hypervisor: not measured here"
+    assert cpu_shares(before, None) == "CPU time stolen by the hypervisor: not measured here"
