@@ -30,7 +30,7 @@ from logistics.api.auth import KeyRing, auth_middleware
 from logistics.api.idempotency import Idempotency
 from logistics.api.keys import SERVICES
 from logistics.api.metrics import Metrics
-from logistics.api.problems import problem_middleware
+from logistics.api.problems import name_the_server, problem_middleware
 from logistics.api.services import ServiceSet
 from logistics.clock import Clock, SystemClock
 from logistics.config import ApiKey, Settings
@@ -69,12 +69,17 @@ def create_app(
     metrics = Metrics()
     keys = api_keys if api_keys is not None else settings.api_keys
     app = web.Application(
-        middlewares=[access_middleware(metrics), problem_middleware, auth_middleware(KeyRing(keys))],
+        middlewares=[
+            access_middleware(metrics),
+            problem_middleware,
+            auth_middleware(KeyRing(keys), operations_public=settings.metrics_public),
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app.add_routes(routes_repairs.routes)
     app.add_routes(routes_centres.routes)
     app.add_routes(routes_public.routes)
+    app.on_response_prepare.append(name_the_server)
     app.cleanup_ctx.append(_service_context(settings, clock, sleep, registry, label_executor, metrics))
     return app
 
@@ -84,11 +89,37 @@ def known_carrier_names(registry: CarrierRegistry) -> list[str]:
     return sorted({info.name for info in registry.describe()})
 
 
-def load_coverage_for(settings: Settings, known_carriers: list[str]) -> CoverageInService:
+def enabled_carriers(settings: Settings) -> list[str]:
+    """The carriers this instance books with: configured and not disabled."""
+    return [name for name in settings.carriers if name not in settings.disabled_carriers]
+
+
+class CoverageNeedsCarriers(ValueError):
+    """The coverage books with carriers this instance has not enabled: every such booking would fail."""
+
+
+def load_coverage_for(
+    settings: Settings, known_carriers: list[str], *, enabled: list[str] | None = None
+) -> CoverageInService:
+    """The coverage in service, loaded now and on each reload. With ``enabled``, a coverage whose regions book
+    with another carrier is refused (at start, and at a reload, which then keeps the previous coverage)."""
     path = settings.coverage_path or SAMPLE_COVERAGE_PATH
 
     def loader() -> Any:
-        return load_coverage(path, known_carriers=known_carriers)
+        coverage = load_coverage(path, known_carriers=known_carriers)
+        if enabled is not None:
+            missing = sorted(
+                f"region {region.id} books with {carrier!r}"
+                for region in coverage.regions.values()
+                for carrier in region.carriers()
+                if carrier not in enabled
+            )
+            if missing:
+                raise CoverageNeedsCarriers(
+                    f"{'; '.join(missing)}, which is not enabled here (settings carriers / disabled_carriers;"
+                    f" enabled: {', '.join(sorted(enabled)) or 'none'})"
+                )
+        return coverage
 
     return CoverageInService(loader(), loader, str(path))
 
@@ -112,7 +143,7 @@ def _service_context(
 
             plugins = registry or CarrierRegistry.discover(disabled=settings.disabled_carriers)
             carriers = await _build_carriers(settings, plugins, session, clock, sleep, metrics, stack)
-            coverage = load_coverage_for(settings, known_carrier_names(plugins))
+            coverage = load_coverage_for(settings, known_carrier_names(plugins), enabled=sorted(carriers))
 
             executor = label_executor
             if executor is None:

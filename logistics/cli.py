@@ -11,9 +11,13 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from logistics.config import ApiKey, Settings
 
 logger = logging.getLogger(__name__)
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (CPython's default: 700)
@@ -36,9 +40,16 @@ def _settings() -> object:
 
     try:
         return Settings()
-    except (ValidationError, ValueError) as exc:
-        print(f"logistics: the settings are not valid:\n{exc}", file=sys.stderr)
-        raise SystemExit(2) from exc
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc']) or '(settings)'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+        print(f"logistics: settings not valid: {'; '.join(problems)}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except ValueError as exc:  # the configuration file could not be read
+        print(f"logistics: settings not valid: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _event_loop(kind: str) -> asyncio.AbstractEventLoop:
@@ -56,26 +67,23 @@ def _event_loop(kind: str) -> asyncio.AbstractEventLoop:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from logistics.app import create_app, load_coverage_for
+    from logistics.app import create_app
     from logistics.config import Settings
-    from logistics.dev_keys import load_or_create
     from logistics.logconfig import configure_logging
+    from logistics.server import StartupFailed, check_coverage, check_database, run
 
     settings = _settings()
     assert isinstance(settings, Settings)
     configure_logging(settings.log_level, settings.log_format)
-    keys = settings.api_keys
-    if not keys:
-        if settings.dev_keys_path is None:
-            print("logistics: no api_keys are configured and dev_keys_path is unset", file=sys.stderr)
-            return 2
-        from carriers.registry import CarrierRegistry
-        from logistics.app import known_carrier_names
-
-        registry = CarrierRegistry.discover(disabled=settings.disabled_carriers)
-        coverage = load_coverage_for(settings, known_carrier_names(registry))
-        keys, _ = load_or_create(settings.dev_keys_path, coverage.current.centres)
-        print(f"development API keys: {settings.dev_keys_path.resolve()}", flush=True)
+    loop = _event_loop(settings.event_loop)
+    try:
+        check_coverage(settings)
+        loop.run_until_complete(check_database(settings))
+        keys = _api_keys(settings)
+    except StartupFailed as exc:
+        loop.close()
+        print(f"logistics: {exc}", file=sys.stderr)
+        return 2
     app = create_app(settings, api_keys=keys)
 
     async def on_startup(app: web.Application) -> None:
@@ -93,24 +101,41 @@ def serve(args: argparse.Namespace) -> int:
         tune_collector()
 
     app.on_startup.append(on_startup)
-    print(f"serving on http://{settings.host}:{settings.port}", flush=True)
-    loop = _event_loop(settings.event_loop)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None, loop=loop)
-    return 0
+    return run(settings, app, loop)
+
+
+def _api_keys(settings: Settings) -> list[ApiKey]:
+    """The configured keys, or the development keys file (made once) when none are configured."""
+    from carriers.registry import CarrierRegistry
+    from logistics.app import known_carrier_names, load_coverage_for
+    from logistics.dev_keys import load_or_create
+    from logistics.server import StartupFailed
+
+    if settings.api_keys:
+        return settings.api_keys
+    if settings.dev_keys_path is None:
+        raise StartupFailed("api_keys: none are configured and dev_keys_path is unset")
+    registry = CarrierRegistry.discover(disabled=settings.disabled_carriers)
+    coverage = load_coverage_for(settings, known_carrier_names(registry))
+    try:
+        keys, _ = load_or_create(settings.dev_keys_path, coverage.current.centres)
+    except OSError as exc:
+        raise StartupFailed(f"dev_keys_path {settings.dev_keys_path}: {exc.strerror or exc}") from None
+    print(f"development API keys: {settings.dev_keys_path.resolve()}", flush=True)
+    return keys
 
 
 def migrate(args: argparse.Namespace) -> int:
     from logistics.config import Settings
-    from logistics.storage.database import Database
+    from logistics.server import StartupFailed, check_database
 
     settings = _settings()
     assert isinstance(settings, Settings)
-
-    async def run() -> None:
-        database = await Database.open(settings.database_path)
-        await database.close()
-
-    asyncio.run(run())
+    try:
+        asyncio.run(check_database(settings))
+    except StartupFailed as exc:
+        print(f"logistics: {exc}", file=sys.stderr)
+        return 2
     print(f"database {settings.database_path} is up to date")
     return 0
 

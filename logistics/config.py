@@ -9,15 +9,21 @@ Nothing outside this module reads ``os.environ``.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from carriers.resilience import CallPolicy
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
 def _simulated_carrier_only() -> dict[str, dict[str, Any]]:
@@ -108,6 +114,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     label_workers: int = Field(default=2, ge=1, le=32)
     label_cache_entries: int = Field(default=512, ge=0)
+    max_connections: int = Field(
+        default=10_000,
+        ge=1,
+        description="open connections at most; never more than the open-file limit allows (see README)",
+    )
+    header_timeout_s: float = Field(
+        default=15.0, gt=0, le=600, description="a connection that sends no whole request head in this time is closed"
+    )
+    metrics_public: bool = Field(
+        default=False, description="serve /metrics and /openapi.yaml without a key (otherwise: the operator key)"
+    )
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: str = "INFO"
     workers_enabled: bool = Field(
@@ -128,8 +145,30 @@ class Settings(BaseSettings):
 
     @field_validator("public_base_url")
     @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+    def _an_http_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("must be an http(s) URL with a host and no query, e.g. https://logistics.example.com")
+        return value.strip().rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _a_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("host")
+    @classmethod
+    def _a_host(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            labels = value.rstrip(".").split(".")
+            if all(label.isdigit() for label in labels) or not all(HOST_LABEL.fullmatch(label) for label in labels):
+                raise ValueError("must be an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, ::1)") from None
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -11,6 +11,7 @@
     ├── RuleRefused                  422: the service's rules refuse it (routing refusals carry ``reasons``)
     ├── IdempotencyMismatch          422: the Idempotency-Key was used with another request
     ├── PayloadTooLarge              413
+    ├── StorageUnavailable           503 + Retry-After: the disk is full or read-only; nothing was changed
     └── CarrierFailure               502/503: a carrier refused or could not be reached; nothing was booked
 """
 
@@ -81,6 +82,14 @@ class IdempotencyMismatch(LogisticsError):
 class PayloadTooLarge(LogisticsError):
     status = 413
     code = "request.too_large"
+
+
+class StorageUnavailable(LogisticsError):
+    """The database cannot take writes now (disk full, read-only, I/O error); the request changed nothing."""
+
+    status = 503
+    code = "storage.unavailable"
+    retry_after_s = 30
 
 
 class CarrierFailure(LogisticsError):

@@ -1,7 +1,8 @@
 """Bearer API keys: looked up by their SHA-256 digest; the key itself is never stored or logged.
 
-Routes that need no key (health, metrics, the spec, customers' label links, carriers' pushes, which carry
-their own credentials) are listed here; every other route needs a known key. Role checks are done where
+Routes that need no key (health, customers' label links, carriers' pushes, which carry their own
+credentials) are listed here, and so are the operations routes (metrics, the spec) that need the operator's;
+every other route needs a known key. Role checks are done where
 the route is declared (``require``).
 """
 
@@ -17,7 +18,10 @@ from logistics.api.context import PRINCIPAL, Handler, Principal, principal_of
 from logistics.config import ApiKey
 from logistics.errors import Forbidden, NotAuthenticated, NotFound
 
-PUBLIC_PREFIXES = ("/health", "/metrics", "/openapi.yaml", "/v1/labels/", "/v1/carriers/")
+PUBLIC_PREFIXES = ("/health", "/v1/labels/", "/v1/carriers/")
+# What tells an outsider how the service runs: the operator key, unless ``metrics_public`` (a scraper behind
+# the operator's own network) says otherwise. Anyone who can reach a customer's label link can reach these.
+OPERATIONS_PATHS = ("/metrics", "/openapi.yaml")
 
 
 class KeyRing:
@@ -35,10 +39,12 @@ class KeyRing:
         return Principal(name=key.name, role=key.role, centre_id=key.centre_id)
 
 
-def auth_middleware(ring: KeyRing) -> web.middleware:  # type: ignore[valid-type]
+def auth_middleware(ring: KeyRing, *, operations_public: bool = False) -> web.middleware:  # type: ignore[valid-type]
+    public = PUBLIC_PREFIXES + OPERATIONS_PATHS if operations_public else PUBLIC_PREFIXES
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith(PUBLIC_PREFIXES):
+        if request.path.startswith(public):
             request[PRINCIPAL] = Principal(name="anonymous", role="public")
             return await handler(request)
         header = request.headers.get("Authorization", "")
@@ -52,6 +58,12 @@ def auth_middleware(ring: KeyRing) -> web.middleware:  # type: ignore[valid-type
         return await handler(request)
 
     return middleware
+
+
+def require_operator_unless_public(request: web.Request) -> None:
+    """The operations routes: the operator's key, unless the middleware let them through as public."""
+    if principal_of(request).role not in ("operator", "public"):
+        raise Forbidden("this is for operators", code="auth.role_forbidden")
 
 
 def require_case_system(request: web.Request) -> Principal:

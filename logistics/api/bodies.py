@@ -1,37 +1,83 @@
-"""Reading request bodies: size limit, content type, JSON, then the pydantic model; each failure a clear 4xx."""
+"""Reading request bodies: size limit, content type, JSON, then the pydantic model; each failure a clear 4xx.
+
+A body is read whole before anything looks at it: it may arrive in any number of TCP segments, with or
+without ``Content-Length`` (chunked), and a signature over it is only meaningful on all of it. Past the
+limit it is refused with 413, whatever the framing. JSON is decoded by orjson, which refuses what a strict
+reader should (NaN, invalid UTF-8, lone surrogates, numbers beyond a double) and bounds nesting in C; the
+nesting that reaches the models is bounded again, far lower, before any validation walks it.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
+import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
 
 from logistics.errors import InvalidRequest, PayloadTooLarge
 
 M = TypeVar("M", bound=BaseModel)
 
+MAX_DEPTH = 16  # the deepest request the API has is 4 levels (entitlement.items[].description)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"the body may be at most {limit} bytes", code="request.too_large", limit=limit)
+
 
 async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body, however it was framed or segmented; 413 once it exceeds ``limit`` bytes."""
     if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"the body may be at most {limit} bytes", code="request.too_large")
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
     try:
-        body = await request.content.read(limit + 1)
-    except ValueError as exc:
+        while chunk := await request.content.readany():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except (ValueError, HttpProcessingError) as exc:  # broken chunked framing, a body cut short
         raise InvalidRequest("the body could not be read", code="request.malformed", status=400) from exc
-    if len(body) > limit:
-        raise PayloadTooLarge(f"the body may be at most {limit} bytes", code="request.too_large")
-    return body
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests deeper than ``limit`` containers (iterative: no recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values() if isinstance(child, dict | list))
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node if isinstance(child, dict | list))
+    return False
+
+
+def decode_json(body: bytes) -> Any:
+    """Decode a JSON document strictly, with its nesting bounded; a clear 400 for anything else."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"the body is not valid JSON: {exc}", code="request.malformed_json", status=400) from exc
+    if isinstance(data, dict | list) and _depth_exceeds(data, MAX_DEPTH):
+        raise InvalidRequest(
+            f"the body nests deeper than {MAX_DEPTH} levels",
+            code="request.too_deep",
+            status=400,
+            fields=[{"name": "(body)", "reason": f"at most {MAX_DEPTH} levels of nesting", "type": "too_deep"}],
+        )
+    return data
 
 
 def parse_json(request: web.Request, body: bytes) -> Any:
     if request.content_type != "application/json":
         raise InvalidRequest("send the body as application/json", code="request.unsupported_media_type", status=415)
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(f"the body is not valid JSON: {exc}", code="request.malformed_json", status=400) from exc
+    return decode_json(body)
 
 
 def validation_fields(exc: ValidationError) -> list[dict[str, Any]]:

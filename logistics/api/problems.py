@@ -18,6 +18,7 @@ from logistics.errors import LogisticsError
 logger = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "application/problem+json"
+SERVER_NAME = "repair-logistics"  # the Server header: the service's name, never its software's versions
 
 _HTTP_CODES = {
     400: "request.malformed",
@@ -45,7 +46,16 @@ def problem(status: int, code: str, title: str, detail: str, request: web.Reques
 
 
 def problem_for(exc: LogisticsError, request: web.Request) -> web.Response:
-    return problem(exc.status, exc.code, type(exc).__name__, exc.message, request, **exc.extra)
+    answer = problem(exc.status, exc.code, type(exc).__name__, exc.message, request, **exc.extra)
+    retry_after = getattr(exc, "retry_after_s", None)
+    if retry_after is not None:
+        answer.headers["Retry-After"] = str(retry_after)
+    return answer
+
+
+async def name_the_server(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: every answer names the service, not the software it runs on."""
+    response.headers["Server"] = SERVER_NAME
 
 
 @web.middleware

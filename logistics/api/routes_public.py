@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict
 
 from carriers import Capability, CarrierPushAuthError, CarrierPushError
+from logistics.api.auth import require_operator_unless_public
 from logistics.api.bodies import query_model, read_body
 from logistics.api.context import principal_of
 from logistics.api.keys import SERVICES
@@ -64,6 +65,13 @@ async def carrier_events(request: web.Request) -> web.Response:
         raise InvalidRequest(
             f"the push is not valid: {exc.message}", code="carrier.push_malformed", status=400
         ) from exc
+    except (ValueError, RecursionError) as exc:
+        # An adapter's decoder met what no carrier sends (nesting past its recursion limit, a number past
+        # Python's digit limit): a malformed push, not a failure of ours.
+        logger.warning("refused a %s push its adapter could not decode: %s", name, type(exc).__name__)
+        raise InvalidRequest(
+            "the push is not valid: its body could not be decoded", code="carrier.push_malformed", status=400
+        ) from exc
     await svc.tracking.check_known(name, events)
     result = await svc.tracking.ingest(name, events, "push")
     return json_response({"accepted": result.accepted, "duplicates": result.duplicates}, status=202)
@@ -76,17 +84,26 @@ async def health(request: web.Request) -> web.Response:
     status = 200
     try:
         await svc.store.ping()
-        checks["database"] = "ok"
+        refusal = await svc.store.writable()
     except Exception as exc:  # a health check reports every failure, whatever it is
-        logger.warning("health: database check failed: %s", exc)
+        refusal = str(exc) or type(exc).__name__
+    if refusal is None:
+        checks["database"] = "ok"
+    else:
+        logger.warning("health: the database is failing: %s", refusal)
         checks["database"] = "failing"
+        checks["database_reason"] = refusal
         status = 503
     checks["coverage"] = f"generation {svc.coverage.generation}"
-    return json_response({"status": "ok" if status == 200 else "failing", "checks": checks}, status=status)
+    answer = json_response({"status": "ok" if status == 200 else "failing", "checks": checks}, status=status)
+    if status == 503:
+        answer.headers["Retry-After"] = "30"
+    return answer
 
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
+    require_operator_unless_public(request)
     svc = request.app[SERVICES]
     depth = await svc.store.reader().outbox_depth()
     for outbox, count in depth.items():
@@ -96,6 +113,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 @routes.get("/openapi.yaml")
 async def openapi(request: web.Request) -> web.Response:
+    require_operator_unless_public(request)
     return web.Response(text=OPENAPI_PATH.read_text(encoding="utf-8"), content_type="application/yaml")
 
 

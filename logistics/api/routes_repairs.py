@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from aiohttp import web
@@ -16,6 +16,7 @@ from logistics.api.keys import SERVICES
 from logistics.api.views import custody_view, decision_view, history_view, repair_view
 from logistics.domain.journey import JourneyState, LegDirection
 from logistics.domain.routing import RoutingRequest
+from logistics.domain.text import plain_text
 from logistics.errors import NotFound
 from logistics.services.ports import RepairFilter
 from logistics.services.repairs import CreateRepair, Reschedule
@@ -49,7 +50,7 @@ class ListQuery(BaseModel):
 class CancelBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(default="cancelled by the case system", min_length=1, max_length=500)
+    reason: Annotated[str, plain_text(500)] = "cancelled by the case system"
 
 
 class LabelQuery(BaseModel):

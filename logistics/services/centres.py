@@ -16,6 +16,7 @@ from logistics.clock import Clock
 from logistics.domain.intake import read_intake_payload
 from logistics.domain.journey import JourneyState, LegDirection, LegMethod
 from logistics.domain.model import DomainRuleError, Leg, ReceiptCheck, Repair
+from logistics.domain.text import plain_text
 from logistics.errors import Conflict, InvalidRequest, NotFound
 from logistics.services import carrier_requests
 from logistics.services.bookings import Bookings, new_intent
@@ -31,13 +32,15 @@ ItemName = Annotated[str, StringConstraints(pattern=ITEM_NAME)]  # an item kind,
 class Receipt(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    scan: str | None = Field(default=None, max_length=200, description="the label's 2D payload")
-    tracking_number: str | None = Field(default=None, max_length=40)
-    repair_id: str | None = Field(default=None, max_length=40)
+    scan: Annotated[str, plain_text(200, min_length=0)] | None = Field(
+        default=None, description="the label's 2D payload"
+    )
+    tracking_number: Annotated[str, plain_text(40, min_length=0)] | None = None
+    repair_id: Annotated[str, plain_text(40, min_length=0)] | None = None
     condition: str = Field(default="as_expected", pattern=ITEM_NAME)
     items_received: tuple[ItemName, ...] | None = Field(default=None, max_length=20)
     drive_present: bool | None = None
-    note: str | None = Field(default=None, max_length=500)
+    note: Annotated[str, plain_text(500, min_length=0)] | None = None
 
     @model_validator(mode="after")
     def _one_identifier(self) -> Receipt:
@@ -50,9 +53,9 @@ class Receipt(BaseModel):
 class Dispatch(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    repair_id: str = Field(min_length=1, max_length=40)
+    repair_id: Annotated[str, plain_text(40)]
     outcome: Literal["repaired", "replaced"]
-    replacement_serial: str | None = Field(default=None, min_length=1, max_length=50, validate_default=True)
+    replacement_serial: Annotated[str, plain_text(50)] | None = Field(default=None, validate_default=True)
     self_test_passed: bool | None = None
 
     @field_validator("replacement_serial")

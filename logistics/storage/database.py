@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -32,6 +33,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from logistics.errors import StorageUnavailable
 from logistics.storage.migrations import MIGRATIONS
 
 logger = logging.getLogger(__name__)
@@ -44,10 +46,49 @@ T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer release: this one must not touch it."""
+
+
+# SQLite's primary result codes that mean the storage itself is failing, not the statement: the disk is
+# full, the file or its folder became read-only, an I/O error, the file cannot be opened or is damaged.
+STORAGE_FAILURES = frozenset(
+    {
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_CORRUPT,
+    }
+)
+
+
+def is_storage_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` says the storage cannot take writes (rather than that a statement was wrong)."""
+    if not isinstance(exc, sqlite3.Error):
+        return isinstance(exc, OSError)
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in STORAGE_FAILURES
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        words in str(exc) for words in ("disk is full", "readonly database", "disk I/O error", "unable to open")
+    )
+
+
 async def _open(path: Path, *, writer: bool) -> aiosqlite.Connection:
     # The writer's statements run on the loop's thread and its COMMIT on the connection's (see the module
     # docstring), never both at once: the write lock is held until every hand-off has ended (``_hand_over``).
     conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=not writer)
+    try:
+        await _configure(conn)
+    except BaseException:
+        # The connection's thread is not a daemon: one left open keeps the process from ever exiting.
+        await conn.close()
+        raise
+    return conn
+
+
+async def _configure(conn: aiosqlite.Connection) -> None:
     conn.row_factory = aiosqlite.Row
     await conn.execute("PRAGMA journal_mode=WAL")
     await conn.execute("PRAGMA synchronous=FULL")
@@ -56,7 +97,6 @@ async def _open(path: Path, *, writer: bool) -> aiosqlite.Connection:
     # in memory: on disk each would be a temporary file created, written and unlinked per transaction.
     await conn.execute("PRAGMA temp_store=MEMORY")
     await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    return conn
 
 
 async def on_connection_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -258,6 +298,7 @@ class Database:
         self._queued = 0  # units waiting for the writer
         self._group: list[asyncio.Future[None]] | None = None  # units done but not yet committed
         self._flusher: asyncio.Task[None] | None = None
+        self.failure: str | None = None  # why the last write failed for the storage's sake; None once one succeeds
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -333,8 +374,31 @@ class Database:
             raise
         if raised is not None:
             committed.add_done_callback(_consume)
+            unavailable = self._unavailable(raised)
+            if unavailable is not None:
+                raise unavailable from raised
             raise raised
-        await committed
+        try:
+            await committed
+        except Exception as exc:
+            unavailable = self._unavailable(exc)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
+        self.failure = None
+
+    def _unavailable(self, exc: BaseException) -> StorageUnavailable | None:
+        """A storage failure as the service's 503 (and remembered for ``/health`` until a write succeeds)."""
+        if not is_storage_failure(exc):
+            return None
+        self.failure = str(exc) or type(exc).__name__
+        logger.error("the database cannot take writes: %s", self.failure)
+        error = StorageUnavailable(
+            "the service cannot store anything at the moment; nothing was changed, try again shortly",
+            code="storage.unavailable",
+        )
+        error.__cause__ = exc
+        return error
 
     async def _conclude(
         self, unit: Unit, committed: asyncio.Future[None], failure: BaseException | None
@@ -404,6 +468,29 @@ class Database:
         async with self._reader.execute("SELECT 1") as cur:
             await cur.fetchone()
 
+    async def probe_write(self) -> None:
+        """A real write, committed: the schema version written again over itself (page 1 of the file)."""
+        async with self.write() as unit:
+            rows = await unit.execute_fetchall("PRAGMA user_version")
+            unit.defer(f"PRAGMA user_version={int(rows[0][0])}")
+
+    async def probe_disk(self) -> None:
+        """Whether the database's folder takes a small new file now (a full disk refuses it); cheap: one
+        4 KiB write, fsync'd and removed, on the connection's thread so the loop never waits for the disk."""
+
+        def probe(_db: sqlite3.Connection) -> None:
+            target = self.path.with_name(self.path.name + ".probe")
+            try:
+                with open(target, "wb") as handle:
+                    handle.write(b"\0" * 4096)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            finally:
+                with contextlib.suppress(OSError):
+                    target.unlink()
+
+        await on_connection_thread(self._reader, probe)
+
     async def fetch_value(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         async with self._reader.execute(sql, params) as cur:
             row = await cur.fetchone()
@@ -416,7 +503,7 @@ async def migrate(conn: aiosqlite.Connection) -> int:
         row = await cur.fetchone()
     current = int(row[0]) if row else 0
     if current > len(MIGRATIONS):
-        raise RuntimeError(
+        raise SchemaTooNew(
             f"the database schema is version {current}, newer than this release knows ({len(MIGRATIONS)})"
         )
     for version, script in enumerate(MIGRATIONS[current:], start=current + 1):

@@ -701,3 +701,16 @@ class SqliteStore:
 
     async def ping(self) -> None:
         await self._db.ping()
+
+    async def writable(self) -> str | None:
+        try:
+            await self._db.probe_disk()
+        except OSError as exc:
+            return f"the database's folder refuses a new file: {exc.strerror or exc}"
+        if self._db.failure is not None:
+            # The last write failed for the storage's sake; the disk takes a file again: a real write clears it.
+            try:
+                await self._db.probe_write()
+            except Exception:  # still failing: report the failure the writes met
+                return self._db.failure or "the last write failed"
+        return None

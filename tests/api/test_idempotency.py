@@ -410,7 +410,7 @@ async def test_a_refusal_whose_copy_fails_to_store_is_never_replayed(
     refused["entitlement"]["country_of_purchase"] = "JP"  # not a country of the programme
     headers = {**service.auth(), "Idempotency-Key": "refusal-not-stored"}
 
-    async def send() -> tuple[int, str, str | None]:  # a 500 is no documented answer: not checked against it
+    async def send() -> tuple[int, str, str | None]:
         async with service.http.post(service.base_url + "/v1/repairs", json=refused, headers=headers) as response:
             problem = await response.json(content_type=None)
             return response.status, problem["code"], response.headers.get("Idempotent-Replayed")
@@ -422,6 +422,6 @@ async def test_a_refusal_whose_copy_fails_to_store_is_never_replayed(
         await asyncio.sleep(0.05)
     finally:
         gate.set()
-    assert await first == (500, "internal", None)
-    assert await duplicate == (500, "internal", None)  # it ran for itself, and its own store failed too
+    assert await first == (503, "storage.unavailable", None)
+    assert await duplicate == (503, "storage.unavailable", None)  # it ran for itself; its own store failed too
     assert _stored_answers(service.services.settings.database_path) == []

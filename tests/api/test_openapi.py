@@ -14,7 +14,7 @@ def test_spec_is_valid_openapi_3_1() -> None:
 
 
 async def test_spec_is_served(service: Service) -> None:
-    status, body, response = await service.call("GET", "/openapi.yaml", None)
+    status, body, response = await service.call("GET", "/openapi.yaml", "operator")
     assert status == 200 and response.content_type == "application/yaml"
     assert body == SPEC_PATH.read_bytes()
 
@@ -33,7 +33,7 @@ async def test_health_and_metrics(service: Service) -> None:
     status, health, _ = await service.call("GET", "/health", None)
     assert status == 200 and health["checks"]["database"] == "ok"
     await service.call("GET", "/v1/repairs")
-    status, text, response = await service.call("GET", "/metrics", None)
+    status, text, response = await service.call("GET", "/metrics", "operator")
     assert status == 200 and response.content_type == "text/plain"
     lines = text.decode()
     assert 'logistics_http_requests_total{method="GET",route="/v1/repairs",status="200"}' in lines
@@ -48,7 +48,7 @@ async def test_unusual_methods_are_counted_as_other(service: Service) -> None:
     for method in unusual:
         async with service.http.request(method, service.base_url + "/health") as response:
             assert response.status == 405
-    _, text, _ = await service.call("GET", "/metrics", None)
+    _, text, _ = await service.call("GET", "/metrics", "operator")
     lines = text.decode()
     assert not any(method in lines for method in unusual)
     assert 'logistics_http_requests_total{method="other",route="unmatched",status="405"} 5.0' in lines
@@ -61,7 +61,7 @@ async def test_label_renders_are_counted(service: Service) -> None:
     path = created["customer_label"]["url"].removeprefix("http://127.0.0.1:8080")
     for _ in range(2):
         await service.call("GET", path, None)
-    _, text, _ = await service.call("GET", "/metrics", None)
+    _, text, _ = await service.call("GET", "/metrics", "operator")
     lines = text.decode()
     assert 'logistics_label_renders_total{cache="rendered",format="a4"} 1.0' in lines
     assert 'logistics_label_renders_total{cache="hit",format="a4"} 1.0' in lines

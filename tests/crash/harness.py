@@ -139,6 +139,7 @@ def service_environment(workdir: Path, ups_base_url: str, port: int) -> dict[str
         "LOGISTICS_WORKERS_ENABLED": "true",
         "LOGISTICS_LABEL_WORKERS": "1",
         "LOGISTICS_LOG_FORMAT": "json",
+        "LOGISTICS_METRICS_PUBLIC": "true",  # the harness reads the outbox depth from /metrics
         # Short leases, so a killed attempt is taken over within seconds rather than minutes; a lease must still
         # outlast a carrier call's deadline, which the service checks at start.
         "LOGISTICS_CALL_POLICY__ATTEMPT_TIMEOUT_S": "2",

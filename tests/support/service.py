@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from logistics.api.connections import listen
 from logistics.api.keys import SERVICES
 from logistics.api.services import ServiceSet
 from logistics.app import create_app
@@ -99,12 +100,20 @@ async def running_service(tmp_path: Path, clock: ManualClock | None = None, **ov
     app = create_app(test_settings(tmp_path, **overrides), clock=clock, label_executor=executor, api_keys=keys)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    settings = app[SERVICES].settings
+    # The listener ``logistics serve`` uses: connection cap, head timeout, parser errors as problems.
+    listener, _ = await listen(
+        runner,
+        "127.0.0.1",
+        0,
+        max_connections=settings.max_connections,
+        header_timeout_s=settings.header_timeout_s,
+    )
+    port = listener.sockets[0].getsockname()[1]
     try:
         async with aiohttp.ClientSession() as http:
             yield Service(base_url=f"http://127.0.0.1:{port}", http=http, clock=clock, app=app, keys=plain)
     finally:
+        listener.close()
         await runner.cleanup()
         executor.shutdown(wait=True)

@@ -10,17 +10,14 @@ import enum
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
+
+from logistics.domain.text import plain_text
 
 ISO_COUNTRY = r"^[A-Z]{2}$"
-NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+MAX_ITEMS = 20  # what travels with one computer: the packing slip and the receipt list them all
 
-
-def _text(max_length: int, *, min_length: int = 1) -> StringConstraints:
-    """A line of text as carriers and labels print it: trimmed, not empty, no control characters."""
-    return StringConstraints(
-        strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=NO_CONTROL_CHARACTERS
-    )
+_text = plain_text
 
 
 class _Frozen(BaseModel):
@@ -106,7 +103,7 @@ class Entitlement(_Frozen):
     defective_media_retention: bool = False
     accidental_damage_protection: bool = False
     peripheral_care_pack: bool = False
-    items: tuple[Item, ...] = ()
+    items: tuple[Item, ...] = Field(default=(), max_length=MAX_ITEMS)
 
 
 class RoutingRequest(_Frozen):

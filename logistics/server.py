@@ -1,0 +1,135 @@
+"""Running the service: everything checked before it says it is serving, then the listener, until a signal.
+
+Start-up order: the settings (already validated by their model), the database (opened, migrated, its schema
+version known to this release, writable), the carriers and the coverage (every carrier a region books with
+is enabled), then the listening socket. Each failure is one line on stderr naming the setting or the file,
+and a non-zero exit: never a traceback, never a process left hanging. Only when the socket listens does the
+service print "serving on".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sqlite3
+import sys
+from collections.abc import Callable
+
+from aiohttp import web
+
+from logistics.api.connections import listen, raise_file_limit
+from logistics.config import Settings
+
+logger = logging.getLogger(__name__)
+
+EXIT_START_FAILED = 2
+
+
+class StartupFailed(Exception):
+    """Why the service cannot start, in one line that names the setting or the file."""
+
+
+async def check_database(settings: Settings) -> None:
+    """Open (and migrate) the database, and prove it takes a write; ``StartupFailed`` with the reason."""
+    from logistics.storage.database import Database, SchemaTooNew
+
+    where = f"database_path {settings.database_path}"
+    try:
+        database = await Database.open(settings.database_path)
+    except SchemaTooNew as exc:
+        raise StartupFailed(f"{where}: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise StartupFailed(f"{where}: {_sqlite_reason(exc)}") from None
+    except OSError as exc:
+        raise StartupFailed(f"{where}: {exc.strerror or exc}") from None
+    try:
+        await database.probe_write()
+    except sqlite3.Error as exc:
+        raise StartupFailed(f"{where}: cannot write: {_sqlite_reason(exc)}") from None
+    finally:
+        await database.close()
+
+
+def _sqlite_reason(exc: sqlite3.Error) -> str:
+    reason = str(exc)
+    if "not a database" in reason or "malformed" in reason:
+        return f"{reason} (the file is damaged or is not this service's database)"
+    if "unable to open" in reason or "readonly" in reason:
+        return f"{reason} (check that the folder exists and the service may write there)"
+    return reason
+
+
+def check_coverage(settings: Settings) -> None:
+    """The coverage file loads and books only with enabled carriers."""
+    from carriers.registry import CarrierRegistry
+    from logistics.app import enabled_carriers, known_carrier_names, load_coverage_for
+
+    registry = CarrierRegistry.discover(disabled=settings.disabled_carriers)
+    try:
+        load_coverage_for(settings, known_carrier_names(registry), enabled=enabled_carriers(settings))
+    except Exception as exc:  # every refusal of the coverage is reported the same way
+        where = settings.coverage_path or "the sample coverage"
+        raise StartupFailed(f"coverage_path {where}: {_one_line(str(exc))}") from None
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def run(settings: Settings, app: web.Application, loop: asyncio.AbstractEventLoop) -> int:
+    """Serve ``app`` until SIGINT or SIGTERM; the exit code."""
+    try:
+        return loop.run_until_complete(_serve(settings, app))
+    except StartupFailed as exc:
+        print(f"logistics: {exc}", file=sys.stderr, flush=True)
+        return EXIT_START_FAILED
+    finally:
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+async def _serve(settings: Settings, app: web.Application) -> int:
+    file_limit = raise_file_limit()
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    try:
+        await runner.setup()  # opens every resource of the application (database, carriers, workers)
+    except Exception as exc:
+        await runner.cleanup()
+        raise StartupFailed(f"the service could not start: {_one_line(str(exc)) or type(exc).__name__}") from None
+    stop = asyncio.Event()
+    try:
+        try:
+            listener, guard = await listen(
+                runner,
+                settings.host,
+                settings.port,
+                max_connections=settings.max_connections,
+                header_timeout_s=settings.header_timeout_s,
+            )
+        except OSError as exc:
+            raise StartupFailed(
+                f"host {settings.host}, port {settings.port}: cannot listen: {exc.strerror or exc}"
+            ) from None
+        _on_signals(stop.set)
+        logger.info(
+            "listening: at most %d connections (open-file limit %d), request heads within %.0f s",
+            guard.cap,
+            file_limit,
+            settings.header_timeout_s,
+        )
+        print(f"serving on http://{settings.host}:{settings.port}", flush=True)
+        await stop.wait()
+        logger.info("stopping: no new connections; finishing requests in flight")
+        listener.close()
+        return 0
+    finally:
+        await runner.cleanup()
+
+
+def _on_signals(stop: Callable[[], None]) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
