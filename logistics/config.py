@@ -198,7 +198,10 @@ class _YamlFileSource(PydanticBaseSettingsSource):
         except OSError as exc:
             raise ValueError(f"cannot read the configuration file {path}: {exc.strerror}") from exc
         except yaml.YAMLError as exc:
-            raise ValueError(f"the configuration file {path} is not valid YAML: {exc}") from exc
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or "not YAML"
+            raise ValueError(f"the configuration file {path} is not valid YAML{where}: {problem}") from exc
         if data is None:
             return {}
         if not isinstance(data, dict):

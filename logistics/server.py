@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -37,6 +38,9 @@ async def check_database(settings: Settings) -> None:
 
     where = f"database_path {settings.database_path}"
     try:
+        # First with the standard library alone: a file that cannot be opened or read fails here, with no
+        # connection thread left behind to report it after the loop has closed.
+        await asyncio.to_thread(_read_header, settings.database_path)
         database = await Database.open(settings.database_path)
     except SchemaTooNew as exc:
         raise StartupFailed(f"{where}: {exc}") from None
@@ -50,6 +54,12 @@ async def check_database(settings: Settings) -> None:
         raise StartupFailed(f"{where}: cannot write: {_sqlite_reason(exc)}") from None
     finally:
         await database.close()
+
+
+def _read_header(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA schema_version").fetchone()
 
 
 def _sqlite_reason(exc: sqlite3.Error) -> str:
