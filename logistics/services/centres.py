@@ -122,8 +122,8 @@ class Centres:
             repair_id = found[0] if found else None
         else:
             repair_id = receipt.repair_id
-        repair = await reader.get_repair(repair_id) if repair_id else None
-        if repair is None or repair.centre_id != centre_id:
+        repair = await reader.get_repair(repair_id, centre_id) if repair_id else None
+        if repair is None:
             raise NotFound("no such repair at this centre", code="repair.not_found")
         return repair.id
 
@@ -154,8 +154,8 @@ class Centres:
 
     async def dispatch(self, centre_id: str, command: Dispatch, source: str) -> Dispatched:
         now = self._clock.now()
-        current = await self._store.reader().get_repair(command.repair_id)
-        if current is None or current.centre_id != centre_id:
+        current = await self._store.reader().get_repair(command.repair_id, centre_id)
+        if current is None:
             raise NotFound("no such repair at this centre", code="repair.not_found")
         centre = self._routing.coverage.centres.get(centre_id)
         if centre is None:

@@ -123,7 +123,9 @@ class Page:
 
 
 class RepairReads(Protocol):
-    async def get_repair(self, repair_id: str) -> Repair | None: ...
+    async def get_repair(self, repair_id: str, centre_id: str | None = None) -> Repair | None:
+        """The repair; with ``centre_id``, only if routed to that centre (else None, as for an unknown id)."""
+
     async def repair_by_origin(self, origin: str) -> Repair | None:
         """The repair created under ``origin`` (a digest of the caller and its Idempotency-Key), if any."""
 

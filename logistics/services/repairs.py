@@ -209,8 +209,8 @@ class Repairs:
         return Created(repair=repair, decision=decision, label_token=token, label_expires_at=link.expires_at)
 
     async def get(self, repair_id: str, centre_id: str | None = None) -> Repair:
-        repair = await self._store.reader().get_repair(repair_id)
-        if repair is None or (centre_id is not None and repair.centre_id != centre_id):
+        repair = await self._store.reader().get_repair(repair_id, centre_id)
+        if repair is None:
             raise NotFound("no such repair", code="repair.not_found")
         return repair
 

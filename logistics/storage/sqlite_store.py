@@ -87,8 +87,12 @@ class SqliteReads:
     async def _all(self, sql: str, params: Sequence[Any]) -> list[aiosqlite.Row]:
         return list(await self._fetch(sql, params))
 
-    async def get_repair(self, repair_id: str) -> Repair | None:
-        row = await self._one("SELECT doc FROM repairs WHERE id = ?", (repair_id,))
+    async def get_repair(self, repair_id: str, centre_id: str | None = None) -> Repair | None:
+        if centre_id is None:
+            row = await self._one("SELECT doc FROM repairs WHERE id = ?", (repair_id,))
+        else:
+            # One query for an unknown id and another centre's alike: neither is found, with the same work.
+            row = await self._one("SELECT doc FROM repairs WHERE id = ? AND centre_id = ?", (repair_id, centre_id))
         return None if row is None else Repair.model_validate_json(row[0])
 
     async def repair_by_origin(self, origin: str) -> Repair | None:
@@ -350,12 +354,12 @@ class SqliteTransaction(SqliteReads):
         """A write whose row count decides what comes next."""
         return await self._unit.execute(sql, params)
 
-    async def get_repair(self, repair_id: str) -> Repair | None:
+    async def get_repair(self, repair_id: str, centre_id: str | None = None) -> Repair | None:
         row = await self._one(
-            f"SELECT doc, {_HEADS} FROM repairs AS r WHERE id = ?",  # noqa: S608 - a fixed fragment
+            f"SELECT doc, {_HEADS}, centre_id FROM repairs AS r WHERE id = ?",  # noqa: S608 - a fixed fragment
             (repair_id,),
         )
-        if row is None:
+        if row is None or (centre_id is not None and row[3] != centre_id):
             return None
         self._heads[repair_id] = [int(row[1] or 0), int(row[2] or 0)]
         return Repair.model_validate_json(row[0])
@@ -698,6 +702,10 @@ class SqliteStore:
 
     def reader(self) -> SqliteReads:
         return self._reads
+
+    @property
+    def database(self) -> Database:
+        return self._db
 
     async def ping(self) -> None:
         await self._db.ping()

@@ -117,3 +117,31 @@ async def test_allowed_roles_get_through(service: Service) -> None:
     ]:
         status, body, _ = await service.call(method, path, who)
         assert status == 200, (path, body)
+
+
+async def test_another_centres_repair_and_an_unknown_id_take_the_same_query(service: Service) -> None:
+    """No timing oracle: the store is asked the same question, scoped to the caller's centre, for both."""
+    _, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-AUTH-SAME"))
+    foreign = created["repair"]["id"]  # routed to fr-lyon, asked for by de-frankfurt
+    unknown = "rp_0000000000000000dead"
+    statements: list[str] = []
+    store = service.services.store
+    connection = store.database.reader_connection  # type: ignore[attr-defined]
+    await connection.set_trace_callback(statements.append)
+    answers = {}
+    try:
+        for name, repair_id in (("foreign", foreign), ("unknown", unknown)):
+            statements.clear()
+            path = f"/v1/centres/{OTHER}/repairs/{repair_id}/labels/outbound"
+            status, problem, _ = await service.call("GET", path, OTHER)
+            answers[name] = (
+                status,
+                problem["code"],
+                problem["detail"],
+                [s.replace(repair_id, "?") for s in statements],
+            )
+    finally:
+        await connection.set_trace_callback(None)
+    assert answers["foreign"] == answers["unknown"]
+    assert answers["foreign"][0] == 404
+    assert any("centre_id" in statement for statement in answers["foreign"][3])
