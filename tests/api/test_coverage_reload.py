@@ -41,3 +41,15 @@ async def test_reload_swaps_good_files_and_refuses_bad_ones(tmp_path: Path, cloc
         assert status == 200 and reloaded["generation"] == 2
         status, changed, _ = await service.call("POST", "/v1/routing/quote", json=_quote_body())
         assert changed["method"] == "courier_pickup"
+
+
+async def test_a_reload_that_books_with_a_carrier_not_enabled_is_refused(tmp_path: Path, clock: ManualClock) -> None:
+    coverage = tmp_path / "coverage.yaml"
+    original = SAMPLE_COVERAGE_PATH.read_text(encoding="utf-8")
+    coverage.write_text(original, encoding="utf-8")
+    async with running_service(tmp_path, clock, coverage_path=coverage) as service:  # only sim is enabled
+        coverage.write_text(original.replace("return_carrier: sim", "return_carrier: ups", 1), encoding="utf-8")
+        status, problem, _ = await service.call("POST", "/v1/admin/coverage/reload", "operator")
+        assert status == 422 and problem["code"] == "coverage.refused"
+        assert "'ups'" in problem["detail"] and "not enabled" in problem["detail"]
+        assert service.services.coverage.generation == 1

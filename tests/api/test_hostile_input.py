@@ -7,6 +7,7 @@ import asyncio
 import copy
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,7 +16,7 @@ import pytest
 from carriers.sim.push import sign_push
 from carriers.sim.settings import DEVELOPMENT_PUSH_SECRET
 from tests.support.journeys import PARIS_SITE, repair_request
-from tests.support.service import Service
+from tests.support.service import Service, running_service
 from tests.support.snapshot import database_digest
 
 Setter = Callable[[dict[str, Any], Any], None]
@@ -237,4 +238,19 @@ async def test_operations_routes_need_the_operator_key(service: Service) -> None
         status, _, _ = await service.call("GET", path, "case_system")
         assert status == 403
         status, _, _ = await service.call("GET", path, "operator")
+        assert status == 200
+
+
+async def test_a_connection_that_never_finishes_its_head_is_closed(tmp_path: Path) -> None:
+    async with running_service(tmp_path, header_timeout_s=0.3) as service:
+        url = urlsplit(service.base_url)
+        reader, writer = await asyncio.open_connection(url.hostname, url.port)
+        writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # no blank line: the head never ends
+        await writer.drain()
+        started = asyncio.get_running_loop().time()
+        assert await asyncio.wait_for(reader.read(), timeout=5) == b""  # closed, unanswered
+        assert asyncio.get_running_loop().time() - started < 3
+        writer.close()
+        # A connection that finishes its head in time is answered as usual.
+        status, _, _ = await service.call("GET", "/health", None)
         assert status == 200

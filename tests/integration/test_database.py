@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from logistics.errors import StorageUnavailable
 from logistics.storage import database as database_module
 from logistics.storage.database import Database
 from logistics.storage.migrations import MIGRATIONS
@@ -410,13 +411,17 @@ async def test_when_sqlite_gives_up_a_whole_transaction_every_unit_in_it_hears_s
     await asyncio.sleep(0.01)
     release.set()
     small_result, big_result = await asyncio.gather(small_task, big_task, return_exceptions=True)
-    assert isinstance(big_result, sqlite3.OperationalError)
+    # A full database is the storage failing, not the statement: the service's 503, with SQLite's reason.
+    assert isinstance(big_result, StorageUnavailable)
+    assert isinstance(big_result.__cause__, sqlite3.OperationalError)
     # The small unit's work went with the transaction: it must not be told it is committed.
-    assert isinstance(small_result, sqlite3.Error)
+    assert isinstance(small_result, StorageUnavailable | sqlite3.Error)
     assert _committed(database.path) == set()
+    assert database.failure is not None
     async with database.write() as unit:  # and the writer goes on working
         unit.defer("INSERT INTO units (n) VALUES (3)")
     assert _committed(database.path) == {3}
+    assert database.failure is None  # a write succeeded: the storage is well again
     await database.close()
 
 
