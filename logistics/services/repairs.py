@@ -109,7 +109,6 @@ class Repairs:
             )
         coverage = self._routing.coverage
         centre = coverage.centres[decision.centre_id]
-        region = coverage.regions.get(decision.region_id) if decision.region_id else None
         repair_id = new_repair_id(now)
         method = LegMethod.COURIER_PICKUP if decision.method is Method.COURIER_PICKUP else LegMethod.CUSTOMER_DROP_OFF
         slot = decision.slots[0] if decision.slots else None
@@ -135,9 +134,8 @@ class Repairs:
                 "drop_off": decision.drop_off,
                 "return_carrier": decision.return_carrier or decision.carrier,
                 "site_time_zone": decision.time_zone,
-                # The calendar the site's days are counted in (a region may name one for its whole area).
-                "site_calendar_subdivision": (region.holiday_subdivision if region is not None else None)
-                or command.site.subdivision,
+                # The calendar the site's days are counted in, as routing decided it from the address.
+                "site_calendar_subdivision": decision.calendar.subdivision if decision.calendar else None,
             },
             state=initial_state(method),
             inbound=inbound,

@@ -20,6 +20,7 @@ from logistics.clock import Clock
 from logistics.domain.journey import Actor, LegDirection
 from logistics.domain.model import Change, Repair
 from logistics.domain.routing import BusinessCalendar, TurnaroundTargets, UnknownCalendar, calendar_for
+from logistics.domain.routing.territory import national_territory
 from logistics.domain.turnaround import SEGMENTS, BusinessDays, Segment, TurnaroundReading, read_turnaround
 from logistics.services.notifications import record
 from logistics.services.ports import Store
@@ -38,10 +39,11 @@ _SEGMENT_LEG: dict[Segment, LegDirection | None] = {
 
 
 def site_calendar(repair: Repair) -> BusinessCalendar:
-    """The customer site's calendar, its days read in the site's own time zone."""
-    return calendar_for(
-        str(repair.site["country"]), repair.site.get("subdivision"), repair.entitlement.get("site_time_zone")
-    )
+    """The customer site's calendar as routing decided it from the address, read in the site's own zone."""
+    country, subdivision = national_territory(str(repair.site["country"]), repair.site.get("subdivision"))
+    if "site_calendar_subdivision" in repair.entitlement:  # repairs routed since the calendar follows the address
+        subdivision = repair.entitlement["site_calendar_subdivision"]
+    return calendar_for(country, subdivision, repair.entitlement.get("site_time_zone"))
 
 
 def site_and_centre(centre_calendar: Callable[[str], BusinessDays]) -> CalendarOf:

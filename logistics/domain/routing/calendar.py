@@ -5,7 +5,8 @@ as published by the ``holidays`` library. Subdivisions are the library's codes, 
 for most countries ("BY" in Germany, "SCT" in the United Kingdom, "MD" in Spain) and, for France, the
 departments whose holidays differ from the national calendar: "57" (Moselle), "6AE" (Alsace, that is 67 and
 68) and the overseas departments "971" to "976". The library's own aliases ("Scotland", "Bayern",
-"La Réunion") are accepted, and so are "67", "68" and "Alsace-Moselle", which have the Alsace calendar.
+"La Réunion") are accepted, and so are "67", "68" and "Alsace-Moselle", which have the Alsace calendar, and
+the ISO 3166-2 forms with their country ("DE-BY", "GB-SCT", "FR-974").
 
 ``holidays`` objects are slow to build, so calendars are cached per (country, subdivision) and each keeps a
 per-year set of holiday dates. This module reads no clock: every date and instant is passed in.
@@ -32,15 +33,25 @@ _EXTRA_ALIASES: Final[Mapping[tuple[str, str], str]] = MappingProxyType(
     }
 )
 
-# The zone in which a calendar's days begin and end when no site zone is given.
-_DEFAULT_ZONES: Final[Mapping[tuple[str, str | None], str]] = MappingProxyType(
+# The zone of each calendar: where its days begin and end, and the zone of every site in it. A country
+# listed here has its sites' zones decided by their calendar, whatever a coverage region says.
+_ZONES: Final[Mapping[tuple[str, str | None], str]] = MappingProxyType(
     {
         ("FR", "971"): "America/Guadeloupe",
         ("FR", "972"): "America/Martinique",
         ("FR", "973"): "America/Cayenne",
         ("FR", "974"): "Indian/Reunion",
         ("FR", "976"): "Indian/Mayotte",
+        ("FR", "PM"): "America/Miquelon",
+        ("FR", "BL"): "America/St_Barthelemy",
+        ("FR", "MF"): "America/Marigot",
+        ("FR", "WF"): "Pacific/Wallis",
+        ("FR", "PF"): "Pacific/Tahiti",
+        ("FR", "NC"): "Pacific/Noumea",
+        ("FR", "TF"): "Indian/Kerguelen",
         ("ES", "CN"): "Atlantic/Canary",
+        ("ES", "CE"): "Africa/Ceuta",
+        ("ES", "ML"): "Africa/Ceuta",
         ("PT", "20"): "Atlantic/Azores",
         ("PT", "30"): "Atlantic/Madeira",
         ("AT", None): "Europe/Vienna",
@@ -57,6 +68,9 @@ _DEFAULT_ZONES: Final[Mapping[tuple[str, str | None], str]] = MappingProxyType(
         ("PL", None): "Europe/Warsaw",
         ("PT", None): "Europe/Lisbon",
     }
+)
+_COUNTRY_ZONES: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+    {country: frozenset(z for (c, _), z in _ZONES.items() if c == country) for country in {c for c, _ in _ZONES}}
 )
 
 
@@ -78,6 +92,12 @@ def canonical_subdivision(country: str, subdivision: str | None) -> str | None:
     if subdivision is None or not subdivision.strip():
         return None
     wanted = subdivision.strip()
+    # The ISO 3166-2 form ("DE-BY") names its country: it must be this one.
+    named, dash, rest = wanted.partition("-")
+    if dash and len(named) == 2 and named.isalpha() and rest:
+        if named.upper() != country:
+            raise UnknownCalendar(f"subdivision {subdivision!r} is not in country {country}")
+        wanted = rest
     codes: tuple[str, ...] = tuple(getattr(entity, "subdivisions", ()))
     aliases: Mapping[str, str] = getattr(entity, "subdivisions_aliases", {})
     by_upper = {code.upper(): code for code in codes}
@@ -90,9 +110,31 @@ def canonical_subdivision(country: str, subdivision: str | None) -> str | None:
     raise UnknownCalendar(f"country {country} has no subdivision {subdivision!r} in its holiday calendar")
 
 
+def calendar_zone(country: str, subdivision: str | None = None) -> str | None:
+    """The IANA zone of the sites of (country, canonical subdivision); None for a country this table lacks."""
+    country = country.upper()
+    return _ZONES.get((country, subdivision)) or _ZONES.get((country, None))
+
+
+@lru_cache(maxsize=64)
+def has_regional_holidays(country: str) -> bool:
+    """Whether some subdivision of ``country`` keeps holidays the nation does not (in a sample year)."""
+    entity = holidays.country_holidays(country.upper(), years=())
+    national = set(holidays.country_holidays(country.upper(), years=2026))
+    return any(
+        set(holidays.country_holidays(country.upper(), subdiv=code, years=2026)) != national
+        for code in getattr(entity, "subdivisions", ())
+    )
+
+
+def country_zones(country: str) -> frozenset[str]:
+    """Every zone ``calendar_zone`` gives in ``country``; empty for a country it does not know."""
+    return _COUNTRY_ZONES.get(country.upper(), frozenset())
+
+
 def default_time_zone(country: str, subdivision: str | None = None) -> str:
     """The IANA zone where days of (country, subdivision) begin; UTC for countries this table lacks."""
-    return _DEFAULT_ZONES.get((country.upper(), subdivision), _DEFAULT_ZONES.get((country.upper(), None), "UTC"))
+    return calendar_zone(country, subdivision) or "UTC"
 
 
 class BusinessCalendar:

@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from logistics.domain.routing.calendar import UnknownCalendar, calendar_for
+from logistics.domain.routing.calendar import UnknownCalendar, calendar_for, country_zones
 from logistics.domain.routing.local_time import is_valid_zone
 from logistics.domain.routing.outcome import TurnaroundTargets
 from logistics.domain.routing.postal_index import (
@@ -136,10 +136,12 @@ class SelfShipment(_Frozen):
 class Region(_Frozen):
     """A served area: a country, optionally a subdivision, optionally postal patterns, and its terms.
 
-    ``subdivision`` is the holiday calendar of sites in the region; with no ``postal_codes`` it also
-    selects sites by the subdivision they give. ``calendar_subdivision`` sets the calendar without
-    selecting (a country-wide region that works by England's holidays). With neither, the calendar is the
-    subdivision the site gives, else the national one. ``courier_pickup`` absent means the customer ships.
+    With no ``postal_codes``, ``subdivision`` selects the sites in that subdivision (the one their postal
+    code decides, else the one they give). The calendar and time zone of a site follow its address
+    (``site_calendar``); ``calendar_subdivision`` (else ``subdivision``) is the calendar of the region's
+    sites only where the address does not decide one. ``time_zone`` is needed only in a country whose zones
+    the service does not know; elsewhere it must be one of the country's zones and is only a default.
+    ``courier_pickup`` absent means the customer ships.
     """
 
     id: str = Field(pattern=ID_PATTERN)
@@ -147,7 +149,7 @@ class Region(_Frozen):
     subdivision: str | None = Field(default=None, max_length=20)
     calendar_subdivision: str | None = Field(default=None, max_length=20)
     postal_codes: tuple[str, ...] = ()
-    time_zone: str
+    time_zone: str | None = None
     courier_pickup: CourierPickup | None = None
     self_shipment: SelfShipment | None = None
     return_carrier: str = Field(pattern=CARRIER_PATTERN)
@@ -157,7 +159,10 @@ class Region(_Frozen):
     )
     turnaround: TurnaroundTargets
 
-    _zone = field_validator("time_zone")(_check_zone)
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_zone(value)
 
     @field_validator("postal_codes")
     @classmethod
@@ -175,6 +180,14 @@ class Region(_Frozen):
             calendar_for(self.country, self.calendar_subdivision)
         except UnknownCalendar as exc:
             raise ValueError(str(exc)) from exc
+        zones = country_zones(self.country)
+        if not zones and self.time_zone is None:
+            raise ValueError(f"time_zone is required: the service knows no time zone of {self.country}")
+        if zones and self.time_zone is not None and self.time_zone not in zones:
+            raise ValueError(
+                f"time_zone {self.time_zone!r} is not a zone of {self.country} ({', '.join(sorted(zones))}); "
+                f"sites keep the zone of their own calendar, so time_zone may be left out"
+            )
         return self
 
     @property
@@ -352,18 +365,24 @@ class Coverage:
             raise CoverageInvalid(problems)
         return cls(centre_by_id, region_by_id, build.index, by_subdivision, by_country)
 
-    def region_for(self, country: str, postal_code: str, subdivision: str | None = None) -> RegionMatch | None:
-        """The region serving a site, most specific first; None when the site is not covered."""
+    def region_for(
+        self, country: str, postal_code: str, subdivision: str | tuple[str, ...] | None = None
+    ) -> RegionMatch | None:
+        """The region serving a site, most specific first; None when the site is not covered.
+
+        ``subdivision`` is the site's (canonical) subdivision, or several codes it may be written with.
+        """
         country = country.upper()
         index = self._postal.get(country)
         if index is not None:
             found = index.lookup(normalise_postal_code(postal_code))
             if found is not None:
                 return RegionMatch(self.regions[found.region_id], "postal_code", found.pattern.text)
-        if subdivision:
-            region_id = self._by_subdivision.get((country, _subdivision_key(country, subdivision)))
-            if region_id is not None:
-                return RegionMatch(self.regions[region_id], "subdivision")
+        if subdivision and self._by_subdivision:
+            for code in (subdivision,) if isinstance(subdivision, str) else subdivision:
+                region_id = self._by_subdivision.get((country, _subdivision_key(country, code)))
+                if region_id is not None:
+                    return RegionMatch(self.regions[region_id], "subdivision")
         region_id = self._by_country.get(country)
         if region_id is not None:
             return RegionMatch(self.regions[region_id], "country")
