@@ -64,15 +64,23 @@ def serve(args: argparse.Namespace) -> int:
     settings = _settings()
     assert isinstance(settings, Settings)
     configure_logging(settings.log_level, settings.log_format)
+    from carriers.registry import CarrierRegistry
+    from logistics.app import known_carrier_names
+    from logistics.coverage import SAMPLE_COVERAGE_PATH, check_coverage, report_problems
+
+    registry = CarrierRegistry.discover(disabled=settings.disabled_carriers)
+    # A coverage file that cannot be used stops the service with the report `coverage check` gives.
+    coverage_path = settings.coverage_path or SAMPLE_COVERAGE_PATH
+    problems = check_coverage(coverage_path, known_carrier_names(registry))
+    if problems:
+        print("logistics: the coverage file cannot be used:", file=sys.stderr)
+        report_problems(coverage_path, problems, sys.stderr)
+        return 2
     keys = settings.api_keys
     if not keys:
         if settings.dev_keys_path is None:
             print("logistics: no api_keys are configured and dev_keys_path is unset", file=sys.stderr)
             return 2
-        from carriers.registry import CarrierRegistry
-        from logistics.app import known_carrier_names
-
-        registry = CarrierRegistry.discover(disabled=settings.disabled_carriers)
         coverage = load_coverage_for(settings, known_carrier_names(registry))
         keys, _ = load_or_create(settings.dev_keys_path, coverage.current.centres)
         print(f"development API keys: {settings.dev_keys_path.resolve()}", flush=True)
@@ -119,6 +127,12 @@ def coverage_check(args: argparse.Namespace) -> int:
     from logistics.coverage.commands import run_check
 
     return run_check(Path(args.file), args.carriers)
+
+
+def coverage_schema(args: argparse.Namespace) -> int:
+    from logistics.coverage.commands import run_schema
+
+    return run_schema()
 
 
 def coverage_explain(args: argparse.Namespace) -> int:
@@ -171,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain = coverage.add_parser("explain", help="the routing decision for an address, with its reasons")
     add_explain_arguments(explain)
     explain.set_defaults(func=coverage_explain)
+    coverage.add_parser(
+        "schema", help="the coverage file's JSON Schema, for editors (generated from the model)"
+    ).set_defaults(func=coverage_schema)
     carriers = sub.add_parser("carriers", help="carrier plug-ins").add_subparsers(
         dest="carriers_command", required=True
     )

@@ -26,6 +26,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -57,7 +58,11 @@ def _local_time(value: object) -> object:
     raise ValueError(f"expected a local time 'HH:MM', got {value!r}")
 
 
-LocalTime = Annotated[time, BeforeValidator(_local_time)]
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time),
+    WithJsonSchema({"type": "string", "pattern": _HH_MM.pattern, "description": "local time, quoted 'HH:MM'"}),
+]
 
 
 class _Frozen(BaseModel):

@@ -20,7 +20,7 @@ Pure: no I/O, no clock.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from logistics.domain.routing.calendar import (
     UnknownCalendar,
@@ -30,7 +30,10 @@ from logistics.domain.routing.calendar import (
 )
 from logistics.domain.routing.outcome import Reason, reason
 from logistics.domain.routing.postal_index import normalise_postal_code
-from logistics.domain.routing.subdivisions import Derived, derive
+from logistics.domain.routing.subdivisions import Derived, calendar_probes, derive
+
+if TYPE_CHECKING:
+    from logistics.domain.routing.coverage import Coverage
 
 CalendarSource = Literal["postal_code", "site", "region", "national"]
 
@@ -169,3 +172,25 @@ def _canonical(country: str, subdivision: str | None) -> str | None:
 
 def _calendar_name(country: str, subdivision: str | None) -> str:
     return f"calendar {country}-{subdivision}" if subdivision else f"the national calendar of {country}"
+
+
+def calendars_spanned(coverage: Coverage) -> dict[str, dict[str, list[str]]]:
+    """For each region whose sites fall in more than one calendar: calendar -> the places that use it.
+
+    Every area where a postal code decides a calendar is looked up as a site there would be, so the
+    answer is what routing will do, after more specific regions have taken their codes.
+    """
+    spans: dict[str, dict[str, list[str]]] = {}
+    for country in sorted(coverage.countries()):
+        for code, place in calendar_probes(country):
+            address = read_address(country, code, None)
+            if isinstance(address, Reason):
+                continue
+            match = coverage.region_for(country, code, address.region_keys())
+            if match is None:
+                continue
+            found = site_calendar(address, match.region.holiday_subdivision, match.region.time_zone)
+            if isinstance(found, Reason):
+                continue
+            spans.setdefault(match.region.id, {}).setdefault(found.describe(), []).append(place)
+    return {region_id: calendars for region_id, calendars in spans.items() if len(calendars) > 1}
