@@ -229,7 +229,9 @@ def _calendar_of(routing: Routing) -> CalendarOf:
 
     def centre_calendar(centre_id: str) -> BusinessCalendar:
         centre = routing.coverage.centres[centre_id]
-        return calendar_for(centre.calendar.country, centre.calendar.subdivision, centre.time_zone)
+        return calendar_for(
+            centre.calendar.country, centre.calendar.subdivision, centre.time_zone, centre.business_days.rules
+        )
 
     return site_and_centre(centre_calendar)
 

@@ -65,13 +65,21 @@ def calendar_warnings(coverage: Coverage, shown: int = 16) -> list[str]:
     """One warning per region whose sites keep more than one holiday calendar, saying which where."""
     warnings = []
     for region_id, calendars in sorted(calendars_spanned(coverage).items()):
-        uses = [f"{calendar} for {', '.join(places)}" for calendar, places in calendars.items()]
+        uses = [f"{calendar} for {_places(places)}" for calendar, places in calendars.items()]
         more = f"; and {len(uses) - shown} more" if len(uses) > shown else ""
         warnings.append(
             f"region {region_id!r} spans {len(calendars)} holiday calendars, each site keeps its own: "
             f"{'; '.join(uses[:shown])}{more}"
         )
     return warnings
+
+
+def _places(places: list[str]) -> str:
+    """'department 67, 68' for ['department 67', 'department 68']."""
+    heads = {place.rsplit(" ", 1)[0] for place in places}
+    if len(places) > 1 and len(heads) == 1 and all(" " in place for place in places):
+        return f"{heads.pop()} {', '.join(place.rsplit(' ', 1)[1] for place in places)}"
+    return ", ".join(places)
 
 
 def run_check(path: Path, known_carriers: Collection[str] | None = None, out: TextIO | None = None) -> int:
@@ -253,7 +261,6 @@ def _calendar_lines(decision: RoutingDecision, at: datetime, coverage: Coverage 
     used = decision.calendar
     assert used is not None and decision.time_zone is not None
     name = f"{used.country}-{used.subdivision}" if used.subdivision else f"{used.country} (national)"
-    calendar = calendar_for(used.country, used.subdivision, decision.time_zone)
     local = to_local(at, decision.time_zone)
     lines = [
         f"calendar: {name}, decided by {used.source.replace('_', ' ')}; time zone {decision.time_zone}",
@@ -276,11 +283,17 @@ def _calendar_lines(decision: RoutingDecision, at: datetime, coverage: Coverage 
         until = decision.ship_by
     else:
         return lines
+    calendar = calendar_for(used.country, used.subdivision, decision.time_zone, region.business_days.rules)
     day, skipped = local.date(), []
     while day <= until:
-        holiday = calendar.holiday_name(day)
-        if holiday is not None:
-            skipped.append(f"{day:%a %Y-%m-%d} {holiday}")
+        off = calendar.day_off(day)
+        if off is not None and not off.endswith("not a working day"):
+            skipped.append(f"{day:%a %Y-%m-%d} {off}")
         day += timedelta(days=1)
-    lines.append(f"holidays skipped until {until}: {'; '.join(skipped) if skipped else 'none'}")
+    working = ", ".join(region.business_days.working_days)
+    lines.append(
+        f"working days: {working}"
+        + (f"; closed: {', '.join(region.business_days.closed)}" if region.business_days.closed else "")
+    )
+    lines.append(f"holidays and closures skipped until {until}: {'; '.join(skipped) if skipped else 'none'}")
     return lines

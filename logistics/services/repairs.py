@@ -109,6 +109,7 @@ class Repairs:
             )
         coverage = self._routing.coverage
         centre = coverage.centres[decision.centre_id]
+        region = coverage.regions.get(decision.region_id) if decision.region_id else None
         repair_id = new_repair_id(now)
         method = LegMethod.COURIER_PICKUP if decision.method is Method.COURIER_PICKUP else LegMethod.CUSTOMER_DROP_OFF
         slot = decision.slots[0] if decision.slots else None
@@ -131,11 +132,15 @@ class Repairs:
             entitlement={
                 **command.entitlement.model_dump(mode="json"),
                 "include_self_test_results": command.include_self_test_results,
-                "drop_off": decision.drop_off,
+                # Printed on the customer's packing instructions: in the repair's language where the region
+                # gives it.
+                "drop_off": decision.drop_off_by_language.get(command.language, decision.drop_off),
                 "return_carrier": decision.return_carrier or decision.carrier,
                 "site_time_zone": decision.time_zone,
                 # The calendar the site's days are counted in, as routing decided it from the address.
                 "site_calendar_subdivision": decision.calendar.subdivision if decision.calendar else None,
+                # The region's working days and closures, which the site's turnaround clocks honour.
+                "site_business_days": region.business_days.model_dump(mode="json") if region is not None else None,
             },
             state=initial_state(method),
             inbound=inbound,

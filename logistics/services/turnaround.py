@@ -20,6 +20,8 @@ from logistics.clock import Clock
 from logistics.domain.journey import Actor, LegDirection
 from logistics.domain.model import Change, Repair
 from logistics.domain.routing import BusinessCalendar, TurnaroundTargets, UnknownCalendar, calendar_for
+from logistics.domain.routing.calendar import STANDARD_WORK
+from logistics.domain.routing.coverage import WorkDays
 from logistics.domain.routing.territory import national_territory
 from logistics.domain.turnaround import SEGMENTS, BusinessDays, Segment, TurnaroundReading, read_turnaround
 from logistics.services.notifications import record
@@ -43,7 +45,9 @@ def site_calendar(repair: Repair) -> BusinessCalendar:
     country, subdivision = national_territory(str(repair.site["country"]), repair.site.get("subdivision"))
     if "site_calendar_subdivision" in repair.entitlement:  # repairs routed since the calendar follows the address
         subdivision = repair.entitlement["site_calendar_subdivision"]
-    return calendar_for(country, subdivision, repair.entitlement.get("site_time_zone"))
+    stored = repair.entitlement.get("site_business_days")
+    work = WorkDays.model_validate(stored).rules if stored else STANDARD_WORK
+    return calendar_for(country, subdivision, repair.entitlement.get("site_time_zone"), work)
 
 
 def site_and_centre(centre_calendar: Callable[[str], BusinessDays]) -> CalendarOf:

@@ -92,7 +92,7 @@ def test_check_warns_when_a_france_wide_range_spans_several_calendars(tmp_path: 
     (warning,) = [line for line in out.getvalue().splitlines() if "warning:" in line]
     assert "region 'fr' spans" in warning
     assert "FR (national), Europe/Paris for the rest of France" in warning
-    assert "FR-6AE, Europe/Paris for department 67, department 68" in warning
+    assert "FR-6AE, Europe/Paris for department 67, 68;" in warning
     assert "FR-57, Europe/Paris for department 57" in warning
     assert "FR-974, Indian/Reunion for department 974" in warning
     # Split into regions of one calendar each, nothing to warn about.
@@ -127,7 +127,10 @@ def test_explain_shows_the_calendar_the_zone_the_holidays_skipped_and_the_rule()
     assert "calendar: FR-6AE, decided by postal code; time zone Europe/Paris" in text
     assert "local time of the request: Thu 2026-04-02 15:30" in text
     assert "counted from the request day: today if it is a business day and the request comes before the 16:00" in text
-    assert "holidays skipped until 2026-04-07: Fri 2026-04-03 Good Friday; Mon 2026-04-06 Easter Monday" in text
+    assert (
+        "holidays and closures skipped until 2026-04-07: Fri 2026-04-03 Good Friday; Mon 2026-04-06 Easter Monday"
+        in text
+    )
     out = io.StringIO()
     assert run_explain(country="FR", postal_code="97400", at=datetime(2026, 4, 2, 13, 30, tzinfo=UTC), out=out) == 0
     assert "calendar: FR-974, decided by postal code; time zone Indian/Reunion" in out.getvalue()

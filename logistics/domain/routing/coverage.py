@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Self, TypeVar
 
@@ -25,13 +25,21 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from logistics.domain.routing.calendar import UnknownCalendar, calendar_for, country_zones
+from logistics.domain.routing.calendar import (
+    STANDARD_WORK,
+    WEEKDAYS,
+    UnknownCalendar,
+    WorkRules,
+    calendar_for,
+    country_zones,
+)
 from logistics.domain.routing.local_time import is_valid_zone
 from logistics.domain.routing.outcome import TurnaroundTargets
 from logistics.domain.routing.postal_index import (
@@ -90,6 +98,68 @@ class CalendarSpec(_Frozen):
         return self
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_MONTH_DAY = r"\d{2}-\d{2}"
+_CLOSED = re.compile(rf"^(?:({_DATE})(?:\.\.({_DATE}))?|({_MONTH_DAY})(?:\.\.({_MONTH_DAY}))?)$")
+
+
+def _month_day(text: str) -> tuple[int, int]:
+    month, day = int(text[:2]), int(text[3:])
+    date(2024, month, day)  # a leap year: 02-29 is a valid yearly date
+    return month, day
+
+
+class WorkDays(_Frozen):
+    """The working days of the week and the own closures of a region or a centre, on top of public holidays.
+
+    ``closed`` entries: a date ("2026-08-14"), a range of dates ("2026-12-24..2027-01-01"), or a day or
+    range of days every year ("12-24..01-01", which runs over the new year).
+    """
+
+    working_days: tuple[Weekday, ...] = Field(default=("mon", "tue", "wed", "thu", "fri"), min_length=1)
+    closed: tuple[Annotated[str, Field(pattern=_CLOSED.pattern)], ...] = ()
+    _rules: WorkRules = PrivateAttr(default=STANDARD_WORK)
+
+    @field_validator("closed")
+    @classmethod
+    def _closures(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            first, last = _closure(text)
+            if isinstance(first, date) and isinstance(last, date) and last < first:
+                raise ValueError(f"closure {text!r} ends before it starts")
+        return value
+
+    def model_post_init(self, context: Any, /) -> None:
+        dated: list[tuple[date, date]] = []
+        yearly: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        for text in self.closed:
+            first, last = _closure(text)
+            if isinstance(first, date) and isinstance(last, date):
+                dated.append((first, last))
+            elif isinstance(first, tuple) and isinstance(last, tuple):
+                yearly.append((first, last))
+        weekdays = frozenset(WEEKDAYS.index(day) for day in self.working_days)
+        self._rules = WorkRules(weekdays, tuple(dated), tuple(yearly))
+
+    @property
+    def rules(self) -> WorkRules:
+        return self._rules
+
+
+def _closure(text: str) -> tuple[date, date] | tuple[tuple[int, int], tuple[int, int]]:
+    match = _CLOSED.match(text)
+    if match is None:
+        raise ValueError(f"closure {text!r} is not a date, a range of dates, 'MM-DD' or 'MM-DD..MM-DD'")
+    first_date, last_date, first_day, last_day = match.groups()
+    try:
+        if first_date is not None:
+            return date.fromisoformat(first_date), date.fromisoformat(last_date or first_date)
+        return _month_day(first_day), _month_day(last_day or first_day)
+    except ValueError as exc:
+        raise ValueError(f"closure {text!r}: {exc}") from exc
+
+
 class RepairCentre(_Frozen):
     id: str = Field(pattern=ID_PATTERN)
     name: str = Field(min_length=1, max_length=70)
@@ -97,6 +167,7 @@ class RepairCentre(_Frozen):
     time_zone: str
     carriers: tuple[Annotated[str, Field(pattern=CARRIER_PATTERN)], ...] = Field(min_length=1)
     calendar: CalendarSpec
+    business_days: WorkDays = WorkDays()
 
     _zone = field_validator("time_zone")(_check_zone)
 
@@ -131,11 +202,25 @@ class CourierPickup(_Frozen):
 
 
 class SelfShipment(_Frozen):
-    """Self-shipment terms: the label's carrier, where to drop the parcel, how long the customer has."""
+    """Self-shipment terms: the label's carrier, where to drop the parcel, how long the customer has.
+
+    ``drop_off`` is the text for customers in any language; ``drop_off_by_language`` gives it in others,
+    by two-letter language code.
+    """
 
     carrier: str = Field(pattern=CARRIER_PATTERN)
-    drop_off: str = Field(min_length=1, max_length=1000)
+    # The customer's label prints the text: 300 characters is what its instructions hold (labels.limits).
+    drop_off: str = Field(min_length=1, max_length=300)
+    drop_off_by_language: Mapping[
+        Annotated[str, Field(pattern=r"^[a-z]{2}$")], Annotated[str, Field(min_length=1, max_length=300)]
+    ] = Field(default_factory=dict)
     ship_within_business_days: int = Field(default=5, ge=1, le=30)
+
+    def drop_off_in(self, language: str | None) -> str:
+        """The drop-off text in ``language`` ("fr", or "fr-CA" read as "fr"), else the default text."""
+        if language:
+            return self.drop_off_by_language.get(language[:2].lower(), self.drop_off)
+        return self.drop_off
 
 
 class Region(_Frozen):
@@ -146,7 +231,8 @@ class Region(_Frozen):
     (``site_calendar``); ``calendar_subdivision`` (else ``subdivision``) is the calendar of the region's
     sites only where the address does not decide one. ``time_zone`` is needed only in a country whose zones
     the service does not know; elsewhere it must be one of the country's zones and is only a default.
-    ``courier_pickup`` absent means the customer ships.
+    ``courier_pickup`` absent means the customer ships. ``business_days``: the region's working days (Saturday
+    pickups) and closures, honoured in slots, ship-by dates and turnaround clocks.
     """
 
     id: str = Field(pattern=ID_PATTERN)
@@ -163,6 +249,7 @@ class Region(_Frozen):
         default_factory=dict
     )
     turnaround: TurnaroundTargets
+    business_days: WorkDays = WorkDays()
 
     @field_validator("time_zone")
     @classmethod

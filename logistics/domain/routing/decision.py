@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from logistics.domain.routing.calendar import calendar_for
@@ -99,7 +100,7 @@ def decide(
                 ),
             )
         )
-    calendar = calendar_for(country, found.subdivision, zone)
+    calendar = calendar_for(country, found.subdivision, zone, region.business_days.rules)
     if method is Method.COURIER_PICKUP:
         assert region.courier_pickup is not None
         plan = plan_pickup(region.courier_pickup, calendar, zone, now, request.preferred_date, slot_count)
@@ -127,7 +128,17 @@ def decide(
             ),
         )
     )
-    return _accepted(region, found, method, centre_id, terms.carrier, reasons, drop_off=terms.drop_off, ship_by=ship_by)
+    return _accepted(
+        region,
+        found,
+        method,
+        centre_id,
+        terms.carrier,
+        reasons,
+        drop_off=terms.drop_off,
+        drop_off_by_language=terms.drop_off_by_language,
+        ship_by=ship_by,
+    )
 
 
 def _accepted(
@@ -140,6 +151,7 @@ def _accepted(
     *,
     slots: tuple[PickupSlot, ...] = (),
     drop_off: str | None = None,
+    drop_off_by_language: Mapping[str, str] | None = None,
     ship_by: date | None = None,
 ) -> RoutingDecision:
     # Every part is already validated (coverage, request, slots), so the decision is assembled without
@@ -155,6 +167,7 @@ def _accepted(
         calendar=trusted(CalendarUsed, country=found.country, subdivision=found.subdivision, source=found.source),
         slots=slots,
         drop_off=drop_off,
+        drop_off_by_language=dict(drop_off_by_language or {}),
         ship_by=ship_by,
         reasons=tuple(reasons),
         turnaround=region.turnaround,

@@ -102,6 +102,9 @@ class RoutingDecision(_Frozen):
     calendar: CalendarUsed | None = Field(default=None, description="the site's holiday calendar")
     slots: tuple[PickupSlot, ...] = ()
     drop_off: str | None = None
+    drop_off_by_language: dict[str, str] = Field(
+        default_factory=dict, description="the drop-off text in other languages, by two-letter code"
+    )
     ship_by: date | None = Field(default=None, description="last local date for a self-shipment")
     reasons: tuple[Reason, ...] = ()
     turnaround: TurnaroundTargets | None = None
