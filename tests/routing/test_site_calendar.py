@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from logistics.coverage import SAMPLE_COVERAGE_PATH, read_document
 from logistics.domain.routing import Coverage, Method, decide
+from logistics.domain.routing.subdivisions import derive
 from tests.routing.routing_builders import build_request
 
 # (country, postal code, the holidays library's subdivision expected, the site's zone)
@@ -31,12 +32,28 @@ DERIVED: list[tuple[str, str, str | None, str]] = [
     ("FR", "97300", "973", "America/Cayenne"),
     ("FR", "97400", "974", "Indian/Reunion"),
     ("FR", "97600", "976", "Indian/Mayotte"),
+    ("FR", "97500", "PM", "America/Miquelon"),
+    ("FR", "97133", "BL", "America/St_Barthelemy"),
+    ("FR", "97150", "MF", "America/Marigot"),
+    ("FR", "98600", "WF", "Pacific/Wallis"),
+    ("FR", "98714", "PF", "Pacific/Tahiti"),
+    ("FR", "98800", "NC", "Pacific/Noumea"),
     ("FR", "75011", None, "Europe/Paris"),
     ("FR", "69007", None, "Europe/Paris"),
     ("FR", "20000", None, "Europe/Paris"),
     # Spain: province to autonomous community, the Canaries and Ceuta in their own zones.
     ("ES", "28001", "MD", "Europe/Madrid"),
-    ("ES", "08001", "CT", "Europe/Madrid"),
+    ("ES", "08001", "Barcelona", "Europe/Madrid"),
+    ("ES", "08500", "CT", "Europe/Madrid"),
+    ("ES", "22001", "AR", "Europe/Madrid"),
+    ("ES", "33001", "AS", "Europe/Madrid"),
+    ("ES", "39001", "CB", "Europe/Madrid"),
+    ("ES", "47001", "CL", "Europe/Madrid"),
+    ("ES", "45001", "CM", "Europe/Madrid"),
+    ("ES", "06001", "EX", "Europe/Madrid"),
+    ("ES", "15001", "GA", "Europe/Madrid"),
+    ("ES", "30001", "MC", "Europe/Madrid"),
+    ("ES", "26001", "RI", "Europe/Madrid"),
     ("ES", "48001", "PV", "Europe/Madrid"),
     ("ES", "41001", "AN", "Europe/Madrid"),
     ("ES", "46001", "VC", "Europe/Madrid"),
@@ -70,12 +87,28 @@ DERIVED: list[tuple[str, str, str | None, str]] = [
     ("IT", "80133", "NA", "Europe/Rome"),
     ("IT", "47921", "RN", "Europe/Rome"),
     ("IT", "76123", "Andria", "Europe/Rome"),
+    ("IT", "33170", "PN", "Europe/Rome"),
+    ("IT", "09170", "OR", "Europe/Rome"),
+    ("IT", "47121", "Forli", "Europe/Rome"),
     # Germany: where the postal region lies in one Land, and Augsburg.
     ("DE", "80331", "BY", "Europe/Berlin"),
     ("DE", "10115", "BE", "Europe/Berlin"),
     ("DE", "60311", "HE", "Europe/Berlin"),
     ("DE", "70173", "BW", "Europe/Berlin"),
     ("DE", "01067", "SN", "Europe/Berlin"),
+    ("DE", "15230", "BB", "Europe/Berlin"),
+    ("DE", "20095", "HH", "Europe/Berlin"),
+    ("DE", "22769", "HH", "Europe/Berlin"),
+    ("DE", "28195", "HB", "Europe/Berlin"),
+    ("DE", "27568", "HB", "Europe/Berlin"),
+    ("DE", "66111", "SL", "Europe/Berlin"),
+    ("DE", "18055", "MV", "Europe/Berlin"),
+    ("DE", "24103", "SH", "Europe/Berlin"),
+    ("DE", "30159", "NI", "Europe/Berlin"),
+    ("DE", "40213", "NW", "Europe/Berlin"),
+    ("DE", "39104", "ST", "Europe/Berlin"),
+    ("DE", "54290", "RP", "Europe/Berlin"),
+    ("DE", "99084", "TH", "Europe/Berlin"),
     ("DE", "86150", "Augsburg", "Europe/Berlin"),
     # One calendar for the whole country in the library: national.
     ("AT", "1010", None, "Europe/Vienna"),
@@ -113,6 +146,9 @@ def test_the_postal_code_decides_the_calendar_and_the_zone(
 ) -> None:
     coverage = sample_coverage if coverage_name == "sample" else countrywide_coverage()
     decision = decide(coverage, build_request(country, postal_code), datetime(2026, 3, 2, 8, tzinfo=UTC))
+    if coverage_name == "sample" and country == "FR" and postal_code.startswith(OUTSIDE_THE_SAMPLE):
+        assert decision.reason_codes() == ("coverage.no_region",)  # the sample serves no Pacific or Miquelon site
+        return
     assert decision.eligible, decision.reasons
     assert decision.calendar is not None
     assert (decision.calendar.country, decision.calendar.subdivision) == (country, subdivision)
@@ -198,6 +234,8 @@ def test_bavaria_written_the_iso_way_is_bavaria_not_the_nation(sample_coverage: 
         ("IT", "20121", "RM", "site.subdivision_contradicts_postal_code"),
         ("CH", "8001", "Zürichsee", "site.subdivision_unknown"),
         ("GB", "JE2 3AB", None, "site.postal_code_in_other_country"),
+        ("FR", "98000", None, "site.postal_code_in_other_country"),
+        ("IT", "47890", None, "site.postal_code_in_other_country"),
     ],
 )
 def test_contradictory_or_unknown_subdivisions_are_refused_naming_the_field(
@@ -238,9 +276,27 @@ def test_a_border_district_takes_its_regions_nation_else_the_usual_one_and_says_
     assert "calendar.subdivision_assumed" in assumed.reason_codes()
 
 
+@pytest.mark.parametrize("country", ["FR", "ES", "IT", "DE"])
+def test_every_regional_calendar_of_the_library_is_reached_by_some_postal_code(country: str) -> None:
+    reached: set[str | None] = set()
+    for number in range(0, 100_000, 1):
+        derived = derive(country, f"{number:05d}")
+        if derived is not None:
+            reached.update(derived.calendars)
+    national = set(holidays.country_holidays(country, years=2026))
+    # Subdivisions whose holidays differ from the nation's, less France's school zones and southern lands.
+    regional = {
+        code
+        for code in holidays.country_holidays(country, years=()).subdivisions
+        if set(holidays.country_holidays(country, subdiv=code, years=2026)) != national
+    } - {"Zone A", "Zone B", "Zone C", "TF"}
+    assert regional <= reached
+
+
 # --- the property: slots against an independent computation ---------------------------------------------
 
-SAMPLE_SITES = [(c, p, s, z) for c, p, s, z in DERIVED if c in {"FR", "ES", "GB", "PT", "IT", "DE", "AT", "BE", "NL"}]
+OUTSIDE_THE_SAMPLE = ("975", "986", "987", "988")  # French postal codes the sample coverage does not serve
+SAMPLE_SITES = [row for row in DERIVED if not (row[0] == "FR" and row[1].startswith(OUTSIDE_THE_SAMPLE))]
 
 
 @cache

@@ -5,16 +5,19 @@ ahead of Paris: the address says so. ``derive(country, postal_code)`` answers, f
 ``holidays`` library's calendars differ by subdivision and the postal code tells them apart:
 
 * France: departments 57 (Moselle) and 67, 68 (Alsace, the library's "6AE"); the overseas departments
-  971–976 and collectivities 975 (PM), 977 (BL), 978 (MF), 986 (WF), 987 (PF), 988 (NC). Every other
+  971–976 and collectivities 975 (PM), 97133 (BL), 97150 (MF), 986 (WF), 987 (PF), 988 (NC). Every other
   code is the national calendar; its department ("75" for 75011) is accepted as a subdivision too.
-* Spain: the province (the code's first two digits) gives the autonomous community.
+  Monaco (980xx) is not France.
+* Spain: the province (the code's first two digits) gives the autonomous community; the city of
+  Barcelona (08001–08042) has its own calendar.
 * United Kingdom: the postcode area (district where a district straddles a border) gives England,
   Scotland, Wales or Northern Ireland; Jersey, Guernsey and the Isle of Man are not the United Kingdom.
 * Portugal: 9000–9499 Madeira ("30"), 9500–9999 the Azores ("20"); the mainland is national.
 * Italy: the province (its patron saint's day), from the code's first two or three digits, and the cities
   the library names (Andria, Barletta, Trani, Cesena, Forlì, Pesaro, Urbino) from their own codes.
-* Germany: the Land where the postal region lies wholly in one Land (Munich, Berlin, Stuttgart…) and the
-  city of Augsburg; elsewhere the postal code does not decide and the site's own subdivision is used.
+* Germany: the Land where the postal region lies wholly in one Land (Munich, Berlin, Stuttgart…), the
+  city states and the Saarland by their ranges, and the city of Augsburg; elsewhere the postal code does
+  not decide and the site's own subdivision is used.
 
 Austria, Belgium, Ireland, Luxembourg, the Netherlands and Poland have one calendar for all their
 subdivisions in the library (nothing to derive); Switzerland's postal codes cross cantons, so the canton
@@ -65,8 +68,6 @@ _FR_DEPARTMENTS: Final[Mapping[str, str]] = MappingProxyType(
         "974": "974",
         "975": "PM",
         "976": "976",
-        "977": "BL",
-        "978": "MF",
         "986": "WF",
         "987": "PF",
         "988": "NC",
@@ -74,9 +75,20 @@ _FR_DEPARTMENTS: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 
+# Collectivities whose postal codes sit inside Guadeloupe's block.
+_FR_CODES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
+    {"97133": ("BL", "Saint-Barthélemy"), "97150": ("MF", "Saint-Martin")}
+)
+
+
 def _france(code: str) -> Derived | None:
     if len(code) != 5 or not code.isdigit():
         return None
+    if code.startswith("980"):  # Monaco's codes continue France's numbering
+        return Derived((None,), f"postal code {code} (Monaco)", foreign="MC")
+    collectivity = _FR_CODES.get(code)
+    if collectivity is not None:
+        return Derived((collectivity[0],), f"postal code {code} ({collectivity[1]})")
     department = code[:3] if code.startswith(("97", "98")) else code[:2]
     if department == "20":  # Corsica: postal 20xxx, departments 2A and 2B
         return Derived((None,), "department 20 (Corsica)", frozenset({"20", "2A", "2B"}))
@@ -99,6 +111,8 @@ _ES_PROVINCES: Final[Mapping[str, str]] = MappingProxyType(
 def _spain(code: str) -> Derived | None:
     if len(code) != 5 or not code.isdigit():
         return None
+    if "08001" <= code <= "08042":  # the city of Barcelona keeps its own holidays
+        return Derived(("Barcelona",), "the city of Barcelona (08001-08042)", frozenset({"CT"}))
     community = _ES_PROVINCES.get(code[:2])
     if community is None:
         return None
@@ -242,6 +256,7 @@ _DE_REGIONS_BY_LAND: Final[Mapping[str, str]] = MappingProxyType(
         "SN": "01 09",
         "BE": "10 12 13",
         "MV": "18",
+        "BB": "15 16",
         "SH": "24",
         "NI": "30",
         "NW": "33 40 41 42 44 45 46 47 50 51",
@@ -256,6 +271,16 @@ _DE_REGIONS_BY_LAND: Final[Mapping[str, str]] = MappingProxyType(
 _DE_REGIONS: Final[Mapping[str, str]] = MappingProxyType(
     {region: land for land, regions in _DE_REGIONS_BY_LAND.items() for region in regions.split()}
 )
+# City states and the Saarland, whose codes share postal regions with their neighbours: by range.
+_DE_RANGES: Final[tuple[tuple[str, str, str], ...]] = (
+    ("20000", "20999", "HH"),
+    ("21029", "21149", "HH"),
+    ("22041", "22769", "HH"),
+    ("27568", "27580", "HB"),  # Bremerhaven
+    ("28195", "28779", "HB"),
+    ("66111", "66459", "SL"),
+    ("66538", "66839", "SL"),
+)
 
 
 def _germany(code: str) -> Derived | None:
@@ -263,6 +288,9 @@ def _germany(code: str) -> Derived | None:
         return None
     if "86150" <= code <= "86199":
         return Derived(("Augsburg",), "Augsburg (86150-86199)", frozenset({"BY"}))
+    for first, last, city_state in _DE_RANGES:
+        if first <= code <= last:
+            return Derived((city_state,), f"postal codes {first}-{last}")
     land = _DE_REGIONS.get(code[:2])
     if land is None:
         return None
@@ -290,9 +318,10 @@ def calendar_probes(country: str) -> tuple[tuple[str, str], ...]:
     if country == "FR":
         probes = [("75001", "the rest of France")]
         probes += [(f"{d}000" if len(d) == 2 else f"{d}00", f"department {d}") for d in _FR_DEPARTMENTS]
+        probes += [(code, f"postal code {code}") for code in _FR_CODES]
         return tuple(probes)
     if country == "ES":
-        return tuple((f"{p}001", f"province {p}") for p in _ES_PROVINCES)
+        return (("08001", "the city of Barcelona"), *((f"{p}100", f"province {p}") for p in _ES_PROVINCES))
     if country == "GB":
         return tuple((f"{area}1 1AA", f"postcode area {area}") for area in ("SW", "EH", "CF", "BT"))
     if country == "PT":
@@ -300,5 +329,7 @@ def calendar_probes(country: str) -> tuple[tuple[str, str], ...]:
     if country == "IT":
         return tuple((f"{p}100", f"postal prefix {p}") for p in _IT_BY_TWO)
     if country == "DE":
-        return tuple((f"{p}100", f"postal region {p}") for p in _DE_REGIONS)
+        probes = [(f"{p}100", f"postal region {p}") for p in _DE_REGIONS]
+        probes += [(first, f"postal codes {first}-{last}") for first, last, _ in _DE_RANGES]
+        return (("86150", "Augsburg"), *probes)
     return ()
