@@ -92,8 +92,12 @@ def serve(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
 
         def reload() -> None:
+            from logistics.coverage import CoverageError
+
             try:
                 app[SERVICES].coverage.reload()
+            except CoverageError as exc:  # the file's problems, as `coverage check` lists them
+                logger.error("coverage reload refused; the previous coverage stays in service: %s", exc)
             except Exception:
                 logger.exception("coverage reload refused; the previous coverage stays in service")
 

@@ -35,7 +35,7 @@ from logistics.domain.routing import (
     decide,
 )
 from logistics.domain.routing.local_time import to_local
-from logistics.domain.routing.site_calendar import calendars_spanned
+from logistics.domain.routing.site_calendar import calendars_used
 
 OPTIONS = {
     "dmr": "defective_media_retention",
@@ -62,15 +62,22 @@ def report_problems(path: Path, problems: Sequence[str], out: TextIO) -> None:
 
 
 def calendar_warnings(coverage: Coverage, shown: int = 16) -> list[str]:
-    """One warning per region whose sites keep more than one holiday calendar, saying which where."""
+    """One warning per region whose sites keep more than one holiday calendar, saying which where, and one
+    per region that names a calendar its postal codes contradict."""
     warnings = []
-    for region_id, calendars in sorted(calendars_spanned(coverage).items()):
-        uses = [f"{calendar} for {_places(places)}" for calendar, places in calendars.items()]
-        more = f"; and {len(uses) - shown} more" if len(uses) > shown else ""
-        warnings.append(
-            f"region {region_id!r} spans {len(calendars)} holiday calendars, each site keeps its own: "
-            f"{'; '.join(uses[:shown])}{more}"
-        )
+    for use in sorted(calendars_used(coverage), key=lambda u: u.region_id):
+        if use.contradicting:
+            warnings.append(
+                f"region {use.region_id!r} names calendar {use.region_calendar}, but the address decides "
+                f"another for {'; '.join(use.contradicting[:shown])}: those sites keep their own"
+            )
+        if len(use.calendars) > 1:
+            uses = [f"{calendar} for {_places(places)}" for calendar, places in use.calendars.items()]
+            more = f"; and {len(uses) - shown} more" if len(uses) > shown else ""
+            warnings.append(
+                f"region {use.region_id!r} spans {len(use.calendars)} holiday calendars, each site keeps its own: "
+                f"{'; '.join(uses[:shown])}{more}"
+            )
     return warnings
 
 

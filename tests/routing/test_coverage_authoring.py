@@ -103,6 +103,19 @@ def test_check_warns_when_a_france_wide_range_spans_several_calendars(tmp_path: 
     assert "warning" not in out.getvalue()
 
 
+def test_check_warns_when_a_region_names_a_calendar_its_postal_codes_contradict(tmp_path: Path) -> None:
+    document = read_document(SAMPLE_COVERAGE_PATH)
+    template = next(r for r in document["regions"] if r["id"] == "fr-idf")
+    document["regions"] = [dict(template, id="paris", subdivision="974", postal_codes=["75"])]
+    path = tmp_path / "coverage.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    out = io.StringIO()
+    assert run_check(path, out=out) == 0
+    (warning,) = [line for line in out.getvalue().splitlines() if "warning:" in line]
+    assert "region 'paris' names calendar FR-974, but the address decides another for the rest of France" in warning
+    assert "(FR (national), Europe/Paris)" in warning
+
+
 def test_the_schema_validates_the_sample_and_refuses_a_bad_value() -> None:
     out = io.StringIO()
     assert run_schema(out) == 0

@@ -30,7 +30,7 @@ from logistics.domain.routing.calendar import (
 )
 from logistics.domain.routing.outcome import Reason, reason
 from logistics.domain.routing.postal_index import normalise_postal_code
-from logistics.domain.routing.subdivisions import Derived, calendar_probes, derive
+from logistics.domain.routing.subdivisions import Derived, calendar_probes, derive, pattern_probe
 
 if TYPE_CHECKING:
     from logistics.domain.routing.coverage import Coverage
@@ -174,23 +174,57 @@ def _calendar_name(country: str, subdivision: str | None) -> str:
     return f"calendar {country}-{subdivision}" if subdivision else f"the national calendar of {country}"
 
 
-def calendars_spanned(coverage: Coverage) -> dict[str, dict[str, list[str]]]:
-    """For each region whose sites fall in more than one calendar: calendar -> the places that use it.
+@dataclass(frozen=True, slots=True)
+class CalendarUse:
+    """The calendars a region's sites keep, each with the places that keep it."""
 
-    Every area where a postal code decides a calendar is looked up as a site there would be, so the
-    answer is what routing will do, after more specific regions have taken their codes.
+    region_id: str
+    calendars: dict[str, list[str]]
+    region_calendar: str | None  # the calendar the region names, if it names one
+    contradicting: list[str]  # places whose address decides another calendar than the one the region names
+
+
+def calendars_used(coverage: Coverage) -> list[CalendarUse]:
+    """For each region: the calendars its sites will keep and where, as routing will decide them.
+
+    Every area where a postal code decides a calendar, and the start of each of a region's own postal
+    patterns, is looked up as a site there would be, so the answer takes more specific regions into account.
     """
-    spans: dict[str, dict[str, list[str]]] = {}
+    uses: dict[str, CalendarUse] = {}
     for country in sorted(coverage.countries()):
-        for code, place in calendar_probes(country):
+        probes = list(calendar_probes(country))
+        for region in coverage.regions.values():
+            if region.country != country:
+                continue
+            for pattern in region.patterns:
+                code = pattern_probe(country, pattern.low)
+                if code is not None:
+                    probes.append((code, f"postal code {code}"))
+        for code, place in probes:
             address = read_address(country, code, None)
             if isinstance(address, Reason):
                 continue
             match = coverage.region_for(country, code, address.region_keys())
             if match is None:
                 continue
-            found = site_calendar(address, match.region.holiday_subdivision, match.region.time_zone)
+            region = match.region
+            found = site_calendar(address, region.holiday_subdivision, region.time_zone)
             if isinstance(found, Reason):
                 continue
-            spans.setdefault(match.region.id, {}).setdefault(found.describe(), []).append(place)
-    return {region_id: calendars for region_id, calendars in spans.items() if len(calendars) > 1}
+            named = _canonical(country, region.holiday_subdivision)
+            use = uses.setdefault(
+                region.id,
+                CalendarUse(region.id, {}, f"{country}-{named}" if named else None, []),
+            )
+            places = use.calendars.setdefault(found.describe(), [])
+            if place not in places:
+                places.append(place)
+            refines = address.derived is not None and named in address.derived.accepted  # Augsburg in BY
+            if named is not None and found.source == "postal_code" and found.subdivision != named and not refines:
+                use.contradicting.append(f"{place} ({found.describe()})")
+    return list(uses.values())
+
+
+def calendars_spanned(coverage: Coverage) -> dict[str, dict[str, list[str]]]:
+    """For each region whose sites fall in more than one calendar: calendar -> the places that use it."""
+    return {use.region_id: use.calendars for use in calendars_used(coverage) if len(use.calendars) > 1}

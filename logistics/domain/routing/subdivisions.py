@@ -311,6 +311,18 @@ def derive(country: str, postal_code: str) -> Derived | None:
     return rule(postal_code) if rule is not None else None
 
 
+def pattern_probe(country: str, low: str) -> str | None:
+    """A postal code that a pattern beginning ``low`` (normalised) covers, as a site would write it."""
+    if country == "GB":
+        if low[-1:].isalpha():
+            return f"{low}1 1AA"
+        return f"{low} 1AA" if len(low) <= 4 else low
+    width = {"FR": 5, "ES": 5, "IT": 5, "DE": 5, "PT": 7}.get(country)
+    if width is None or not low.isdigit() or len(low) > width:
+        return None
+    return low.ljust(width, "0")
+
+
 # Representative postal codes of every calendar a rule can give, for ``coverage check``'s report of the
 # calendars a region spans (each is looked up as a site would be).
 def calendar_probes(country: str) -> tuple[tuple[str, str], ...]:
