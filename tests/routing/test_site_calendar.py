@@ -252,6 +252,26 @@ def test_contradictory_or_unknown_subdivisions_are_refused_naming_the_field(
     assert refusal.message.startswith(field)
 
 
+@pytest.mark.parametrize(
+    ("country", "time_zone", "message"),
+    [
+        ("FR", "America/New_York", "time_zone 'America/New_York' is not a zone of FR"),
+        ("SE", None, "time_zone is required: the service knows no time zone of SE"),
+    ],
+)
+def test_a_regions_zone_cannot_disagree_with_its_country(country: str, time_zone: str | None, message: str) -> None:
+    document = dict(_sample_document())
+    template = next(r for r in document["regions"] if r["id"] == "fr-idf")
+    region = {k: v for k, v in template.items() if k != "time_zone"} | {"id": "odd", "country": country}
+    document["regions"] = [region | ({"time_zone": time_zone} if time_zone else {})]
+    (problem,) = Coverage.check_document(document)
+    assert problem.entry_id == "odd" and message in problem.message
+    # With a zone, a country the service does not know works in it; with none, France keeps its own zones.
+    document["regions"] = [region | {"country": "SE", "time_zone": "Europe/Stockholm", "postal_codes": []}]
+    decision = decide(Coverage.from_document(document), build_request("SE", "11122"), datetime(2026, 3, 2, tzinfo=UTC))
+    assert decision.time_zone == "Europe/Stockholm"
+
+
 def test_a_site_without_a_decidable_subdivision_is_told_the_national_calendar(sample_coverage: Coverage) -> None:
     decision = decide(sample_coverage, build_request("CH", "8001"), datetime(2026, 3, 2, 8, tzinfo=UTC))
     assert decision.calendar is not None and decision.calendar.source == "national"
@@ -315,14 +335,84 @@ def _following(country: str, subdivision: str | None, day: date) -> date:
     return day
 
 
-@settings(derandomize=True, max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    site=st.sampled_from(SAMPLE_SITES),
-    now=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)),
-)
+def french_calendar(postal_code: str) -> tuple[str | None, str]:
+    """France's rule written out again, for random codes: (holidays subdivision, zone)."""
+    if postal_code == "97133":
+        return "BL", "America/St_Barthelemy"
+    if postal_code == "97150":
+        return "MF", "America/Marigot"
+    overseas = {
+        "971": "America/Guadeloupe",
+        "972": "America/Martinique",
+        "973": "America/Cayenne",
+        "974": "Indian/Reunion",
+        "976": "Indian/Mayotte",
+    }
+    if postal_code[:3] in overseas:
+        return postal_code[:3], overseas[postal_code[:3]]
+    if postal_code[:2] == "57":
+        return "57", "Europe/Paris"
+    if postal_code[:2] in ("67", "68"):
+        return "6AE", "Europe/Paris"
+    return None, "Europe/Paris"
+
+
+def _french_site(number: int) -> tuple[str, str, str | None, str]:
+    code = f"{number:05d}"
+    return ("FR", code, *french_calendar(code))
+
+
+# Any code the sample serves in France: the metropolitan range and the overseas departments.
+random_french_sites = st.one_of(
+    st.integers(1000, 95999), *(st.integers(d * 100, d * 100 + 99) for d in (971, 972, 973, 974, 976))
+).map(_french_site)
+
+
+@cache
+def _telling_days(country: str, subdivision: str | None) -> list[date]:
+    """Days of 2026-2027 on which a wrong calendar shows for a site: those its own calendar and its nation's
+    disagree on; for a site of the national calendar, the days some other calendar of its country keeps."""
+    years = (2026, 2027)
+    own = frozenset().union(*(_holidays(country, subdivision, year) for year in years))
+    national = frozenset().union(*(_holidays(country, None, year) for year in years))
+    if own != national:
+        return sorted(own ^ national)
+    others = [_holidays(c, sub, year) for c, _, sub, _ in DERIVED if c == country for year in years]
+    return sorted(frozenset().union(*others) - own)
+
+
+def _instant(data: st.DataObject, country: str, subdivision: str | None) -> datetime:
+    """Anywhere in two years, or in the few days before a day that tells the site's calendar from others."""
+    days = _telling_days(country, subdivision)
+    near: bool = data.draw(st.booleans())
+    if days and near:
+        day = data.draw(st.sampled_from(days))
+        back = timedelta(days=data.draw(st.integers(0, 4)), minutes=data.draw(st.integers(0, 24 * 60 - 1)))
+        return datetime(day.year, day.month, day.day, tzinfo=UTC) - back
+    return data.draw(
+        st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC))
+    )
+
+
+@pytest.mark.parametrize("site", SAMPLE_SITES, ids=lambda row: f"{row[0]}-{row[1]}")
+@settings(derandomize=True, max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
 def test_slots_are_business_days_of_the_sites_own_calendar_in_its_own_zone(
-    sample_coverage: Coverage, site: tuple[str, str, str | None, str], now: datetime
+    sample_coverage: Coverage, site: tuple[str, str, str | None, str], data: st.DataObject
 ) -> None:
+    country, _, subdivision, _ = site
+    _check_site(sample_coverage, site, _instant(data, country, subdivision))
+
+
+@settings(derandomize=True, max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(site=random_french_sites, data=st.data())
+def test_slots_of_random_french_sites_against_the_rule_written_again(
+    sample_coverage: Coverage, site: tuple[str, str, str | None, str], data: st.DataObject
+) -> None:
+    _check_site(sample_coverage, site, _instant(data, "FR", site[2]))
+
+
+def _check_site(sample_coverage: Coverage, site: tuple[str, str, str | None, str], now: datetime) -> None:
     country, postal_code, subdivision, zone = site
     decision = decide(sample_coverage, build_request(country, postal_code), now)
     assert decision.eligible
