@@ -294,6 +294,10 @@ def test_a_border_district_takes_its_regions_nation_else_the_usual_one_and_says_
     assumed = decide(countrywide_coverage(), build_request("GB", "TD12 4AA"), now)
     assert assumed.calendar is not None and assumed.calendar.subdivision == "SCT"
     assert "calendar.subdivision_assumed" in assumed.reason_codes()
+    # Lisbon: the national calendar, with nothing assumed (a district only adds its capital's holiday).
+    lisbon = decide(sample_coverage, build_request("PT", "1000-001"), now)
+    assert lisbon.calendar is not None and lisbon.calendar.subdivision is None
+    assert "calendar.subdivision_assumed" not in lisbon.reason_codes()
 
 
 @pytest.mark.parametrize("country", ["FR", "ES", "IT", "DE"])

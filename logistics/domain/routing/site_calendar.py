@@ -133,7 +133,7 @@ def site_calendar(
         preferred = _canonical(country, region_subdivision)
         if preferred is not None and (derived is None or preferred in derived.calendars):
             subdivision, source = preferred, "region"
-        elif derived is not None and len(derived.calendars) > 1:
+        elif derived is not None and len(derived.calendars) > 1 and not derived.local_choices:
             notes.append(
                 reason(
                     code="calendar.subdivision_assumed",

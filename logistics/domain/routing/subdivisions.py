@@ -42,13 +42,16 @@ class Derived:
     usual one first. ``accepted``: other subdivision codes a site may give for this code (its French
     department, the Italian province of a city) that mean the first calendar. ``place``: the part of the code
     that decided, for messages ("department 67", "postcode district TD15"). ``foreign``: the country the code
-    belongs to when it is not the one given (a Jersey postcode given as GB).
+    belongs to when it is not the one given (a Jersey postcode given as GB). ``local_choices``: the first
+    calendar is the right one unless the site says otherwise (Portugal's mainland districts add only their
+    capital's municipal holiday), so nothing is assumed.
     """
 
     calendars: tuple[str | None, ...]
     place: str
     accepted: frozenset[str] = frozenset()
     foreign: str | None = None
+    local_choices: bool = False  # the other calendars only add local holidays a site may opt into
 
     @property
     def determined(self) -> bool:
@@ -185,7 +188,7 @@ def _portugal(code: str) -> Derived | None:
     if 9500 <= number <= 9999:
         return Derived(("20",), "the Azores (9500-9999)")
     # The mainland: the national calendar, or the district the site gives (its capital's municipal holiday).
-    return Derived((None, *(f"{n:02d}" for n in range(1, 19))), "the mainland")
+    return Derived((None, *(f"{n:02d}" for n in range(1, 19))), "the mainland", local_choices=True)
 
 
 # --- Italy: provinces by their postal prefix ------------------------------------------------------------
