@@ -21,7 +21,7 @@ from logistics.domain.journey import Actor, LegDirection
 from logistics.domain.model import Change, Repair
 from logistics.domain.routing import BusinessCalendar, TurnaroundTargets, UnknownCalendar, calendar_for
 from logistics.domain.routing.calendar import STANDARD_WORK
-from logistics.domain.routing.coverage import WorkDays
+from logistics.domain.routing.coverage import RepairCentre, WorkDays
 from logistics.domain.routing.territory import national_territory
 from logistics.domain.turnaround import SEGMENTS, BusinessDays, Segment, TurnaroundReading, read_turnaround
 from logistics.services.notifications import record
@@ -48,6 +48,13 @@ def site_calendar(repair: Repair) -> BusinessCalendar:
     stored = repair.entitlement.get("site_business_days")
     work = WorkDays.model_validate(stored).rules if stored else STANDARD_WORK
     return calendar_for(country, subdivision, repair.entitlement.get("site_time_zone"), work)
+
+
+def centre_calendar(centre: RepairCentre) -> BusinessCalendar:
+    """A repair centre's calendar: its holidays, its working days and closures, read in its own zone."""
+    return calendar_for(
+        centre.calendar.country, centre.calendar.subdivision, centre.time_zone, centre.business_days.rules
+    )
 
 
 def site_and_centre(centre_calendar: Callable[[str], BusinessDays]) -> CalendarOf:

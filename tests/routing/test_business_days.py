@@ -11,7 +11,7 @@ import pytest
 from logistics.coverage import SAMPLE_COVERAGE_PATH, read_document
 from logistics.domain.routing import Coverage, Method, WorkDays, calendar_for, decide
 from logistics.domain.routing.coverage import SelfShipment
-from logistics.services.turnaround import site_calendar
+from logistics.services.turnaround import centre_calendar, site_calendar
 from tests.routing.routing_builders import build_request
 from tests.tracking.tracking_builders import build_repair
 
@@ -88,6 +88,24 @@ def test_turnaround_clocks_count_the_regions_working_days() -> None:
     )
     # Saturday in Paris is 23:00 UTC Friday to 23:00 UTC Saturday: 23 of its 24 hours fall after the start.
     assert site_calendar(stored).business_days_between(saturday_start, monday_noon) == pytest.approx(0.5 + 23 / 24)
+
+
+def test_time_at_the_centre_counts_the_centres_own_working_days_and_closures() -> None:
+    document = dict(_sample())
+    document["centres"] = [
+        dict(c, business_days={"working_days": ["mon", "tue", "wed", "thu", "fri", "sat"], "closed": ["08-10..08-21"]})
+        if c["id"] == "fr-lyon"
+        else c
+        for c in document["centres"]
+    ]
+    coverage = Coverage.from_document(document)
+    lyon, frankfurt = centre_calendar(coverage.centres["fr-lyon"]), centre_calendar(coverage.centres["de-frankfurt"])
+    saturday = (datetime(2026, 3, 6, 23, tzinfo=UTC), datetime(2026, 3, 7, 23, tzinfo=UTC))  # in Paris and Berlin
+    assert lyon.business_days_between(*saturday) == pytest.approx(1.0)
+    assert frankfurt.business_days_between(*saturday) == 0
+    closed_fortnight = (datetime(2026, 8, 9, 22, tzinfo=UTC), datetime(2026, 8, 21, 22, tzinfo=UTC))
+    assert lyon.business_days_between(*closed_fortnight) == 0
+    assert frankfurt.business_days_between(*closed_fortnight) == pytest.approx(10.0)
 
 
 def test_a_calendar_with_closures_names_the_day_off() -> None:
