@@ -135,7 +135,11 @@ def add_explain_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--country", required=True, help="ISO 3166-1 alpha-2 country of the site")
     parser.add_argument("--postal-code", required=True)
-    parser.add_argument("--subdivision", default=None, help="ISO 3166-2 suffix, e.g. BY, SCT, 974")
+    parser.add_argument(
+        "--subdivision",
+        default=None,
+        help="the site's subdivision, if it gives one: DE-BY, BY or Bayern; checked against the postal code",
+    )
     parser.add_argument("--product-line", type=ProductLine, choices=list(ProductLine), default=ProductLine.NOTEBOOK)
     parser.add_argument("--service-level", type=ServiceLevel, choices=list(ServiceLevel), default=ServiceLevel.EITHER)
     parser.add_argument("--country-of-purchase", default=None, help="default: the site's country")

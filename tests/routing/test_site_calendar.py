@@ -206,6 +206,25 @@ def test_iso_forms_aliases_and_consistent_subdivisions_are_accepted(
     assert decision.calendar is not None and decision.calendar.subdivision == subdivision
 
 
+def test_a_coverage_file_may_write_subdivisions_the_iso_way() -> None:
+    document = dict(_sample_document())
+    document["regions"] = [
+        dict(r, subdivision="DE-BY") if r["id"] == "de-by" else r for r in document["regions"] if r["id"] != "fr-alsace"
+    ] + [dict(next(r for r in document["regions"] if r["id"] == "fr-alsace"), subdivision="FR-67")]
+    document["centres"] = [
+        dict(c, calendar={"country": "DE", "subdivision": "DE-HE"}) if c["id"] == "de-frankfurt" else c
+        for c in document["centres"]
+    ]
+    coverage = Coverage.from_document(document)
+    munich = decide(coverage, build_request("DE", "80331"), datetime(2026, 1, 5, 8, tzinfo=UTC))
+    assert munich.region_id == "de-by" and munich.calendar is not None and munich.calendar.subdivision == "BY"
+    strasbourg = decide(coverage, build_request("FR", "67000"), datetime(2026, 1, 5, 8, tzinfo=UTC))
+    assert strasbourg.calendar is not None and strasbourg.calendar.subdivision == "6AE"
+    document["regions"] = [dict(r, subdivision="FR-BY") if r["id"] == "de-by" else r for r in document["regions"]]
+    (problem,) = Coverage.check_document(document)
+    assert problem.entry_id == "de-by" and "'FR-BY' is not in country DE" in problem.message
+
+
 def test_bavaria_written_the_iso_way_is_bavaria_not_the_nation(sample_coverage: Coverage) -> None:
     # Epiphany (6 January 2026, a Tuesday) is a holiday in Bavaria, not in Hesse.
     now = datetime(2026, 1, 5, 8, tzinfo=UTC)
