@@ -35,7 +35,7 @@ from logistics.api.services import ServiceSet
 from logistics.clock import Clock, SystemClock
 from logistics.config import ApiKey, Settings
 from logistics.coverage import SAMPLE_COVERAGE_PATH, load_coverage
-from logistics.domain.routing import BusinessCalendar, calendar_for
+from logistics.domain.routing import BusinessCalendar
 from logistics.services.bookings import Bookings
 from logistics.services.centres import Centres
 from logistics.services.housekeeping import Housekeeping
@@ -45,7 +45,7 @@ from logistics.services.polling import Poller
 from logistics.services.repairs import Repairs
 from logistics.services.routing import CoverageInService, Routing
 from logistics.services.tracking import Tracking
-from logistics.services.turnaround import CalendarOf, TurnaroundWatch, site_and_centre
+from logistics.services.turnaround import CalendarOf, TurnaroundWatch, centre_calendar, site_and_centre
 from logistics.services.webhook_delivery import WebhookDelivery
 from logistics.storage.database import Database
 from logistics.storage.sqlite_store import SqliteStore
@@ -258,11 +258,10 @@ def _start_workers(settings: Settings, services: ServiceSet) -> list[asyncio.Tas
 def _calendar_of(routing: Routing) -> CalendarOf:
     """Transit in the site's calendar, time at the centre in the centre's own (from the coverage in service)."""
 
-    def centre_calendar(centre_id: str) -> BusinessCalendar:
-        centre = routing.coverage.centres[centre_id]
-        return calendar_for(centre.calendar.country, centre.calendar.subdivision, centre.time_zone)
+    def calendar_of_centre(centre_id: str) -> BusinessCalendar:
+        return centre_calendar(routing.coverage.centres[centre_id])
 
-    return site_and_centre(centre_calendar)
+    return site_and_centre(calendar_of_centre)
 
 
 async def _loop(name: str, step: Callable[[], Awaitable[int]], pause: float) -> None:

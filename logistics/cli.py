@@ -92,8 +92,12 @@ def serve(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
 
         def reload() -> None:
+            from logistics.coverage import CoverageError
+
             try:
                 app[SERVICES].coverage.reload()
+            except CoverageError as exc:  # the file's problems, as `coverage check` lists them
+                logger.error("coverage reload refused; the previous coverage stays in service: %s", exc)
             except Exception:
                 logger.exception("coverage reload refused; the previous coverage stays in service")
 
@@ -146,6 +150,12 @@ def coverage_check(args: argparse.Namespace) -> int:
     return run_check(Path(args.file), args.carriers)
 
 
+def coverage_schema(args: argparse.Namespace) -> int:
+    from logistics.coverage.commands import run_schema
+
+    return run_schema()
+
+
 def coverage_explain(args: argparse.Namespace) -> int:
     from logistics.coverage.commands import run_explain_arguments
 
@@ -196,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain = coverage.add_parser("explain", help="the routing decision for an address, with its reasons")
     add_explain_arguments(explain)
     explain.set_defaults(func=coverage_explain)
+    coverage.add_parser(
+        "schema", help="the coverage file's JSON Schema, for editors (generated from the model)"
+    ).set_defaults(func=coverage_schema)
     carriers = sub.add_parser("carriers", help="carrier plug-ins").add_subparsers(
         dest="carriers_command", required=True
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import signal
 import sqlite3
@@ -75,8 +76,16 @@ def check_coverage(settings: Settings) -> None:
     """The coverage file loads and books only with enabled carriers."""
     from carriers.registry import CarrierRegistry
     from logistics.app import enabled_carriers, known_carrier_names, load_coverage_for
+    from logistics.coverage import SAMPLE_COVERAGE_PATH, check_coverage, report_problems
 
     registry = CarrierRegistry.discover(disabled=settings.disabled_carriers)
+    path = settings.coverage_path or SAMPLE_COVERAGE_PATH
+    problems = check_coverage(path, known_carrier_names(registry))
+    if problems:
+        # The same report as ``logistics coverage check``: one line per problem, with its place in the file.
+        report = io.StringIO()
+        report_problems(path, problems, report)
+        raise StartupFailed(f"coverage_path {path}: the coverage file cannot be used:\n{report.getvalue().rstrip()}")
     try:
         load_coverage_for(settings, known_carrier_names(registry), enabled=enabled_carriers(settings))
     except Exception as exc:  # every refusal of the coverage is reported the same way

@@ -1,4 +1,4 @@
-"""Command functions behind ``logistics coverage check FILE`` and ``logistics coverage explain``.
+"""Command functions behind ``logistics coverage check FILE``, ``coverage explain`` and ``coverage schema``.
 
 Each ``add_*_arguments`` fills an argparse (sub)parser; each ``run_*`` takes plain values, prints to
 ``out`` (standard output by default) and returns the exit code: 0 success, 1 problems found or request
@@ -8,9 +8,10 @@ refused, 2 unusable input (unreadable or invalid coverage file, invalid request)
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Collection, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -18,7 +19,9 @@ from pydantic import ValidationError
 
 from logistics.coverage.loading import CoverageError, check_coverage, load_coverage
 from logistics.coverage.sample import SAMPLE_COVERAGE_PATH
+from logistics.coverage.schema import coverage_schema
 from logistics.domain.routing import (
+    Coverage,
     Device,
     Entitlement,
     Item,
@@ -28,8 +31,11 @@ from logistics.domain.routing import (
     RoutingRequest,
     ServiceLevel,
     SiteAddress,
+    calendar_for,
     decide,
 )
+from logistics.domain.routing.local_time import to_local
+from logistics.domain.routing.site_calendar import calendars_used
 
 OPTIONS = {
     "dmr": "defective_media_retention",
@@ -48,14 +54,47 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def report_problems(path: Path, problems: Sequence[str], out: TextIO) -> None:
+    """The report of a coverage file that cannot be used: ``coverage check`` and ``serve`` print the same."""
+    print(f"{path}: {len(problems)} problem(s)", file=out)
+    for problem in problems:
+        print(f"  - {problem}", file=out)
+
+
+def calendar_warnings(coverage: Coverage, shown: int = 16) -> list[str]:
+    """One warning per region whose sites keep more than one holiday calendar, saying which where, and one
+    per region that names a calendar its postal codes contradict."""
+    warnings = []
+    for use in sorted(calendars_used(coverage), key=lambda u: u.region_id):
+        if use.contradicting:
+            warnings.append(
+                f"region {use.region_id!r} names calendar {use.region_calendar}, but the address decides "
+                f"another for {'; '.join(use.contradicting[:shown])}: those sites keep their own"
+            )
+        if len(use.calendars) > 1:
+            uses = [f"{calendar} for {_places(places)}" for calendar, places in use.calendars.items()]
+            more = f"; and {len(uses) - shown} more" if len(uses) > shown else ""
+            warnings.append(
+                f"region {use.region_id!r} spans {len(use.calendars)} holiday calendars, each site keeps its own: "
+                f"{'; '.join(uses[:shown])}{more}"
+            )
+    return warnings
+
+
+def _places(places: list[str]) -> str:
+    """'department 67, 68' for ['department 67', 'department 68']."""
+    heads = {place.rsplit(" ", 1)[0] for place in places}
+    if len(places) > 1 and len(heads) == 1 and all(" " in place for place in places):
+        return f"{heads.pop()} {', '.join(place.rsplit(' ', 1)[1] for place in places)}"
+    return ", ".join(places)
+
+
 def run_check(path: Path, known_carriers: Collection[str] | None = None, out: TextIO | None = None) -> int:
-    """Print every problem of the coverage file, or OK with its size; 0 when it loads, 1 otherwise."""
+    """Print every problem of the coverage file, or OK with its size and warnings; 0 when it loads, else 1."""
     out = out or sys.stdout
     problems = check_coverage(path, known_carriers)
     if problems:
-        print(f"{path}: {len(problems)} problem(s)", file=out)
-        for problem in problems:
-            print(f"  - {problem}", file=out)
+        report_problems(path, problems, out)
         return 1
     coverage = load_coverage(path, known_carriers)
     print(
@@ -63,6 +102,14 @@ def run_check(path: Path, known_carriers: Collection[str] | None = None, out: Te
         f"countries {', '.join(sorted(coverage.countries()))}",
         file=out,
     )
+    for warning in calendar_warnings(coverage):
+        print(f"  warning: {warning}", file=out)
+    return 0
+
+
+def run_schema(out: TextIO | None = None) -> int:
+    """Print the coverage file's JSON Schema."""
+    print(json.dumps(coverage_schema(), indent=2, ensure_ascii=False), file=out or sys.stdout)
     return 0
 
 
@@ -88,7 +135,11 @@ def add_explain_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--country", required=True, help="ISO 3166-1 alpha-2 country of the site")
     parser.add_argument("--postal-code", required=True)
-    parser.add_argument("--subdivision", default=None, help="ISO 3166-2 suffix, e.g. BY, SCT, 974")
+    parser.add_argument(
+        "--subdivision",
+        default=None,
+        help="the site's subdivision, if it gives one: DE-BY, BY or Bayern; checked against the postal code",
+    )
     parser.add_argument("--product-line", type=ProductLine, choices=list(ProductLine), default=ProductLine.NOTEBOOK)
     parser.add_argument("--service-level", type=ServiceLevel, choices=list(ServiceLevel), default=ServiceLevel.EITHER)
     parser.add_argument("--country-of-purchase", default=None, help="default: the site's country")
@@ -158,7 +209,7 @@ def run_explain(
         print(f"invalid request: {exc}", file=out)
         return 2
     decision = decide(coverage, request, at)
-    print(decision.model_dump_json(indent=2) if as_json else describe(decision, at), file=out)
+    print(decision.model_dump_json(indent=2) if as_json else describe(decision, at, coverage), file=out)
     return 0 if decision.eligible else 1
 
 
@@ -181,8 +232,8 @@ def run_explain_arguments(args: argparse.Namespace, now: datetime, out: TextIO |
     )
 
 
-def describe(decision: RoutingDecision, at: datetime) -> str:
-    """The decision as lines a person reads."""
+def describe(decision: RoutingDecision, at: datetime, coverage: Coverage | None = None) -> str:
+    """The decision as lines a person reads; with ``coverage``, the calendar and rule that made its dates."""
     lines = [
         f"request at {at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}",
         f"eligible: {'yes' if decision.eligible else 'no'}",
@@ -194,6 +245,8 @@ def describe(decision: RoutingDecision, at: datetime) -> str:
             f"carrier: {decision.carrier}, return carrier: {decision.return_carrier}",
             f"repair centre: {decision.centre_id}",
         ]
+        if decision.calendar is not None and decision.time_zone is not None:
+            lines += _calendar_lines(decision, at, coverage)
         for slot in decision.slots:
             lines.append(
                 f"slot: {slot.local_date:%a %Y-%m-%d} {slot.ready_time:%H:%M}-{slot.close_time:%H:%M} "
@@ -213,3 +266,45 @@ def describe(decision: RoutingDecision, at: datetime) -> str:
     lines.append("reasons:")
     lines += [f"  - {reason.code}: {reason.message}" for reason in decision.reasons]
     return "\n".join(lines)
+
+
+def _calendar_lines(decision: RoutingDecision, at: datetime, coverage: Coverage | None) -> list[str]:
+    used = decision.calendar
+    assert used is not None and decision.time_zone is not None
+    name = f"{used.country}-{used.subdivision}" if used.subdivision else f"{used.country} (national)"
+    local = to_local(at, decision.time_zone)
+    lines = [
+        f"calendar: {name}, decided by {used.source.replace('_', ' ')}; time zone {decision.time_zone}",
+        f"local time of the request: {local:%a %Y-%m-%d %H:%M}",
+    ]
+    region = coverage.regions.get(decision.region_id or "") if coverage is not None else None
+    if region is not None and region.courier_pickup is not None and decision.slots:
+        terms = region.courier_pickup
+        lines.append(
+            f"rule: lead time {terms.lead_time_business_days} business day(s), counted from the request day: "
+            f"today if it is a business day and the request comes before the {terms.cut_off:%H:%M} cut-off, "
+            f"else the next business day"
+        )
+        until = decision.slots[0].local_date
+    elif region is not None and region.self_shipment is not None and decision.ship_by is not None:
+        lines.append(
+            f"rule: ship within {region.self_shipment.ship_within_business_days} business day(s), counted from "
+            f"the request day (today if a business day, else the next one)"
+        )
+        until = decision.ship_by
+    else:
+        return lines
+    calendar = calendar_for(used.country, used.subdivision, decision.time_zone, region.business_days.rules)
+    day, skipped = local.date(), []
+    while day <= until:
+        off = calendar.day_off(day)
+        if off is not None and not off.endswith("not a working day"):
+            skipped.append(f"{day:%a %Y-%m-%d} {off}")
+        day += timedelta(days=1)
+    working = ", ".join(region.business_days.working_days)
+    lines.append(
+        f"working days: {working}"
+        + (f"; closed: {', '.join(region.business_days.closed)}" if region.business_days.closed else "")
+    )
+    lines.append(f"holidays and closures skipped until {until}: {'; '.join(skipped) if skipped else 'none'}")
+    return lines

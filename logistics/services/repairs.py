@@ -132,12 +132,15 @@ class Repairs:
             entitlement={
                 **command.entitlement.model_dump(mode="json"),
                 "include_self_test_results": command.include_self_test_results,
-                "drop_off": decision.drop_off,
+                # Printed on the customer's packing instructions: in the repair's language where the region
+                # gives it.
+                "drop_off": decision.drop_off_by_language.get(command.language, decision.drop_off),
                 "return_carrier": decision.return_carrier or decision.carrier,
                 "site_time_zone": decision.time_zone,
-                # The calendar the site's days are counted in (a region may name one for its whole area).
-                "site_calendar_subdivision": (region.holiday_subdivision if region is not None else None)
-                or command.site.subdivision,
+                # The calendar the site's days are counted in, as routing decided it from the address.
+                "site_calendar_subdivision": decision.calendar.subdivision if decision.calendar else None,
+                # The region's working days and closures, which the site's turnaround clocks honour.
+                "site_business_days": region.business_days.model_dump(mode="json") if region is not None else None,
             },
             state=initial_state(method),
             inbound=inbound,

@@ -20,6 +20,9 @@ from logistics.clock import Clock
 from logistics.domain.journey import Actor, LegDirection
 from logistics.domain.model import Change, Repair
 from logistics.domain.routing import BusinessCalendar, TurnaroundTargets, UnknownCalendar, calendar_for
+from logistics.domain.routing.calendar import STANDARD_WORK
+from logistics.domain.routing.coverage import RepairCentre, WorkDays
+from logistics.domain.routing.territory import national_territory
 from logistics.domain.turnaround import SEGMENTS, BusinessDays, Segment, TurnaroundReading, read_turnaround
 from logistics.services.notifications import record
 from logistics.services.ports import Store
@@ -38,9 +41,19 @@ _SEGMENT_LEG: dict[Segment, LegDirection | None] = {
 
 
 def site_calendar(repair: Repair) -> BusinessCalendar:
-    """The customer site's calendar, its days read in the site's own time zone."""
+    """The customer site's calendar as routing decided it from the address, read in the site's own zone."""
+    country, subdivision = national_territory(str(repair.site["country"]), repair.site.get("subdivision"))
+    if "site_calendar_subdivision" in repair.entitlement:  # repairs routed since the calendar follows the address
+        subdivision = repair.entitlement["site_calendar_subdivision"]
+    stored = repair.entitlement.get("site_business_days")
+    work = WorkDays.model_validate(stored).rules if stored else STANDARD_WORK
+    return calendar_for(country, subdivision, repair.entitlement.get("site_time_zone"), work)
+
+
+def centre_calendar(centre: RepairCentre) -> BusinessCalendar:
+    """A repair centre's calendar: its holidays, its working days and closures, read in its own zone."""
     return calendar_for(
-        str(repair.site["country"]), repair.site.get("subdivision"), repair.entitlement.get("site_time_zone")
+        centre.calendar.country, centre.calendar.subdivision, centre.time_zone, centre.business_days.rules
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,9 +83,9 @@ def test_every_problem_is_listed(sample_document: dict[str, Any], write_coverage
     regions[j] = dict(regions[j], repair_centre="pl-gdansk")
     problems = check_coverage(write_coverage(sample_document))
     assert len(problems) == 2
-    assert problems[0].startswith(f"regions[{i}] id 'be', field 'courier_pickup.cut_off'")
+    assert re.match(rf"line \d+, column \d+: regions\[{i}\] id 'be', field 'courier_pickup.cut_off'", problems[0])
     assert "quoted 'HH:MM'" in problems[0]
-    assert problems[1] == f"regions[{j}] id 'pl', field 'repair_centre': unknown repair centre 'pl-gdansk'"
+    assert problems[1].endswith(f"regions[{j}] id 'pl', field 'repair_centre': unknown repair centre 'pl-gdansk'")
 
 
 def test_unquoted_times_in_yaml_are_read_as_times(tmp_path: Path) -> None:

@@ -1,4 +1,7 @@
-"""Properties of pickup slots over random instants, sites, windows and lead times."""
+"""Properties of pickup slots over random instants, windows, zones and lead times.
+
+The same properties over the sample coverage's sites, checked against an independent computation, are in
+``test_site_calendar``."""
 
 from __future__ import annotations
 
@@ -9,78 +12,29 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logistics.coverage import SAMPLE_COVERAGE_PATH, read_document
-from logistics.domain.routing import Coverage, Method, RoutingDecision, calendar_for, decide
+from logistics.domain.routing import CourierPickup, PickupSlot, calendar_for
 from logistics.domain.routing.local_time import to_local
-from tests.routing.routing_builders import build_request
+from logistics.domain.routing.pickup_slots import plan_pickup
 
 PROPERTY_SETTINGS = settings(
     derandomize=True, max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
-# Sites across zones and calendars: (country, postal code, subdivision, the calendar's subdivision).
-SITES = [
-    ("FR", "75011", None, None),
-    ("FR", "67000", None, "6AE"),
-    ("FR", "97400", None, "974"),
-    ("GB", "EH1 1YZ", None, "SCT"),
-    ("GB", "SW1A 1AA", None, "ENG"),
-    ("DE", "80331", "BY", "BY"),
-    ("PT", "1000-001", None, None),
-    ("ES", "28001", "MD", "MD"),
-]
 ZONES = ["Europe/Paris", "Indian/Reunion", "Europe/London", "America/Santiago", "Australia/Lord_Howe"]
 
 instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC))
 
 
-@lru_cache(maxsize=1)
-def _sample_document() -> dict[str, Any]:
-    document: dict[str, Any] = read_document(SAMPLE_COVERAGE_PATH)
-    return document
-
-
 @lru_cache(maxsize=4096)
-def _coverage(zone: str, ready: time, close: time, cut_off: time, lead: int, subdivision: str | None) -> Coverage:
-    document = dict(_sample_document())
-    template = next(r for r in document["regions"] if r["id"] == "fr-idf")
-    document["regions"] = [
-        dict(
-            template,
-            id="zone",
-            country="FR",
-            calendar_subdivision=subdivision,
-            postal_codes=[],
-            time_zone=zone,
-            courier_pickup={
-                "carrier": "sim",
-                "lead_time_business_days": lead,
-                "cut_off": cut_off.strftime("%H:%M"),
-                "window": {"ready": ready.strftime("%H:%M"), "close": close.strftime("%H:%M")},
-            },
-        )
-    ]
-    return Coverage.from_document(document)
-
-
-@PROPERTY_SETTINGS
-@given(now=instants, site=st.sampled_from(SITES), preferred=st.none() | st.integers(0, 60))
-def test_sample_slots_are_business_days_after_the_lead_time(
-    sample_coverage: Coverage,
-    now: datetime,
-    site: tuple[str, str, str | None, str | None],
-    preferred: int | None,
-) -> None:
-    country, postal_code, subdivision, calendar_subdivision = site
-    preferred_date = None if preferred is None else now.date() + timedelta(days=preferred)
-    request = build_request(country, postal_code, subdivision=subdivision, preferred_date=preferred_date)
-    decision = decide(sample_coverage, request, now)
-    assert decision.eligible
-    if decision.method is not Method.COURIER_PICKUP:
-        return
-    region = sample_coverage.regions[decision.region_id or ""]
-    assert region.courier_pickup is not None
-    _check_slots(decision.slots, now, region.time_zone, country, calendar_subdivision, region.courier_pickup)
+def _terms(ready: time, close: time, cut_off: time, lead: int) -> CourierPickup:
+    return CourierPickup.model_validate(
+        {
+            "carrier": "sim",
+            "lead_time_business_days": lead,
+            "cut_off": cut_off.strftime("%H:%M"),
+            "window": {"ready": ready.strftime("%H:%M"), "close": close.strftime("%H:%M")},
+        }
+    )
 
 
 @PROPERTY_SETTINGS
@@ -108,13 +62,13 @@ def test_slots_hold_for_any_window_zone_and_lead_time(
     cut_off = time(cut_off_minutes // 60, cut_off_minutes % 60)
     if lead == 0 and cut_off >= close:
         cut_off = ready
-    coverage = _coverage(zone, ready, close, cut_off, lead, subdivision)
-    decision = decide(coverage, build_request("FR", "75011"), now)
-    assert RoutingDecision.model_validate(decision.model_dump()) == decision
-    terms = coverage.regions["zone"].courier_pickup
-    assert terms is not None
-    assert decision.slots
-    _check_slots(decision.slots, now, zone, "FR", subdivision, terms)
+    # The slot arithmetic alone, in zones far from the calendar's own (routing keeps each site in its own).
+    terms = _terms(ready, close, cut_off, lead)
+    plan = plan_pickup(terms, calendar_for("FR", subdivision, zone), zone, now)
+    for slot in plan.slots:
+        assert PickupSlot.model_validate(slot.model_dump()) == slot
+    assert plan.slots
+    _check_slots(plan.slots, now, zone, "FR", subdivision, terms)
 
 
 def _check_slots(slots: Any, now: datetime, zone: str, country: str, subdivision: str | None, terms: Any) -> None:

@@ -17,6 +17,7 @@ from logistics.domain.routing.coverage import (
     RegionMatch,
     RepairCentre,
     SelfShipment,
+    WorkDays,
 )
 from logistics.domain.routing.decision import decide
 from logistics.domain.routing.local_time import local_instant
@@ -64,6 +65,7 @@ __all__ = [
     "SiteAddress",
     "TurnaroundTargets",
     "UnknownCalendar",
+    "WorkDays",
     "calendar_for",
     "decide",
     "local_instant",

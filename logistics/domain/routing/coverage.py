@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Self, TypeVar
 
@@ -25,12 +25,21 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from logistics.domain.routing.calendar import UnknownCalendar, calendar_for
+from logistics.domain.routing.calendar import (
+    STANDARD_WORK,
+    WEEKDAYS,
+    UnknownCalendar,
+    WorkRules,
+    calendar_for,
+    country_zones,
+)
 from logistics.domain.routing.local_time import is_valid_zone
 from logistics.domain.routing.outcome import TurnaroundTargets
 from logistics.domain.routing.postal_index import (
@@ -57,7 +66,11 @@ def _local_time(value: object) -> object:
     raise ValueError(f"expected a local time 'HH:MM', got {value!r}")
 
 
-LocalTime = Annotated[time, BeforeValidator(_local_time)]
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time),
+    WithJsonSchema({"type": "string", "pattern": _HH_MM.pattern, "description": "local time, quoted 'HH:MM'"}),
+]
 
 
 class _Frozen(BaseModel):
@@ -85,6 +98,68 @@ class CalendarSpec(_Frozen):
         return self
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_MONTH_DAY = r"\d{2}-\d{2}"
+_CLOSED = re.compile(rf"^(?:({_DATE})(?:\.\.({_DATE}))?|({_MONTH_DAY})(?:\.\.({_MONTH_DAY}))?)$")
+
+
+def _month_day(text: str) -> tuple[int, int]:
+    month, day = int(text[:2]), int(text[3:])
+    date(2024, month, day)  # a leap year: 02-29 is a valid yearly date
+    return month, day
+
+
+class WorkDays(_Frozen):
+    """The working days of the week and the own closures of a region or a centre, on top of public holidays.
+
+    ``closed`` entries: a date ("2026-08-14"), a range of dates ("2026-12-24..2027-01-01"), or a day or
+    range of days every year ("12-24..01-01", which runs over the new year).
+    """
+
+    working_days: tuple[Weekday, ...] = Field(default=("mon", "tue", "wed", "thu", "fri"), min_length=1)
+    closed: tuple[Annotated[str, Field(pattern=_CLOSED.pattern)], ...] = ()
+    _rules: WorkRules = PrivateAttr(default=STANDARD_WORK)
+
+    @field_validator("closed")
+    @classmethod
+    def _closures(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            first, last = _closure(text)
+            if isinstance(first, date) and isinstance(last, date) and last < first:
+                raise ValueError(f"closure {text!r} ends before it starts")
+        return value
+
+    def model_post_init(self, context: Any, /) -> None:
+        dated: list[tuple[date, date]] = []
+        yearly: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        for text in self.closed:
+            first, last = _closure(text)
+            if isinstance(first, date) and isinstance(last, date):
+                dated.append((first, last))
+            elif isinstance(first, tuple) and isinstance(last, tuple):
+                yearly.append((first, last))
+        weekdays = frozenset(WEEKDAYS.index(day) for day in self.working_days)
+        self._rules = WorkRules(weekdays, tuple(dated), tuple(yearly))
+
+    @property
+    def rules(self) -> WorkRules:
+        return self._rules
+
+
+def _closure(text: str) -> tuple[date, date] | tuple[tuple[int, int], tuple[int, int]]:
+    match = _CLOSED.match(text)
+    if match is None:
+        raise ValueError(f"closure {text!r} is not a date, a range of dates, 'MM-DD' or 'MM-DD..MM-DD'")
+    first_date, last_date, first_day, last_day = match.groups()
+    try:
+        if first_date is not None:
+            return date.fromisoformat(first_date), date.fromisoformat(last_date or first_date)
+        return _month_day(first_day), _month_day(last_day or first_day)
+    except ValueError as exc:
+        raise ValueError(f"closure {text!r}: {exc}") from exc
+
+
 class RepairCentre(_Frozen):
     id: str = Field(pattern=ID_PATTERN)
     name: str = Field(min_length=1, max_length=70)
@@ -92,6 +167,7 @@ class RepairCentre(_Frozen):
     time_zone: str
     carriers: tuple[Annotated[str, Field(pattern=CARRIER_PATTERN)], ...] = Field(min_length=1)
     calendar: CalendarSpec
+    business_days: WorkDays = WorkDays()
 
     _zone = field_validator("time_zone")(_check_zone)
 
@@ -126,20 +202,37 @@ class CourierPickup(_Frozen):
 
 
 class SelfShipment(_Frozen):
-    """Self-shipment terms: the label's carrier, where to drop the parcel, how long the customer has."""
+    """Self-shipment terms: the label's carrier, where to drop the parcel, how long the customer has.
+
+    ``drop_off`` is the text for customers in any language; ``drop_off_by_language`` gives it in others,
+    by two-letter language code.
+    """
 
     carrier: str = Field(pattern=CARRIER_PATTERN)
-    drop_off: str = Field(min_length=1, max_length=1000)
+    # The customer's label prints the text: 300 characters is what its instructions hold (labels.limits).
+    drop_off: str = Field(min_length=1, max_length=300)
+    drop_off_by_language: Mapping[
+        Annotated[str, Field(pattern=r"^[a-z]{2}$")], Annotated[str, Field(min_length=1, max_length=300)]
+    ] = Field(default_factory=dict)
     ship_within_business_days: int = Field(default=5, ge=1, le=30)
+
+    def drop_off_in(self, language: str | None) -> str:
+        """The drop-off text in ``language`` ("fr", or "fr-CA" read as "fr"), else the default text."""
+        if language:
+            return self.drop_off_by_language.get(language[:2].lower(), self.drop_off)
+        return self.drop_off
 
 
 class Region(_Frozen):
     """A served area: a country, optionally a subdivision, optionally postal patterns, and its terms.
 
-    ``subdivision`` is the holiday calendar of sites in the region; with no ``postal_codes`` it also
-    selects sites by the subdivision they give. ``calendar_subdivision`` sets the calendar without
-    selecting (a country-wide region that works by England's holidays). With neither, the calendar is the
-    subdivision the site gives, else the national one. ``courier_pickup`` absent means the customer ships.
+    With no ``postal_codes``, ``subdivision`` selects the sites in that subdivision (the one their postal
+    code decides, else the one they give). The calendar and time zone of a site follow its address
+    (``site_calendar``); ``calendar_subdivision`` (else ``subdivision``) is the calendar of the region's
+    sites only where the address does not decide one. ``time_zone`` is needed only in a country whose zones
+    the service does not know; elsewhere it must be one of the country's zones and is only a default.
+    ``courier_pickup`` absent means the customer ships. ``business_days``: the region's working days (Saturday
+    pickups) and closures, honoured in slots, ship-by dates and turnaround clocks.
     """
 
     id: str = Field(pattern=ID_PATTERN)
@@ -147,7 +240,7 @@ class Region(_Frozen):
     subdivision: str | None = Field(default=None, max_length=20)
     calendar_subdivision: str | None = Field(default=None, max_length=20)
     postal_codes: tuple[str, ...] = ()
-    time_zone: str
+    time_zone: str | None = None
     courier_pickup: CourierPickup | None = None
     self_shipment: SelfShipment | None = None
     return_carrier: str = Field(pattern=CARRIER_PATTERN)
@@ -156,8 +249,12 @@ class Region(_Frozen):
         default_factory=dict
     )
     turnaround: TurnaroundTargets
+    business_days: WorkDays = WorkDays()
 
-    _zone = field_validator("time_zone")(_check_zone)
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_zone(value)
 
     @field_validator("postal_codes")
     @classmethod
@@ -175,6 +272,14 @@ class Region(_Frozen):
             calendar_for(self.country, self.calendar_subdivision)
         except UnknownCalendar as exc:
             raise ValueError(str(exc)) from exc
+        zones = country_zones(self.country)
+        if not zones and self.time_zone is None:
+            raise ValueError(f"time_zone is required: the service knows no time zone of {self.country}")
+        if zones and self.time_zone is not None and self.time_zone not in zones:
+            raise ValueError(
+                f"time_zone {self.time_zone!r} is not a zone of {self.country} ({', '.join(sorted(zones))}); "
+                f"sites keep the zone of their own calendar, so time_zone may be left out"
+            )
         return self
 
     @property
@@ -352,18 +457,24 @@ class Coverage:
             raise CoverageInvalid(problems)
         return cls(centre_by_id, region_by_id, build.index, by_subdivision, by_country)
 
-    def region_for(self, country: str, postal_code: str, subdivision: str | None = None) -> RegionMatch | None:
-        """The region serving a site, most specific first; None when the site is not covered."""
+    def region_for(
+        self, country: str, postal_code: str, subdivision: str | tuple[str, ...] | None = None
+    ) -> RegionMatch | None:
+        """The region serving a site, most specific first; None when the site is not covered.
+
+        ``subdivision`` is the site's (canonical) subdivision, or several codes it may be written with.
+        """
         country = country.upper()
         index = self._postal.get(country)
         if index is not None:
             found = index.lookup(normalise_postal_code(postal_code))
             if found is not None:
                 return RegionMatch(self.regions[found.region_id], "postal_code", found.pattern.text)
-        if subdivision:
-            region_id = self._by_subdivision.get((country, _subdivision_key(country, subdivision)))
-            if region_id is not None:
-                return RegionMatch(self.regions[region_id], "subdivision")
+        if subdivision and self._by_subdivision:
+            for code in (subdivision,) if isinstance(subdivision, str) else subdivision:
+                region_id = self._by_subdivision.get((country, _subdivision_key(country, code)))
+                if region_id is not None:
+                    return RegionMatch(self.regions[region_id], "subdivision")
         region_id = self._by_country.get(country)
         if region_id is not None:
             return RegionMatch(self.regions[region_id], "country")

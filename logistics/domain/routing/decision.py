@@ -12,20 +12,32 @@
    * ``customer_ship``: self-shipment; refused (``service_level.not_offered``) where the region takes none.
    * ``either``: courier pickup where offered, else self-shipment.
 4. Repair centre for the product line; carriers, turnaround targets, drop-off text from the region.
-5. Pickup slots in the site's calendar and time zone (``pickup_slots``), or the ship-by date.
+5. The site's calendar and time zone, decided by its address (``site_calendar``): a subdivision that
+   contradicts the postal code, or that the calendar does not know, is a refusal naming ``site.subdivision``.
+6. Pickup slots in the site's calendar and time zone (``pickup_slots``), or the ship-by date.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
-from logistics.domain.routing.calendar import BusinessCalendar, UnknownCalendar, calendar_for
+from logistics.domain.routing.calendar import calendar_for
 from logistics.domain.routing.coverage import Coverage, Region, RegionMatch
 from logistics.domain.routing.eligibility import refusals
 from logistics.domain.routing.local_time import to_local
-from logistics.domain.routing.outcome import Method, PickupSlot, Reason, RoutingDecision, reason
+from logistics.domain.routing.outcome import (
+    CalendarUsed,
+    Method,
+    PickupSlot,
+    Reason,
+    RoutingDecision,
+    reason,
+    trusted,
+)
 from logistics.domain.routing.pickup_slots import plan_pickup, request_day
 from logistics.domain.routing.request import RoutingRequest, ServiceLevel
+from logistics.domain.routing.site_calendar import SiteCalendar, read_address, site_calendar
 from logistics.domain.routing.territory import national_territory
 
 DEFAULT_SLOT_COUNT = 3
@@ -40,7 +52,12 @@ def decide(
     site, entitlement = request.site, request.entitlement
     refused = list(refusals(site, request.device.product_line, entitlement))
     country, subdivision = national_territory(site.country, site.subdivision)
-    match = coverage.region_for(country, site.postal_code, subdivision)
+    address = read_address(country, site.postal_code, subdivision)
+    if isinstance(address, Reason):
+        refused.append(address)
+        match = coverage.region_for(country, site.postal_code)
+    else:
+        match = coverage.region_for(country, site.postal_code, address.region_keys())
     if match is None:
         refused.append(
             reason(
@@ -48,13 +65,17 @@ def decide(
                 message=f"No coverage region serves postal code {site.postal_code!r} in {site.country}.",
             )
         )
-    if refused or match is None:
+    if refused or match is None or isinstance(address, Reason):
         return RoutingDecision.model_construct(
             eligible=False, region_id=match.region.id if match else None, reasons=tuple(refused)
         )
 
     region = match.region
-    reasons = [_matched(match, country)]
+    found = site_calendar(address, region.holiday_subdivision, region.time_zone)
+    if isinstance(found, Reason):
+        return RoutingDecision.model_construct(eligible=False, region_id=region.id, reasons=(found,))
+    zone = found.time_zone
+    reasons = [_matched(match, country), _calendar_reason(found), *found.notes]
     method = _method(region, entitlement.service_level, reasons)
     if method is None:
         return RoutingDecision.model_construct(eligible=False, region_id=region.id, reasons=tuple(reasons))
@@ -79,15 +100,15 @@ def decide(
                 ),
             )
         )
-    calendar = _site_calendar(region, country, subdivision, reasons)
+    calendar = calendar_for(country, found.subdivision, zone, region.business_days.rules)
     if method is Method.COURIER_PICKUP:
         assert region.courier_pickup is not None
-        plan = plan_pickup(region.courier_pickup, calendar, region.time_zone, now, request.preferred_date, slot_count)
+        plan = plan_pickup(region.courier_pickup, calendar, zone, now, request.preferred_date, slot_count)
         reasons.extend(plan.reasons)
-        return _accepted(region, method, centre_id, region.courier_pickup.carrier, reasons, slots=plan.slots)
+        return _accepted(region, found, method, centre_id, region.courier_pickup.carrier, reasons, slots=plan.slots)
     assert region.self_shipment is not None
     terms = region.self_shipment
-    counted = request_day(now, calendar, region.time_zone, cut_off=None)
+    counted = request_day(now, calendar, zone, cut_off=None)
     ship_by = calendar.add_business_days(counted.day, terms.ship_within_business_days)
     if request.preferred_date is not None:
         reasons.append(
@@ -103,15 +124,26 @@ def decide(
             code="calendar.ship_by",
             message=(
                 f"Ship within {terms.ship_within_business_days} business days of "
-                f"{to_local(now, region.time_zone):%Y-%m-%d}, by {ship_by}."
+                f"{to_local(now, zone):%Y-%m-%d}, by {ship_by}."
             ),
         )
     )
-    return _accepted(region, method, centre_id, terms.carrier, reasons, drop_off=terms.drop_off, ship_by=ship_by)
+    return _accepted(
+        region,
+        found,
+        method,
+        centre_id,
+        terms.carrier,
+        reasons,
+        drop_off=terms.drop_off,
+        drop_off_by_language=terms.drop_off_by_language,
+        ship_by=ship_by,
+    )
 
 
 def _accepted(
     region: Region,
+    found: SiteCalendar,
     method: Method,
     centre_id: str,
     carrier: str,
@@ -119,6 +151,7 @@ def _accepted(
     *,
     slots: tuple[PickupSlot, ...] = (),
     drop_off: str | None = None,
+    drop_off_by_language: Mapping[str, str] | None = None,
     ship_by: date | None = None,
 ) -> RoutingDecision:
     # Every part is already validated (coverage, request, slots), so the decision is assembled without
@@ -130,9 +163,11 @@ def _accepted(
         return_carrier=region.return_carrier,
         centre_id=centre_id,
         region_id=region.id,
-        time_zone=region.time_zone,
+        time_zone=found.time_zone,
+        calendar=trusted(CalendarUsed, country=found.country, subdivision=found.subdivision, source=found.source),
         slots=slots,
         drop_off=drop_off,
+        drop_off_by_language=dict(drop_off_by_language or {}),
         ship_by=ship_by,
         reasons=tuple(reasons),
         turnaround=region.turnaround,
@@ -187,17 +222,14 @@ def _method(region: Region, level: ServiceLevel, reasons: list[Reason]) -> Metho
     return Method.SELF_SHIPMENT
 
 
-def _site_calendar(region: Region, country: str, subdivision: str | None, reasons: list[Reason]) -> BusinessCalendar:
-    """The region's calendar; a region without a subdivision uses the one the site gives, if known."""
-    if region.holiday_subdivision is not None or not subdivision:
-        return calendar_for(country, region.holiday_subdivision, region.time_zone)
-    try:
-        return calendar_for(country, subdivision, region.time_zone)
-    except UnknownCalendar:
-        reasons.append(
-            reason(
-                code="calendar.subdivision_unknown",
-                message=(f"Subdivision {subdivision!r} has no holiday calendar; the {country} calendar applies."),
-            )
-        )
-        return calendar_for(country, None, region.time_zone)
+def _calendar_reason(found: SiteCalendar) -> Reason:
+    how = {
+        "postal_code": f"decided by the postal code ({found.place})",
+        "site": "the subdivision the site gives",
+        "region": "the region's calendar",
+        "national": "the national calendar",
+    }[found.source]
+    return reason(
+        code="calendar.site",
+        message=f"Business days are counted in calendar {found.describe()}: {how}.",
+    )

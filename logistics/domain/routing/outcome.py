@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time
-from typing import Annotated, Any, Self, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -81,6 +81,14 @@ class TurnaroundTargets(_Frozen):
     at_risk_ratio: float = Field(default=0.8, gt=0, le=1)
 
 
+class CalendarUsed(_Frozen):
+    """The calendar the site's business days are counted in, and what decided it."""
+
+    country: str
+    subdivision: str | None = Field(default=None, description="the holidays library's code; None: national")
+    source: Literal["postal_code", "site", "region", "national"]
+
+
 class RoutingDecision(_Frozen):
     """The routing answer. ``eligible`` False means refused: ``reasons`` says why and the rest is empty."""
 
@@ -91,8 +99,12 @@ class RoutingDecision(_Frozen):
     centre_id: str | None = None
     region_id: str | None = None
     time_zone: str | None = Field(default=None, description="the site's IANA zone")
+    calendar: CalendarUsed | None = Field(default=None, description="the site's holiday calendar")
     slots: tuple[PickupSlot, ...] = ()
     drop_off: str | None = None
+    drop_off_by_language: dict[str, str] = Field(
+        default_factory=dict, description="the drop-off text in other languages, by two-letter code"
+    )
     ship_by: date | None = Field(default=None, description="last local date for a self-shipment")
     reasons: tuple[Reason, ...] = ()
     turnaround: TurnaroundTargets | None = None

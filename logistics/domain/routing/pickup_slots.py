@@ -39,8 +39,7 @@ def request_day(now: datetime, calendar: BusinessCalendar, time_zone: str, cut_o
     local_now = to_local(now, time_zone)
     today = local_now.date()
     if not calendar.is_business_day(today):
-        holiday = calendar.holiday_name(today)
-        what = f"a public holiday ({holiday})" if holiday else "not a business day"
+        what = _day_off(calendar, today)
         following = calendar.next_business_day(today)
         return RequestDay(
             following,
@@ -104,8 +103,7 @@ def plan_pickup(
             )
         elif not calendar.is_business_day(preferred):
             start = calendar.next_business_day(preferred)
-            holiday = calendar.holiday_name(preferred)
-            what = f"a public holiday ({holiday})" if holiday else "not a business day"
+            what = _day_off(calendar, preferred)
             reasons.append(
                 reason(
                     code="calendar.preferred_date_not_business_day",
@@ -130,6 +128,13 @@ def plan_pickup(
             slots.append(slot)
         day = calendar.next_business_day(day)
     return SlotPlan(earliest, tuple(slots), tuple(reasons))
+
+
+def _day_off(calendar: BusinessCalendar, day: date) -> str:
+    holiday = calendar.holiday_name(day)
+    if holiday is not None:
+        return f"a public holiday ({holiday})"
+    return "a closure day of the region" if calendar.day_off(day) == "closed" else "not a business day"
 
 
 def _slot(day: date, terms: CourierPickup, time_zone: str, now: datetime) -> PickupSlot | None:
