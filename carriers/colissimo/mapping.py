@@ -10,7 +10,8 @@ Wire facts this module encodes:
   (``2025-03-04``), as SLS's own descriptions say, although the published schema declares ``date-time``;
 * a return label is a shipment *from* the customer (the ``sender`` block) to the repair centre (the
   ``addressee``, whose ``companyName`` SLS requires on return products): ``CORE`` from mainland France,
-  ``CORI`` from the overseas departments, ``CORF`` from abroad;
+  ``CORI`` from the overseas departments, ``CORF`` from abroad; to a repair centre elsewhere in the EU it
+  is an international home-delivery label paid by us;
 * our reference travels as ``service.orderNumber`` (at most 30 characters): it is not printed, but Colissimo
   keeps it with the parcel and returns it in its tracking files and its parcel search ("réf. client"),
   which is how an operator reconciles a label whose creation timed out. SLS itself has no look-up by it;
@@ -62,6 +63,38 @@ MIN_WEIGHT_KG = Decimal("0.01")
 #: Overseas departments and collectivities: ISO codes, and the French postal prefixes they use.
 OVERSEAS_COUNTRIES = frozenset({"GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF"})
 _OVERSEAS_POSTAL = re.compile(r"^9[78]\d{3}$")
+#: European Union members: no customs declaration between them.
+EU = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
+)
 #: Products that can be collected from the customer's letterbox (``planPickup``).
 LETTERBOX_PRODUCTS = frozenset({"CORE", "CORF"})
 
@@ -153,27 +186,30 @@ def sls_address(address: Address, *, operation: str, field: str, company_require
 
 
 def product_for(request: ShipmentRequest, settings: ColissimoSettings) -> str:
-    """The Colissimo product for a shipment: a return product by the customer's origin, or home delivery."""
+    """The Colissimo product for a shipment.
+
+    A return to France takes the return product of the customer's origin (mainland, overseas, abroad). A
+    parcel to an address elsewhere in the European Union (a repair centre abroad, a customer abroad) travels
+    as Colissimo International home delivery, with no customs declaration; anywhere else is not offered.
+    """
     operation = "create_shipment"
     if request.service:
         return request.service
-    if request.is_return:
-        if request.recipient.country != "FR" or is_overseas(request.recipient):
-            raise CarrierNotSupported(
-                "Colissimo return labels go to an address in mainland France", carrier=CARRIER, operation=operation
-            )
+    destination = request.recipient
+    if request.is_return and destination.country == "FR" and not is_overseas(destination):
         if is_overseas(request.shipper):
             return settings.overseas_return_product
         if request.shipper.country == "FR":
             return settings.return_product
         return settings.international_return_product
-    if request.recipient.country != "FR" and not is_overseas(request.recipient):
-        raise CarrierNotSupported(
-            "outbound Colissimo parcels are offered within France and its overseas departments only",
-            carrier=CARRIER,
-            operation=operation,
-        )
-    return settings.outbound_product
+    domestic = destination.country == "FR" or is_overseas(destination)
+    if domestic or (destination.country in EU and request.shipper.country in EU):
+        return settings.outbound_product
+    raise CarrierNotSupported(
+        "Colissimo parcels are offered within France and the European Union only",
+        carrier=CARRIER,
+        operation=operation,
+    )
 
 
 def weight_kg(value: Decimal) -> float:

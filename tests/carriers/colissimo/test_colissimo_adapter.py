@@ -37,6 +37,9 @@ from tests.fakes.colissimo_server import FakeColissimoServer, Fault, domestic_nu
 from tests.support.barcodes import decode_pdf
 
 S = TrackingStatus
+US_CENTRE = BELGIAN_CUSTOMER.model_copy(
+    update={"country": "US", "postal_code": "30328", "city": "Atlanta", "subdivision": "GA"}
+)
 
 
 def _adapter(fake: FakeColissimoServer, context: CarrierContext, **overrides: object) -> ColissimoAdapter:
@@ -160,13 +163,16 @@ async def test_a_reference_too_long_for_order_number_is_refused_before_calling(
     assert fake_colissimo.calls["generate_label"] == 0
 
 
-async def test_a_return_to_an_address_abroad_is_not_supported(
+async def test_a_return_to_a_centre_elsewhere_in_the_eu_is_an_international_label(
     adapter: ColissimoAdapter, fake_colissimo: FakeColissimoServer
 ) -> None:
     request = shipment_request("CASE-8", is_return=True).model_copy(update={"recipient": BELGIAN_CUSTOMER})
+    booking = await adapter.create_shipment(request)
+    assert booking.service == "DOS"
+    outside = request.model_copy(update={"recipient": US_CENTRE})
     with pytest.raises(CarrierNotSupported):
-        await adapter.create_shipment(request)
-    assert fake_colissimo.calls["generate_label"] == 0
+        await adapter.create_shipment(outside)
+    assert fake_colissimo.calls["generate_label"] == 1
 
 
 # -- faults on a label: a create may have been applied -----------------------------------------------------

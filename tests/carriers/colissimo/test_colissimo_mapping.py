@@ -85,9 +85,11 @@ def test_outbound_home_delivery_to_an_overseas_department_is_marked_ftd() -> Non
     assert body["letter"]["parcel"]["ftd"] is True
 
 
-def test_outbound_abroad_is_not_supported() -> None:
+def test_outside_the_eu_is_not_supported() -> None:
+    assert mapping.label_body(shipment_request("O-2", shipper=BELGIAN_CUSTOMER), offline_settings())
+    swiss = BELGIAN_CUSTOMER.model_copy(update={"country": "CH"})
     with pytest.raises(CarrierNotSupported):
-        mapping.label_body(shipment_request("O-2", shipper=BELGIAN_CUSTOMER), offline_settings())
+        mapping.label_body(shipment_request("O-2", shipper=swiss), offline_settings())
 
 
 def test_configured_products_are_used() -> None:
