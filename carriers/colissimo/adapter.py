@@ -164,6 +164,22 @@ class ColissimoAdapter:
     def parse_push(self, headers: Mapping[str, str], body: bytes) -> list[TrackingEvent]:
         raise CarrierNotSupported("La Poste sends no tracking pushes", carrier=self.name, operation="parse_push")
 
+    async def check_credentials(self) -> list[str]:
+        """Prove both keys with calls that change nothing; one line per API, or ``CarrierAuthError``.
+
+        SLS: the letterbox collection dates of a Paris address (``getListMailBoxPickingDates``). Suivi: a
+        well-formed parcel number nobody was issued (La Poste answers "not yet available" to a good key).
+        """
+        body = {"sender": {"zipCode": "75007", "city": "Paris", "countryCode": "FR"}}
+        answer = await self._call("sls", "POST", "/getListMailBoxPickingDates", "check", json_body=body, creates=False)
+        self._sls_answer("check", answer)
+        probe = "8R00000000000"
+        await self._call("suivi", "GET", f"/idships/{probe}", "check", creates=False, not_found_ok=True)
+        return [
+            f"SLS {self._settings.base_url}: apiKey accepted",
+            f"Suivi {self._settings.tracking_base_url}: Okapi key accepted",
+        ]
+
     async def aclose(self) -> None:
         """Nothing to release: the HTTP session belongs to the service."""
 

@@ -56,8 +56,8 @@ from reportlab.pdfgen.canvas import Canvas
 SPEC_FILE = "colissimo_sls_openapi_original.json"
 SLS_ROOT = "/sls-ws/SlsServiceWSRest/2.0"
 SUIVI_ROOT = "/suivi/v2"
-OPERATIONS = ("generate_label", "plan_pickup", "track")
-Operation = Literal["generate_label", "plan_pickup", "track"]
+OPERATIONS = ("generate_label", "plan_pickup", "mailbox_dates", "track")
+Operation = Literal["generate_label", "plan_pickup", "mailbox_dates", "track"]
 PARIS = ZoneInfo("Europe/Paris")
 #: Label size of the 10x15 formats: 100 × 150 mm in points.
 LABEL_10X15 = (283.46, 425.20)
@@ -595,7 +595,7 @@ class FakeColissimoServer:
         return self._json(200, {"messages": [OK]})
 
     async def _mailbox_dates(self, request: web.Request) -> web.StreamResponse:
-        _, _, early = await self._enter_sls(request, "plan_pickup", "/getListMailBoxPickingDates")
+        _, _, early = await self._enter_sls(request, "mailbox_dates", "/getListMailBoxPickingDates")
         if early is not None:
             return early
         dates = [datetime.combine(d, time(0), PARIS).isoformat() for d in self.mailbox_dates()]

@@ -69,6 +69,24 @@ async def test_keys_are_never_logged(
     assert "fake-sls-key" not in caplog.text and "fake-okapi-key" not in caplog.text
 
 
+async def test_credentials_check_changes_nothing(
+    adapter: ColissimoAdapter, fake_colissimo: FakeColissimoServer
+) -> None:
+    lines = await adapter.check_credentials()
+    assert [line.split(" ")[0] for line in lines] == ["SLS", "Suivi"]
+    assert fake_colissimo.labels == {} and fake_colissimo.pickups == {}
+
+
+@pytest.mark.parametrize("wrong", ["api_key", "okapi_key"])
+async def test_credentials_check_names_a_refused_key(
+    fake_colissimo: FakeColissimoServer, context: CarrierContext, wrong: str
+) -> None:
+    adapter = _adapter(fake_colissimo, context, **{wrong: "wrong"})
+    with pytest.raises(CarrierAuthError):
+        await adapter.check_credentials()
+    fake_colissimo.violations.clear()
+
+
 # -- labels ------------------------------------------------------------------------------------------------
 
 
