@@ -689,8 +689,8 @@ def main(argv: list[str] | None = None) -> None:
     server = FakeColissimoServer(load_spec(args.spec), api_key=args.api_key, okapi_key=args.okapi_key)
 
     async def serve() -> None:
-        url = await server.start(port=args.port)
-        print(f"fake Colissimo listening on {url} (SLS {SLS_ROOT}, Suivi {SUIVI_ROOT})", flush=True)
+        await server.start(port=args.port)
+        print(json.dumps({"sls_url": server.sls_url, "suivi_url": server.suivi_url}), flush=True)
         try:
             await asyncio.Event().wait()
         finally:
