@@ -22,7 +22,6 @@ operator from ``orderNumber``, which Colissimo keeps with the parcel). La Poste 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
@@ -153,8 +152,7 @@ class ColissimoAdapter:
             path = "/idships/" + ",".join(valid)
             query = [("lang", self._settings.tracking_language)]
             answer = await self._call("suivi", "GET", path, "track", query=query, creates=False, not_found_ok=True)
-            parsed = self._read("track", lambda: _json(answer.body))
-            for result in self._read("track", lambda: mapping.tracking_results(valid, answer.status, parsed)):
+            for result in self._read("track", lambda: mapping.tracking_results(valid, answer.status, answer.body)):
                 results[result.tracking_number] = result
         return [
             results.get(n.strip().upper(), TrackingResult(tracking_number=n.strip().upper(), found=False))
@@ -198,9 +196,9 @@ class ColissimoAdapter:
     def _sls_answer(self, operation: str, answer: _Answer) -> mapping.SlsAnswer:
         """A successful SLS answer, or the refusal its messages hold (SLS may say ERROR with a 200)."""
         read = self._read(operation, lambda: mapping.read_sls_answer(answer.content_type, answer.body))
-        error = mapping.first_error(read.infos)
+        error = read.infos.first_error()
         if error is not None:
-            raise self._refusal(operation, error.id, error.content)
+            raise self._refusal(operation, error.id, error.messageContent)
         return read
 
     def _refusal(self, operation: str, code: str, message: str) -> CarrierRejected | CarrierAuthError:
@@ -269,7 +267,3 @@ class ColissimoAdapter:
         )
         logger.warning("Colissimo %s failed: %s", operation, error.message)
         raise error
-
-
-def _json(raw: bytes) -> Any:
-    return json.loads(raw) if raw.strip() else {}

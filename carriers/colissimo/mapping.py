@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from carriers.colissimo.schemas import SlsEnvelope, SuiviError, SuiviShipment, SuiviUnit
 from carriers.colissimo.settings import ColissimoSettings
 from carriers.colissimo.statuses import description_for, status_for
 from carriers.errors import CarrierNotSupported, CarrierRejected
@@ -317,12 +318,14 @@ def split_multipart(content_type: str, body: bytes) -> dict[str, Part]:
 class SlsAnswer:
     """What SLS said: the ``jsonInfos`` envelope and, for a label, its bytes."""
 
-    infos: Mapping[str, Any]
+    infos: SlsEnvelope
     label: bytes | None = None
 
 
 def read_sls_answer(content_type: str, body: bytes) -> SlsAnswer:
-    """An SLS answer in either of its forms: ``multipart/mixed`` with ``jsonInfos``, or plain JSON."""
+    """An SLS answer in either of its forms: ``multipart/mixed`` with ``jsonInfos``, or plain JSON.
+
+    Raises ``ValueError`` (pydantic's ``ValidationError`` is one) for a body SLS would not send."""
     kind, _ = content_type_parameters(content_type)
     if kind.startswith("multipart/"):
         parts = split_multipart(content_type, body)
@@ -330,41 +333,8 @@ def read_sls_answer(content_type: str, body: bytes) -> SlsAnswer:
         if infos is None:
             raise ValueError("multipart answer without a jsonInfos part")
         label = parts.get("label")
-        return SlsAnswer(_json_object(infos.data), label.data if label is not None else None)
-    return SlsAnswer(_json_object(body))
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    parsed = json.loads(raw) if raw.strip() else {}
-    if not isinstance(parsed, dict):
-        raise ValueError("not a JSON object")
-    return parsed
-
-
-@dataclass(frozen=True)
-class Message:
-    id: str
-    type: str
-    content: str
-
-
-def messages(infos: Mapping[str, Any]) -> list[Message]:
-    raw = infos.get("messages")
-    found = []
-    for item in raw if isinstance(raw, list) else []:
-        if isinstance(item, Mapping):
-            found.append(
-                Message(
-                    id=str(item.get("id", "")),
-                    type=str(item.get("type", "")).upper(),
-                    content=str(item.get("messageContent", "")),
-                )
-            )
-    return found
-
-
-def first_error(infos: Mapping[str, Any]) -> Message | None:
-    return next((m for m in messages(infos) if m.type == "ERROR"), None)
+        return SlsAnswer(SlsEnvelope.model_validate_json(infos.data), label.data if label is not None else None)
+    return SlsAnswer(SlsEnvelope.model_validate_json(body))
 
 
 #: SLS message ids that mean the credentials were refused ("Identifiant ou mot de passe incorrect").
@@ -372,11 +342,11 @@ AUTH_MESSAGE_IDS = frozenset({"30000"})
 
 
 def shipment_booking(request: ShipmentRequest, answer: SlsAnswer, product: str) -> ShipmentBooking:
-    response = answer.infos.get("labelV2Response")
-    if not isinstance(response, Mapping):
+    response = answer.infos.labelV2Response
+    if response is None:
         raise ValueError("label answer without labelV2Response")
-    number = response.get("parcelNumber")
-    if not isinstance(number, str) or not is_valid_colissimo_number(number):
+    number = response.parcelNumber
+    if number is None or not is_valid_colissimo_number(number):
         raise ValueError(f"label answer without a valid parcel number: {number!r}")
     if not answer.label:
         raise ValueError("label answer without the label part")
@@ -446,27 +416,25 @@ def event_instant(value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _unit_answers(status: int, body: Any) -> list[Mapping[str, Any]]:
-    if isinstance(body, list):
-        return [b for b in body if isinstance(b, Mapping)]
-    if isinstance(body, Mapping):
-        responses = body.get("responses")
-        if isinstance(responses, list):
-            return [b for b in responses if isinstance(b, Mapping)]
-        return [body]
-    raise ValueError(f"tracking answer ({status}) is neither an object nor a list")
+def _unit_answers(status: int, body: bytes) -> list[SuiviUnit]:
+    """One id answers with an object, several with a list (207), some gateways with ``{"responses": […]}``."""
+    parsed = json.loads(body) if body.strip() else None
+    if isinstance(parsed, dict) and isinstance(parsed.get("responses"), list):
+        parsed = parsed["responses"]
+    if isinstance(parsed, dict):
+        parsed = [parsed]
+    if not isinstance(parsed, list):
+        raise ValueError(f"tracking answer ({status}) is neither an object nor a list")
+    return [SuiviUnit.model_validate(unit) for unit in parsed if isinstance(unit, dict)]
 
 
-def _events(number: str, shipment: Mapping[str, Any]) -> list[TrackingEvent]:
-    raw = shipment.get("event")
+def _events(number: str, shipment: SuiviShipment) -> list[TrackingEvent]:
     events: list[TrackingEvent] = []
     seen: dict[str, int] = {}
     # Suivi lists events newest first: read them oldest first so a repeated key gets a stable counter.
-    for item in reversed(raw if isinstance(raw, list) else []):
-        if not isinstance(item, Mapping):
-            continue
-        code = str(item.get("code", "")).strip().upper()
-        when = str(item.get("date", ""))
+    for item in reversed(shipment.event):
+        code = item.code.strip().upper()
+        when = item.date
         if not code or not when:
             continue
         try:
@@ -484,22 +452,21 @@ def _events(number: str, shipment: Mapping[str, Any]) -> list[TrackingEvent]:
                 occurred_at=occurred_at,
                 status=status_for(code),
                 raw_code=code,
-                raw_description=str(item.get("label") or description_for(code)),
+                raw_description=item.label or description_for(code),
             )
         )
     return sorted(events, key=lambda e: e.occurred_at)
 
 
-def tracking_results(numbers: Sequence[str], status: int, body: Any) -> list[TrackingResult]:
+def tracking_results(numbers: Sequence[str], status: int, body: bytes) -> list[TrackingResult]:
     """One result per asked number, in the asked order; events oldest first, raw codes kept."""
     found: dict[str, list[TrackingEvent]] = {}
     for unit in _unit_answers(status, body):
-        shipment = unit.get("shipment")
-        if unit.get("returnCode") not in (200, 201, "200", "201") or not isinstance(shipment, Mapping):
+        if not unit.found or unit.shipment is None:
             continue  # 104 not yet available, 105 unknown, 109 not recognised …
-        number = str(shipment.get("idShip", "")).upper()
+        number = unit.shipment.idShip.upper()
         if number:
-            found.setdefault(number, []).extend(_events(number, shipment))
+            found.setdefault(number, []).extend(_events(number, unit.shipment))
     results = []
     for number in numbers:
         if number in found:
@@ -520,12 +487,11 @@ def parse_problem(status: int, content_type: str, raw: bytes) -> Problem:
     ``code``/``message``). Unknown bodies (HTML from a proxy, empty) keep the HTTP status as code."""
     try:
         answer = read_sls_answer(content_type, raw)
+        other = SuiviError.model_validate_json(raw) if not content_type.startswith("multipart/") else SuiviError()
     except (ValueError, UnicodeDecodeError):
         return Problem(code=str(status), message=summarize_body(raw.decode("utf-8", "replace"), content_type))
-    error = first_error(answer.infos)
+    error = answer.infos.first_error()
     if error is not None:
-        return Problem(code=error.id or str(status), message=error.content)
-    infos = answer.infos
-    code = infos.get("returnCode") or infos.get("code") or status
-    message = infos.get("returnMessage") or infos.get("message") or ""
-    return Problem(code=str(code), message=str(message))
+        return Problem(code=error.id or str(status), message=error.messageContent)
+    code = other.returnCode or other.code or str(status)
+    return Problem(code=code, message=other.returnMessage or other.message or "")

@@ -32,7 +32,7 @@ async def test_an_undeclared_field_is_refused_and_recorded(
 ) -> None:
     status, content_type, raw = await _post(http_session, fake_colissimo, "generateLabel", _label_body(colour="red"))
     assert status == 400
-    assert mapping.first_error(mapping.read_sls_answer(content_type, raw).infos) is not None
+    assert mapping.read_sls_answer(content_type, raw).infos.first_error() is not None
     assert any("colour" in v for v in fake_colissimo.violations)
     assert fake_colissimo.labels == {}
     fake_colissimo.violations.clear()
@@ -68,7 +68,8 @@ async def test_zpl_is_answered_where_asked(
     status, content_type, raw = await _post(http_session, fake_colissimo, "generateLabel", body)
     assert status == 200 and content_type.startswith("multipart/mixed")
     answer = mapping.read_sls_answer(content_type, raw)
-    number = answer.infos["labelV2Response"]["parcelNumber"]
+    assert answer.infos.labelV2Response is not None
+    number = answer.infos.labelV2Response.parcelNumber
     assert answer.label is not None and answer.label.startswith(b"^XA")
     assert f"^FD{number}^FS".encode() in answer.label
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from carriers.colissimo import mapping
+from carriers.colissimo.schemas import LabelV2Response, SlsEnvelope, SlsMessage
 from carriers.colissimo.statuses import EVENT_CODES, description_for, status_for
 from carriers.errors import CarrierNotSupported, CarrierRejected
 from carriers.models import TrackingStatus
@@ -159,7 +160,7 @@ def test_multipart_answer_keeps_the_label_byte_for_byte() -> None:
     body, content_type = multipart(infos, {"label": pdf})
     answer = mapping.read_sls_answer(content_type, body)
     assert answer.label == pdf
-    assert answer.infos["labelV2Response"]["parcelNumber"] == "8R00000000001"
+    assert answer.infos.labelV2Response == LabelV2Response(parcelNumber="8R00000000001")
     booking = mapping.shipment_booking(shipment_request("R-5", is_return=True), answer, "CORE")
     assert booking.shipment_id == "8R00000000001" and booking.label is not None
 
@@ -167,8 +168,8 @@ def test_multipart_answer_keeps_the_label_byte_for_byte() -> None:
 def test_an_error_envelope_in_either_form() -> None:
     infos = envelope([message("30108", "Le poids du colis n'est pas valide")])
     body, content_type = multipart(infos, {})
-    assert mapping.first_error(mapping.read_sls_answer(content_type, body).infos) == mapping.Message(
-        "30108", "ERROR", "Le poids du colis n'est pas valide"
+    assert mapping.read_sls_answer(content_type, body).infos.first_error() == SlsMessage(
+        id="30108", type="ERROR", messageContent="Le poids du colis n'est pas valide"
     )
     plain = mapping.parse_problem(400, "application/json", json.dumps(infos).encode())
     assert (plain.code, plain.message) == ("30108", "Le poids du colis n'est pas valide")
@@ -193,8 +194,16 @@ def test_problem_bodies_of_suivi_okapi_and_proxies() -> None:
     ids=["no-response", "bad-number", "not-a-pdf"],
 )
 def test_an_unreadable_label_answer_is_refused(infos: dict[str, object], label: bytes) -> None:
+    answer = mapping.SlsAnswer(SlsEnvelope.model_validate(infos), label)
     with pytest.raises(ValueError, match=r"label answer|not a PDF"):
-        mapping.shipment_booking(shipment_request("R-6"), mapping.SlsAnswer(infos, label), "DOS")
+        mapping.shipment_booking(shipment_request("R-6"), answer, "DOS")
+
+
+def test_a_body_sls_would_not_send_is_refused() -> None:
+    with pytest.raises(ValueError, match="validation error"):
+        mapping.read_sls_answer("application/json", b'{"messages": "not a list"}')
+    with pytest.raises(ValueError, match="neither"):
+        mapping.tracking_results(["8R00000000001"], 200, b'"just text"')
 
 
 def test_not_multipart_is_refused() -> None:
@@ -244,7 +253,7 @@ def test_tracking_reads_newest_first_events_oldest_first_keeping_raw_codes() -> 
         ("XX7", "2025-03-04T15:00:00+01:00"),
         ("PC1", "2025-03-04T09:00:00+01:00"),
     )
-    (result,) = mapping.tracking_results(["8R00000000001"], 200, body)
+    (result,) = mapping.tracking_results(["8R00000000001"], 200, json.dumps(body).encode())
     assert [e.raw_code for e in result.events] == ["PC1", "XX7", "DI1"]
     assert [e.status for e in result.events] == [S.DROPPED_OFF, S.UNKNOWN, S.DELIVERED]
     assert result.events[0].occurred_at == datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
@@ -258,7 +267,7 @@ def test_multi_status_answers_in_both_forms(wrap: str) -> None:
         {"returnCode": 104, "idShip": "8R00000000002"},
     ]
     body: object = units if wrap == "list" else {"responses": units}
-    first, second = mapping.tracking_results(["8R00000000001", "8R00000000002"], 207, body)
+    first, second = mapping.tracking_results(["8R00000000001", "8R00000000002"], 207, json.dumps(body).encode())
     assert first.found and not second.found
 
 
@@ -269,7 +278,7 @@ def test_an_event_without_offset_is_skipped_and_identical_events_stay_distinct()
         ("ET1", "2025-03-04T10:00:00+01:00"),
         ("ET2", "2025-03-04T11:00:00"),
     )
-    (result,) = mapping.tracking_results(["8R00000000001"], 200, body)
+    (result,) = mapping.tracking_results(["8R00000000001"], 200, json.dumps(body).encode())
     assert [e.event_id for e in result.events] == [
         "8R00000000001/2025-03-04T10:00:00+01:00/ET1",
         "8R00000000001/2025-03-04T10:00:00+01:00/ET1#2",
