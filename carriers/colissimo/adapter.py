@@ -88,6 +88,13 @@ class ColissimoAdapter:
         self._sls = URL(settings.base_url)
         self._suivi = URL(settings.tracking_base_url)
         self._timeout = aiohttp.ClientTimeout(total=settings.timeout_seconds)
+        if settings.api_key is None or settings.okapi_key is None:
+            logger.warning(
+                "Colissimo is enabled without %s: its calls are refused until carriers.colissimo is configured",
+                " and ".join(
+                    n for n, k in (("api_key", settings.api_key), ("okapi_key", settings.okapi_key)) if k is None
+                ),
+            )
 
     def __repr__(self) -> str:  # never shows the keys
         return f"ColissimoAdapter(base_url={self._settings.base_url!r}, api_key=***, okapi_key=***)"
@@ -221,13 +228,18 @@ class ColissimoAdapter:
     ) -> _Answer:
         base = self._sls if api == "sls" else self._suivi
         url = base.with_path(base.path.rstrip("/") + path, encoded=False)
+        key = self._settings.api_key if api == "sls" else self._settings.okapi_key
+        if key is None:
+            setting = "api_key (SLS)" if api == "sls" else "okapi_key (Suivi v2)"
+            raise CarrierAuthError(
+                f"Colissimo is not configured: carriers.colissimo.{setting} is not set; nothing was sent",
+                carrier=self.name,
+                operation=operation,
+            )
         if api == "sls":
-            headers = {
-                "apiKey": self._settings.api_key.get_secret_value(),
-                "Accept": "multipart/mixed, application/json",
-            }
+            headers = {"apiKey": key.get_secret_value(), "Accept": "multipart/mixed, application/json"}
         else:
-            headers = {"X-Okapi-Key": self._settings.okapi_key.get_secret_value(), "Accept": "application/json"}
+            headers = {"X-Okapi-Key": key.get_secret_value(), "Accept": "application/json"}
         logger.debug("Colissimo %s %s (%s)", method, path, operation)
         try:
             async with self._context.session.request(

@@ -2,8 +2,10 @@
 
 Two credentials, from two La Poste portals: the SLS ``apiKey`` (Colissimo Box, label and pickup calls) and
 the Okapi key of the Suivi v2 subscription (developer.laposte.fr, tracking). Both are ``SecretStr`` and are
-never logged. SLS's deprecated ``contractNumber``/``password`` body fields are not offered: SLS refuses a
-call that sends both kinds of credential.
+never logged. Without them the plug-in is enabled but *not configured*: every call is refused with
+``CarrierAuthError`` before anything is sent, so a development service can route French parcels to Colissimo
+(and see those bookings flagged) without an account. SLS's deprecated ``contractNumber``/``password`` body
+fields are not offered: SLS refuses a call that sends both kinds of credential.
 """
 
 from __future__ import annotations
@@ -21,9 +23,14 @@ class ColissimoSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     base_url: str = Field(default=SLS_BASE_URL, description="SLS REST root, without a trailing slash")
-    api_key: SecretStr = Field(description="SLS apiKey (sent in the 'apiKey' header)")
+    api_key: SecretStr | None = Field(
+        default=None, description="SLS apiKey (sent in the 'apiKey' header); absent: every SLS call is refused"
+    )
     tracking_base_url: str = Field(default=SUIVI_BASE_URL, description="La Poste Suivi v2 root")
-    okapi_key: SecretStr = Field(description="La Poste Okapi key of the Suivi v2 subscription ('X-Okapi-Key')")
+    okapi_key: SecretStr | None = Field(
+        default=None,
+        description="La Poste Okapi key of the Suivi v2 subscription ('X-Okapi-Key'); absent: tracking is refused",
+    )
     return_product: str = Field(default="CORE", description="Colissimo Retour France (8R)")
     international_return_product: str = Field(default="CORF", description="Colissimo Retour International (CQ)")
     overseas_return_product: str = Field(default="CORI", description="Colissimo Retour Outre-Mer (7R)")

@@ -160,3 +160,15 @@ async def test_letterbox_pickup_in_brittany(
     fake_colissimo.scan(number, "DI1", clock.now() - timedelta(hours=1))
     await service.services.poller.poll_due()
     await _receive_at_centre(service, repair, codes)
+
+
+async def test_without_colissimo_keys_the_french_label_is_flagged_not_lost(service: Service) -> None:
+    # The development default: Colissimo enabled without keys. The repair is kept; its booking is refused
+    # before anything is sent and flagged for a person, with the reason.
+    request = repair_request(LYON_SITE, "C-FR-3", service_level="customer_ship")
+    status, created, _ = await service.call("POST", "/v1/repairs", json=request)
+    assert status == 202, created  # accepted: the booking did not land
+    repair = await _state(service, created["repair"]["id"])
+    assert repair["inbound"]["carrier"] == "colissimo" and repair["inbound"]["tracking_number"] is None
+    (flag,) = [f for f in repair["flags"] if f["code"] == "booking.failed"]
+    assert "Colissimo is not configured" in flag["reason"]

@@ -409,3 +409,18 @@ async def test_a_wrong_okapi_key_is_an_auth_error(fake_colissimo: FakeColissimoS
     with pytest.raises(CarrierAuthError):
         await adapter.track([domestic_number("8R", 57)])
     fake_colissimo.violations.clear()
+
+
+# -- enabled without keys ------------------------------------------------------------------------------------
+
+
+async def test_without_keys_every_call_is_refused_before_sending(
+    fake_colissimo: FakeColissimoServer, context: CarrierContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    adapter = _adapter(fake_colissimo, context, api_key=None, okapi_key=None)
+    assert "api_key and okapi_key" in caplog.text
+    with pytest.raises(CarrierAuthError, match=r"carriers\.colissimo\.api_key"):
+        await adapter.create_shipment(shipment_request("CASE-90", is_return=True))
+    with pytest.raises(CarrierAuthError, match=r"carriers\.colissimo\.okapi_key"):
+        await adapter.track([domestic_number("8R", 90)])
+    assert fake_colissimo.requests == []
