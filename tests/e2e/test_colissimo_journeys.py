@@ -172,3 +172,22 @@ async def test_without_colissimo_keys_the_french_label_is_flagged_not_lost(servi
     assert repair["inbound"]["carrier"] == "colissimo" and repair["inbound"]["tracking_number"] is None
     (flag,) = [f for f in repair["flags"] if f["code"] == "booking.failed"]
     assert "Colissimo is not configured" in flag["reason"]
+
+
+async def test_a_letterbox_pickup_moved_to_another_day_is_the_same_parcel_on_the_new_day(
+    french_service: Service, fake_colissimo: FakeColissimoServer
+) -> None:
+    service = french_service
+    _, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(QUIMPER_SITE, "C-FR-4"))
+    repair = created["repair"]
+    number = repair["inbound"]["tracking_number"]
+    status, moved, _ = await service.call(
+        "POST", f"/v1/repairs/{repair['id']}/reschedule", json={"preferred_date": "2026-03-05"}
+    )
+    assert status == 200, moved
+    assert moved["pickup"]["local_date"] == "2026-03-05"
+    assert moved["repair"]["inbound"]["status"] == "pickup_scheduled"
+    # La Poste holds one pickup per parcel: planning it again moved it; no second label, no second pickup.
+    assert list(fake_colissimo.pickups) == [number]
+    assert fake_colissimo.pickups[number].day == date(2026, 3, 5)
+    assert fake_colissimo.label_count(f"{repair['id']}-in") == 1
