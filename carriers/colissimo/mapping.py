@@ -14,7 +14,9 @@ Wire facts this module encodes:
   is an international home-delivery label paid by us;
 * our reference travels as ``service.orderNumber`` (at most 30 characters): it is not printed, but Colissimo
   keeps it with the parcel and returns it in its tracking files and its parcel search ("réf. client"),
-  which is how an operator reconciles a label whose creation timed out. SLS itself has no look-up by it;
+  which is how an operator reconciles a label whose creation timed out. SLS itself has no look-up by it.
+  The references SLS prints on the label (``addresseeParcelRef``, 15 characters; ``senderParcelRef``, 17)
+  are too short for ours, and the repair centre reads our own 2D intake code anyway;
 * the answer is ``multipart/mixed``: a ``<jsonInfos>`` JSON part (messages, ``labelV2Response`` with the
   parcel number) and a ``<label>`` part with the label's bytes. Errors come as the same envelope, in a
   multipart or a plain JSON body, with messages of type ``ERROR``;

@@ -283,3 +283,15 @@ def test_an_event_without_offset_is_skipped_and_identical_events_stay_distinct()
         "8R00000000001/2025-03-04T10:00:00+01:00/ET1",
         "8R00000000001/2025-03-04T10:00:00+01:00/ET1#2",
     ]
+
+
+# -- settings ----------------------------------------------------------------------------------------------
+
+
+def test_settings_refuse_a_label_format_the_service_cannot_show_and_a_bad_url() -> None:
+    with pytest.raises(ValueError, match="PDF_10x15_300dpi"):
+        offline_settings(output_printing_type="ZPL_10x15_203dpi")
+    with pytest.raises(ValueError, match="http"):
+        offline_settings(base_url="ws.colissimo.fr")
+    assert offline_settings(base_url="https://ws.colissimo.fr/sls-ws/SlsServiceWSRest/2.0/").base_url.endswith("2.0")
+    assert "k" not in repr(offline_settings().api_key)
