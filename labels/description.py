@@ -98,6 +98,9 @@ class PackingInstructions(_Frozen):
 class CarrierLabelImage(_Frozen):
     """A label issued by the carrier, shown as is (scaled to fit) instead of our own drawing."""
 
+    # A carrier's PDF holds binary streams: in JSON (a cache key, say) its bytes travel as base64.
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
+
     content_type: CarrierLabelContentType
     data: bytes = Field(min_length=1, max_length=limits.CARRIER_LABEL_MAX_BYTES)
 

@@ -26,9 +26,11 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
-def _simulated_carrier_only() -> dict[str, dict[str, Any]]:
-    # The simulated carrier keeps its bookings in a file so that a restarted service still finds them.
-    return {"sim": {"state_path": "var/sim-carrier.json"}}
+def _development_carriers() -> dict[str, dict[str, Any]]:
+    # The simulated carrier keeps its bookings in a file so that a restarted service still finds them. The
+    # sample coverage ships French customers' devices by Colissimo: enabled without keys, its bookings are
+    # refused and flagged until carriers.colissimo is configured, while everything else runs.
+    return {"sim": {"state_path": "var/sim-carrier.json"}, "colissimo": {}}
 
 
 class ApiKey(BaseModel):
@@ -100,7 +102,7 @@ class Settings(BaseSettings):
     )
     intake_secret: SecretStr = SecretStr("development-intake-secret")
     carriers: dict[str, dict[str, Any]] = Field(
-        default_factory=_simulated_carrier_only,
+        default_factory=_development_carriers,
         description="enabled carriers and their settings, by plug-in name",
     )
     disabled_carriers: list[str] = Field(default_factory=list)

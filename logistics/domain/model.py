@@ -24,6 +24,12 @@ from logistics.domain.journey import (
     state_after_receipt,
 )
 
+#: What a carrier's acceptance scan means on an inbound leg, by how the leg leaves the customer.
+_ACCEPTANCE = {
+    LegMethod.COURIER_PICKUP: LegStatus.PICKED_UP,
+    LegMethod.CUSTOMER_DROP_OFF: LegStatus.DROPPED_OFF,
+}
+
 
 class DomainRuleError(Exception):
     """A request that the journey's rules refuse; ``code`` is stable and machine-readable."""
@@ -215,6 +221,11 @@ class Repair(_Model):
                     details={**details, "why": "no such leg"},
                 )
             ]
+        # Carriers rarely tell a collection from a hand-in (La Poste says "pris en charge" for both): our own
+        # booking does. On the way in, the acceptance scan of a leg we booked a pickup for is the pickup, and of
+        # a leg the customer ships, the drop-off.
+        if leg.method in _ACCEPTANCE and status in _ACCEPTANCE.values():
+            status = _ACCEPTANCE[leg.method]
         changes: list[Change] = []
         flagging = status in (LegStatus.EXCEPTION, LegStatus.RETURNED_TO_SENDER)
         code = "carrier.exception" if status is LegStatus.EXCEPTION else "carrier.returned_to_sender"

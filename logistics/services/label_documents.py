@@ -52,7 +52,7 @@ ITEM_LABELS = {
     "headset": "Headset (Peripheral Care Pack)",
 }
 
-CARRIER_TITLES = {"sim": "Simulated Carrier", "ups": "UPS", "dhl_express": "DHL Express"}
+CARRIER_TITLES = {"sim": "Simulated Carrier", "ups": "UPS", "dhl_express": "DHL Express", "colissimo": "Colissimo"}
 
 
 def _address(data: dict[str, object]) -> LabelAddress:

@@ -53,12 +53,13 @@ def _region_index(document: dict[str, Any], region_id: str) -> int:
 
 def test_the_sample_passes_check_and_covers_the_programme_countries() -> None:
     assert check_coverage(SAMPLE_COVERAGE_PATH) == []
-    coverage = load_coverage(SAMPLE_COVERAGE_PATH, known_carriers={"sim", "ups", "dhl_express"})
+    coverage = load_coverage(SAMPLE_COVERAGE_PATH, known_carriers={"sim", "ups", "dhl_express", "colissimo"})
     expected = {"FR", "BE", "LU", "NL", "DE", "AT", "CH", "IT", "ES", "PT", "GB", "IE", "PL"}
     assert expected <= coverage.countries()
     assert len(coverage.centres) >= 4
     assert {r.courier_pickup is None for r in coverage.regions.values()} == {True, False}
-    assert {r.courier_pickup.carrier for r in coverage.regions.values() if r.courier_pickup} == {"sim"}
+    # French customers ship by Colissimo, and Brittany has its letterbox pickup.
+    assert {r.courier_pickup.carrier for r in coverage.regions.values() if r.courier_pickup} == {"sim", "colissimo"}
     for department in ("67000", "68100", "57000", "97100", "97200", "97300", "97400", "97600"):
         assert coverage.region_for("FR", department) is not None
     assert SAMPLE_COVERAGE_PATH.read_text(encoding="utf-8").startswith("# SAMPLE")
@@ -163,9 +164,13 @@ def test_region_field_problems(
 def test_unknown_carriers_are_reported_when_the_service_names_its_own(
     sample_document: dict[str, Any],
 ) -> None:
-    problems = Coverage.check_document(sample_document, known_carriers={"sim"})
+    problems = Coverage.check_document(sample_document, known_carriers={"sim", "colissimo"})
     assert problems
     assert all("unknown carrier" in p.message and p.entry and p.entry.startswith("centres[") for p in problems)
+    without_colissimo = Coverage.check_document(sample_document, known_carriers={"sim", "ups", "dhl_express"})
+    assert without_colissimo
+    assert all("unknown carrier 'colissimo'" in p.message for p in without_colissimo)
+    assert any(p.entry and p.entry.startswith("regions[") for p in without_colissimo)
 
 
 def test_unreadable_and_malformed_files(tmp_path: Path) -> None:

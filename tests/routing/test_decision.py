@@ -42,6 +42,7 @@ class Case:
     first_slot: date | None = None
     codes: tuple[str, ...] = ()  # reason codes that must be present
     absent: tuple[str, ...] = ()  # reason codes that must not be
+    carrier: str = "sim"
 
 
 CASES = [
@@ -139,6 +140,26 @@ CASES = [
         region="fr-mayotte",
         method=Method.SELF_SHIPMENT,
         codes=("method.self_shipment",),
+        carrier="colissimo",  # a Colissimo Retour Outre-Mer label
+    ),
+    # Brittany: the Colissimo letterbox pickup, asked by 20:00 in Paris for the next business day.
+    Case(
+        "letterbox-before-cutoff",
+        utc(2025, 6, 12, 17, 59, 59),
+        postal_code="29200",
+        region="fr-bretagne",
+        first_slot=date(2025, 6, 13),
+        absent=("calendar.after_cutoff",),
+        carrier="colissimo",
+    ),
+    Case(
+        "letterbox-at-cutoff",
+        utc(2025, 6, 12, 18),
+        postal_code="35000",
+        region="fr-bretagne",
+        first_slot=date(2025, 6, 16),
+        codes=("calendar.after_cutoff",),
+        carrier="colissimo",
     ),
     # The United Kingdom: Scotland's and England's bank holidays differ.
     Case(
@@ -297,6 +318,7 @@ CASES = [
         method=Method.SELF_SHIPMENT,
         request={"service_level": ServiceLevel.CUSTOMER_SHIP},
         codes=("method.self_shipment", "calendar.ship_by"),
+        carrier="colissimo",  # a Colissimo Retour France label
     ),
     Case(
         "milan-pickup",
@@ -366,7 +388,7 @@ def test_decision(sample_coverage: Coverage, case: Case) -> None:
         assert decision.carrier is None
         return
     assert decision.method is case.method
-    assert decision.carrier == "sim"
+    assert decision.carrier == case.carrier
     assert decision.return_carrier == "sim"
     assert decision.turnaround is not None
     assert codes[0] == "region.matched"

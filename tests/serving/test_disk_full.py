@@ -42,7 +42,7 @@ async def test_a_full_disk_is_503_then_recovers_without_a_restart(tmp_path: Path
     folder.mkdir()
     port = free_port()
     env = service_environment(folder, port, workers_enabled="false")
-    env["LOGISTICS_CARRIERS"] = '{"sim": {}}'  # the simulated carrier keeps its bookings in memory here
+    env["LOGISTICS_CARRIERS"] = '{"sim": {}, "colissimo": {}}'  # the simulated carrier keeps bookings in memory
     script = f'mount -t tmpfs -o size=6m tmpfs "{folder}" && exec "$0" "$@"'
     command = ["unshare", "-m", "sh", "-c", script, *logistics_command("serve")]
     base = f"http://127.0.0.1:{port}"

@@ -74,7 +74,9 @@ def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "dev_keys_path": None,
         "workers_enabled": False,
         "public_base_url": "http://127.0.0.1:8080",
-        "carriers": {"sim": {}},
+        # The sample coverage books French customers' parcels with Colissimo: enabled without keys, as in
+        # development (its calls are refused). Tests of Colissimo journeys point it at the fake instead.
+        "carriers": {"sim": {}, "colissimo": {}},
     }
     values.update(overrides)
     return Settings(**values)

@@ -161,3 +161,21 @@ def test_dispatch_needs_the_device_and_a_serial_for_a_replacement() -> None:
     assert refused.value.code == "dispatch.replacement_serial_required"
     r.dispatch(T0, "d", "replaced", "NEW1", out)
     assert r.outbound is out and r.replacement_serial == "NEW1"
+
+
+@pytest.mark.parametrize(
+    ("method", "scanned", "recorded"),
+    [
+        (LegMethod.COURIER_PICKUP, LegStatus.DROPPED_OFF, LegStatus.PICKED_UP),
+        (LegMethod.COURIER_PICKUP, LegStatus.PICKED_UP, LegStatus.PICKED_UP),
+        (LegMethod.CUSTOMER_DROP_OFF, LegStatus.PICKED_UP, LegStatus.DROPPED_OFF),
+        (LegMethod.CUSTOMER_DROP_OFF, LegStatus.DROPPED_OFF, LegStatus.DROPPED_OFF),
+    ],
+)
+def test_the_acceptance_scan_is_read_from_how_the_device_leaves(
+    method: LegMethod, scanned: LegStatus, recorded: LegStatus
+) -> None:
+    # La Poste says "pris en charge" whether the postman took it from the letterbox or a post office did.
+    r = repair(method)
+    r.apply_carrier_status(LegDirection.INBOUND, scanned, T0, "colissimo:1", {})
+    assert r.inbound.status is recorded

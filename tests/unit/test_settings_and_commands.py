@@ -56,7 +56,7 @@ async def test_coverage_check_and_carriers_list(capsys: pytest.CaptureFixture[st
     assert "OK" in capsys.readouterr().out
     assert main(["carriers", "list"]) == 0
     listing = capsys.readouterr().out
-    for name in ("sim", "ups", "dhl_express"):
+    for name in ("sim", "ups", "dhl_express", "colissimo"):
         assert name in listing
     assert "capabilities:" in listing
 

@@ -24,7 +24,7 @@ def ep(name: str, value: str) -> EntryPoint:
 def test_the_installed_built_ins_are_discovered() -> None:
     registry = CarrierRegistry.discover()
     infos = {info.name: info for info in registry.describe()}
-    assert {"sim", "ups", "dhl_express"} <= infos.keys()
+    assert {"sim", "ups", "dhl_express", "colissimo"} <= infos.keys()
     sim = infos["sim"]
     assert sim.status is PluginStatus.ENABLED
     assert sim.source == "carriers.sim:PLUGIN"
