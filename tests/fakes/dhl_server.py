@@ -8,7 +8,8 @@ breaks the spec gets DHL's problem body (400 for parameters, 422 for the body) a
 against the spec's response schemas too.
 
 Behaviour: a new dispatch confirmation number per pickup POST and a new waybill (ten digits, mod-7 check
-digit) per shipment POST, kept by our reference (``remark`` of a pickup, the ``CU`` customer reference of a
+digit) per shipment POST, with a binary PDF label showing the waybill in Code 39 (see ``carrier_labels``),
+kept by our reference (``remark`` of a pickup, the ``CU`` customer reference of a
 shipment); ``GET /tracking?shipmentReference=`` finds shipments by that reference; scripted checkpoints
 are served oldest first. Faults are queued per operation (``create_pickup``, ``cancel_pickup``,
 ``create_shipment``, ``track``): 429 with or without Retry-After, a 503 HTML page, DHL's 500 ``999: Process
@@ -41,6 +42,8 @@ from typing import Any, Literal
 import jsonschema
 import yaml
 from aiohttp import web
+
+from tests.fakes.carrier_labels import dhl_label_pdf
 
 SPEC_FILE = "dhl_express_mydhl_api_3.1.1_swagger.yaml"
 API_VERSION = "3.1.0"
@@ -395,6 +398,7 @@ class FakeDhlServer:
         self.bookings: dict[str, list[Booking]] = collections.defaultdict(list)
         self.pickups: dict[str, Booking] = {}
         self.shipments: dict[str, Booking] = {}
+        self.labels: dict[str, bytes] = {}  # the label PDF issued for each waybill
         self.checkpoints: dict[str, list[Checkpoint]] = collections.defaultdict(list)
         self.faults: dict[str, collections.deque[Fault]] = {op: collections.deque() for op in OPERATIONS}
         self.calls: collections.Counter[str] = collections.Counter()
@@ -725,7 +729,8 @@ class FakeDhlServer:
             "shipmentDetails": [{"dhlRoutingCode": f"{receiver['countryCode']}{receiver['postalCode']}+48000000"}],
         }
         if label_requested:
-            pdf = minimal_pdf(f"DHL {number} {reference}")
+            pdf = dhl_label_pdf(number, pieces[0], reference)
+            self.labels[number] = pdf
             answer["documents"].append(
                 {"imageFormat": "PDF", "content": base64.b64encode(pdf).decode(), "typeCode": "label"}
             )

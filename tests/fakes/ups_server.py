@@ -11,7 +11,9 @@ Behaviour modelled on UPS:
   401 ``250002``;
 * pickups: the same PRN for a second pickup at the same address on the same date; Pending Status shows live
   pickups for today and tomorrow only, with our ``ReferenceNumber``; cancelling twice is refused;
-* shipments: a new, check-digit-valid 1Z on every POST; a manifest scan at creation; void adds ``MV``;
+* shipments: a new, check-digit-valid 1Z on every POST, with its label as UPS draws it (a 4×6 GIF at
+  203 dpi whose Code 128 scans to the 1Z, or ZPL; see ``carrier_labels``); a manifest scan at creation;
+  void adds ``MV``;
 * tracking: by number and by reference; unknown numbers answer 404 (or, with ``not_found="warning"``,
   200 with warning ``TW0001``);
 * faults, queued per operation (see ``Fault``): 429 with or without Retry-After, HTML 503, a stall longer
@@ -48,6 +50,8 @@ import jsonschema
 import yaml
 from aiohttp import web
 
+from tests.fakes.carrier_labels import ups_label, ups_zpl
+
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -60,8 +64,6 @@ SPEC_FILES = {
     "track_alert": "ups_UPSTrackAlert.yaml",
 }
 
-# A 1x1 transparent GIF: a real image, so a label renderer can place it.
-LABEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 OPERATIONS = (
     "oauth",
@@ -263,6 +265,7 @@ class FakeUps:
         self.shipments: dict[str, ShipmentRecord] = {}
         self.shipment_creations: dict[str, int] = defaultdict(int)
         self.last_bodies: dict[str, Any] = {}
+        self.labels: dict[str, bytes] = {}  # the label image issued for each tracking number, as UPS keeps it
         self._serial = itertools.count(1)
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -684,18 +687,30 @@ class FakeUps:
             )
         )
         self.shipments[record.shipment_id] = record
-        label_image = base64.b64encode(LABEL_GIF).decode()
-        packages = [
-            {
-                "TrackingNumber": number,
-                "ShippingLabel": {
-                    "ImageFormat": {"Code": label_format, "Description": label_format},
-                    "GraphicImage": label_image,
-                    **({"HTMLImage": label_image} if label_format == "GIF" else {}),
-                },
-            }
-            for number in numbers
-        ]
+        ship_to = shipment["ShipTo"]
+        to_address = ship_to["Address"]
+        ship_to_lines = (
+            str(ship_to.get("AttentionName") or ship_to["Name"]),
+            *[str(line) for line in to_address.get("AddressLine", [])],
+            f"{to_address.get('PostalCode', '')} {to_address['City']} {to_address['CountryCode']}",
+        )
+        packages = []
+        for number in numbers:
+            # A new label per package, drawn as UPS draws it: a 4x6 GIF at 203 dpi, or printer code.
+            image = ups_label(number, "GIF", ship_to=ship_to_lines) if label_format == "GIF" else ups_zpl(number)
+            self.labels[number] = image
+            label_image = base64.b64encode(image).decode()
+            html = base64.b64encode(f'<html><body><img src="label{number}.gif"></body></html>'.encode()).decode()
+            packages.append(
+                {
+                    "TrackingNumber": number,
+                    "ShippingLabel": {
+                        "ImageFormat": {"Code": label_format, "Description": label_format},
+                        "GraphicImage": label_image,
+                        **({"HTMLImage": html} if label_format == "GIF" else {}),
+                    },
+                }
+            )
         answer = {
             "ShipmentResponse": {
                 "Response": {

@@ -28,6 +28,7 @@ from carriers.models import TrackingStatus
 from carriers.testing import ManualClock
 from tests.carriers.dhl_express.builders import START, pickup_request, settings_for, shipment_request
 from tests.fakes.dhl_server import FakeDhlServer, Fault, waybill
+from tests.support.barcodes import decode_pdf
 
 S = TrackingStatus
 
@@ -89,7 +90,9 @@ async def test_shipment_books_a_valid_waybill_with_a_pdf_label(
     assert booking.shipment_id == fake_dhl.bookings["CASE-12"][0].number
     assert booking.label is not None
     page = PdfReader(io.BytesIO(booking.label.data)).pages[0]
-    assert booking.shipment_id in page.extract_text()
+    assert "DHL EXPRESS" in page.extract_text()
+    assert ("Code39", booking.shipment_id) in decode_pdf(booking.label.data)  # the waybill, as DHL prints it
+    assert booking.label.data == fake_dhl.labels[booking.shipment_id]
     assert booking.service == "N"
     assert booking.routing_code
 

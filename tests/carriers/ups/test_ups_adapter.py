@@ -31,7 +31,7 @@ from carriers.ups.client import UpsAdapter
 from carriers.ups.settings import UpsSettings
 from tests.carriers.ups.builders import CUSTOMER, pickup_request, shipment_request
 from tests.carriers.ups.conftest import WEBHOOK_CREDENTIAL
-from tests.fakes.ups_server import LABEL_GIF, FakeUps, Fault, Scan, is_valid_1z
+from tests.fakes.ups_server import FakeUps, Fault, Scan, is_valid_1z
 
 
 async def _no_sleep(seconds: float) -> None:
@@ -256,7 +256,8 @@ async def test_return_label_is_a_print_return_label_with_a_gif(
     assert shipment["ShipTo"]["Address"]["City"] == "Lille"
     assert booking.label is not None
     assert booking.label.content_type == "image/gif"
-    assert booking.label.data == LABEL_GIF
+    assert booking.label.data == fake.labels[booking.tracking_numbers[0]]
+    assert booking.label.data.startswith(b"GIF8")
     assert all(is_valid_1z(number) for number in booking.tracking_numbers)
 
 
