@@ -21,6 +21,9 @@ the outcome in one transaction.
 - A create retried after its repair was cancelled (or, for a pickup, after a reschedule moved it) is only
   looked up: found, it is recorded and undone like any booking that landed late; not found, the intent ends
   ``cancelled`` and nothing is booked.
+- A pickup shared with other repairs (UPS gives every pickup at one address on one date the same PRN) is
+  cancelled at the carrier only when the last repair waiting for that courier no longer needs it; until
+  then a cancellation or a reschedule leaves it booked and records for whom it was kept.
 - Transient failures back off exponentially up to ``retry_max_s``; permanent refusals fail the intent and
   raise a flag on the repair, which the case system is told about.
 """
@@ -47,7 +50,7 @@ from carriers import (
 )
 from carriers.models import Capability
 from logistics.clock import Clock
-from logistics.domain.journey import Actor, JourneyState, LegDirection
+from logistics.domain.journey import Actor, JourneyState, LegDirection, LegStatus
 from logistics.domain.model import Change, Flag, Repair
 from logistics.services import carrier_requests
 from logistics.services.notifications import record
@@ -127,6 +130,8 @@ class _NotWanted(Exception):
 
 
 _CREATES = frozenset({"create_shipment", "schedule_pickup"})
+# A leg in these states still waits for its courier: a pickup it shares with another repair stays booked.
+_AWAITING_COURIER = frozenset({LegStatus.LABEL_CREATED, LegStatus.PICKUP_SCHEDULED, LegStatus.BOOKING_PENDING})
 
 
 class Bookings:
@@ -300,10 +305,19 @@ class Bookings:
             confirmation = found_pickup or await adapter.schedule_pickup(pickup)
             return _Answer({"pickup": confirmation.model_dump(mode="json")}, pickup=confirmation)
         if op == "cancel_pickup":
-            await adapter.cancel_pickup(PickupBooking.model_validate(intent.request))
+            cancelled = PickupBooking.model_validate(intent.request)
+            sharing = await self._sharing_repairs(intent.carrier, cancelled)
+            if sharing:
+                _log_kept(cancelled, sharing)
+                return _Answer({"kept_for": sharing})
+            await adapter.cancel_pickup(cancelled)
             return _Answer({})
         if op == "cancel_pickup_if_booked":
             booked = await adapter.find_pickup(intent.request["reference"], date.fromisoformat(intent.request["date"]))
+            sharing = await self._sharing_repairs(intent.carrier, booked) if booked is not None else []
+            if booked is not None and sharing:
+                _log_kept(booked, sharing)
+                return _Answer({"cancelled": None, "kept_for": sharing})
             if booked is not None:
                 await adapter.cancel_pickup(booked)
             return _Answer({"cancelled": booked.model_dump(mode="json") if booked is not None else None})
@@ -311,6 +325,35 @@ class Bookings:
             await adapter.void_shipment(ShipmentBooking.model_validate(intent.request))
             return _Answer({})
         raise CarrierAmbiguousError(f"unknown operation {op}")
+
+    async def _sharing_repairs(self, carrier: str, booking: PickupBooking) -> list[str]:
+        """Other live repairs whose courier comes under the same pickup number.
+
+        UPS answers one PRN for every pickup at the same address on the same date: a pickup is cancelled at
+        the carrier only when none of the repairs booked under it still waits for that courier."""
+        reader = self._store.reader()
+        holders = [
+            held
+            for held in await reader.pickup_holders(carrier, booking.confirmation)
+            if held.reference != booking.reference
+        ]
+        if not holders:
+            return []
+        repairs = await reader.get_repairs(sorted({held.repair_id for held in holders}))
+        sharing: list[str] = []
+        for held in holders:
+            repair = repairs.get(held.repair_id)
+            if repair is None or repair.state is JourneyState.CANCELLED:
+                continue
+            leg = repair.leg(held.leg)
+            if (
+                leg is not None
+                and leg.pickup_reference == held.reference
+                and leg.pickup_confirmation == booking.confirmation
+                and leg.status in _AWAITING_COURIER
+            ):
+                sharing.append(repair.id)
+        return sharing
 
     async def _retry_later(self, intent: BookingIntent, exc: CarrierError) -> Outcome:
         now = self._clock.now()
@@ -502,6 +545,15 @@ def _record_pickup(repair: Repair, intent: BookingIntent, pickup: PickupBooking,
         routing_code=None,
         pickup_confirmation=confirmation,
         carrier_label=False,
+    )
+
+
+def _log_kept(booking: PickupBooking, sharing: list[str]) -> None:
+    logger.info(
+        "pickup %s (%s) kept at the carrier: repairs %s still wait for it",
+        booking.confirmation,
+        booking.reference,
+        ", ".join(sharing),
     )
 
 
