@@ -170,6 +170,9 @@ def _service_context(
                 ),
             )
             app[SERVICES] = services
+            # Bookings that failed on our own configuration (credentials refused, a carrier not enabled) are
+            # retried once the service starts again, presumably with the settings fixed.
+            await bookings.retry_failed(configuration_only=True)
             stack.push_async_callback(services.idempotency.drain)  # answers sent are stored before the close
             if settings.workers_enabled:
                 workers = _start_workers(settings, services)

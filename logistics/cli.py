@@ -1,4 +1,5 @@
-"""The ``logistics`` command: serve the API, migrate, drive a demo journey, check coverage, list carriers."""
+"""The ``logistics`` command: serve the API, migrate, drive a demo journey, check coverage, list and check
+carriers, retry failed bookings."""
 
 from __future__ import annotations
 
@@ -144,6 +145,32 @@ def carriers_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def bookings_retry(args: argparse.Namespace) -> int:
+    from logistics.clock import SystemClock
+    from logistics.config import Settings
+    from logistics.services.bookings import Bookings
+    from logistics.storage.database import Database
+    from logistics.storage.sqlite_store import SqliteStore
+
+    settings = _settings()
+    assert isinstance(settings, Settings)
+
+    async def run() -> int:
+        database = await Database.open(settings.database_path)
+        try:
+            # Only re-queued here: the service's bookings worker makes them, looking each up first.
+            bookings = Bookings(SqliteStore(database), SystemClock(), {})
+            queued = await bookings.retry_failed(repair_id=args.repair, carrier=args.carrier)
+        finally:
+            await database.close()
+        for intent in queued:
+            print(f"{intent.reference:<32} {intent.carrier:<12} {intent.operation:<16} was: {intent.last_error}")
+        print(f"{len(queued)} failed booking(s) put back in the outbox; the running service books them")
+        return 0
+
+    return asyncio.run(run())
+
+
 def demo(args: argparse.Namespace) -> int:
     from logistics.demo import read_keys, run_demo
 
@@ -177,6 +204,15 @@ def build_parser() -> argparse.ArgumentParser:
     carriers.add_parser(
         "list", help="every adapter, where it came from, its capabilities, enabled or not"
     ).set_defaults(func=carriers_list)
+    bookings = sub.add_parser("bookings", help="carrier bookings").add_subparsers(
+        dest="bookings_command", required=True
+    )
+    retry = bookings.add_parser("retry", help="retry failed bookings once their cause is fixed")
+    scope = retry.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--repair", metavar="ID", help="the failed bookings of one repair")
+    scope.add_argument("--carrier", metavar="NAME", help="the failed bookings of one carrier")
+    scope.add_argument("--all", action="store_true", help="every failed booking")
+    retry.set_defaults(func=bookings_retry)
     return parser
 
 

@@ -39,6 +39,7 @@ from tenacity.stop import stop_base
 from carriers.base import CarrierAdapter, Sleep
 from carriers.errors import (
     CarrierAmbiguousError,
+    CarrierAuthError,
     CarrierBusy,
     CarrierCircuitOpen,
     CarrierError,
@@ -333,7 +334,9 @@ class ResilientCarrier:
                 outcome is AttemptOutcome.TRANSIENT and not isinstance(exc, CarrierRateLimited)
             ):
                 self.breaker.record_failure(probe)
-            elif outcome is AttemptOutcome.PERMANENT and not isinstance(exc, CarrierNotSupported):
+            elif outcome in (AttemptOutcome.PERMANENT, AttemptOutcome.AUTH_REFUSED) and not isinstance(
+                exc, CarrierNotSupported
+            ):
                 self.breaker.record_success(probe)  # the carrier answered: it is alive
             else:
                 self.breaker.record_neutral(probe)
@@ -423,7 +426,9 @@ def _classify(exc: BaseException) -> AttemptOutcome:
         if isinstance(exc.__cause__, TimeoutError):
             return AttemptOutcome.TIMEOUT
         return AttemptOutcome.AMBIGUOUS
-    if isinstance(exc, CarrierError):  # rejected, not found, auth, not supported
+    if isinstance(exc, CarrierAuthError):
+        return AttemptOutcome.AUTH_REFUSED
+    if isinstance(exc, CarrierError):  # rejected, not found, not supported
         return AttemptOutcome.PERMANENT
     return AttemptOutcome.ERROR
 

@@ -130,6 +130,18 @@ class _NotWanted(Exception):
 
 
 _CREATES = frozenset({"create_shipment", "schedule_pickup"})
+
+#: How a failure the service's own configuration caused is recorded (``last_error`` starts with it).
+AUTH_REFUSED = "CarrierAuthError"
+NOT_ENABLED = "CarrierNotEnabled"
+
+
+def is_configuration_failure(last_error: str | None) -> bool:
+    """Whether a booking failed because of our settings (credentials refused, carrier not enabled), not
+    because the carrier refused the request: fixed settings book it."""
+    return last_error is not None and last_error.startswith((AUTH_REFUSED + ":", NOT_ENABLED + ":"))
+
+
 # A leg in these states still waits for its courier: a pickup it shares with another repair stays booked.
 _AWAITING_COURIER = frozenset({LegStatus.LABEL_CREATED, LegStatus.PICKUP_SCHEDULED, LegStatus.BOOKING_PENDING})
 
@@ -161,6 +173,58 @@ class Bookings:
             await self.attempt(intent.reference)
         return len(due)
 
+    async def retry_failed(
+        self,
+        *,
+        repair_id: str | None = None,
+        carrier: str | None = None,
+        configuration_only: bool = False,
+        limit: int = 1000,
+    ) -> list[BookingIntent]:
+        """Put bookings that failed for good back in the outbox, due now; returns them as re-queued.
+
+        For an operator (by repair, by carrier, or all) once the cause is fixed, and at start-up for the
+        failures the service's own configuration caused (credentials refused, a carrier not enabled): a
+        fixed configuration then books them. A create whose repair was cancelled, or a pickup for a slot the
+        repair no longer has, is left as it is. A create that failed at its first attempt on our own
+        configuration never reached the carrier and is made as new; any other is looked up by reference
+        first, as every retry is, so nothing is booked twice."""
+        now = self._clock.now()
+        reader = self._store.reader()
+        failed = await reader.failed_intents(repair_id=repair_id, carrier=carrier, limit=limit)
+        if configuration_only:
+            failed = [intent for intent in failed if is_configuration_failure(intent.last_error)]
+        repairs = await reader.get_repairs(sorted({intent.repair_id for intent in failed}))
+        queued: list[BookingIntent] = []
+        async with self._store.transaction() as tx:
+            for intent in failed:
+                repair = repairs.get(intent.repair_id)
+                if intent.operation in _CREATES and (
+                    repair is None
+                    or repair.state is JourneyState.CANCELLED
+                    or (intent.operation == "schedule_pickup" and _stale_pickup(repair, intent))
+                ):
+                    continue
+                never_sent = intent.attempts <= 1 and is_configuration_failure(intent.last_error)
+                attempts = 0 if never_sent else intent.attempts
+                await tx.update_intent(
+                    intent.reference,
+                    status="pending",
+                    attempts=attempts,
+                    next_attempt_at=now,
+                    last_error=intent.last_error,
+                    result=None,
+                    now=now,
+                )
+                queued.append(dataclasses.replace(intent, status="pending", attempts=attempts, next_attempt_at=now))
+        if queued:
+            logger.warning(
+                "%d failed booking(s) put back in the outbox: %s",
+                len(queued),
+                ", ".join(intent.reference for intent in queued),
+            )
+        return queued
+
     async def run_due_for(self, repair_id: str) -> None:
         """Attempt, inline, the due intents of one repair (the request path; the worker covers the rest)."""
         for intent in await self._store.reader().intents_for(repair_id):
@@ -189,7 +253,7 @@ class Bookings:
     async def _execute(self, intent: BookingIntent, planned: Repair | None = None) -> Outcome:
         adapter = self._carriers.get(intent.carrier)
         if adapter is None:
-            return await self._fail(intent, f"carrier {intent.carrier!r} is not enabled")
+            return await self._fail(intent, f"{NOT_ENABLED}: carrier {intent.carrier!r} is not enabled here")
         # A booking retried after its repair was cancelled, or its pickup moved, is only looked up (a former
         # attempt may have made it, and then it is undone like any late booking), never made anew.
         create = intent.attempts <= 1 or intent.operation not in _CREATES or await self._still_wanted(intent)
@@ -426,12 +490,14 @@ class Bookings:
                     pickup_confirmation=None,
                     carrier_label=shipment.label is not None,
                 )
+                changes += _clear_failure(repair, intent, now)
                 follow_up, more = await self._after_shipment(tx, repair, intent, shipment, now, chained)
                 changes += more
             if answer.pickup is not None and _stale_pickup(repair, intent):
                 # Booked for a slot the repair no longer has (rescheduled while the booking was in flight).
                 await tx.add_intent(_cancellation(intent, result["pickup"], now))
             elif answer.pickup is not None:
+                changes += _clear_failure(repair, intent, now)
                 changes += _record_pickup(repair, intent, answer.pickup, now)
                 if repair.state is JourneyState.CANCELLED:  # cancelled while the booking was in flight
                     await tx.add_intent(_cancellation(intent, result["pickup"], now))
@@ -594,12 +660,37 @@ def _cancellation(intent: BookingIntent, pickup: dict[str, Any], now: datetime) 
     return new_intent(reference, intent.repair_id, intent.leg, "cancel_pickup", intent.carrier, pickup, now)
 
 
+def _clear_failure(repair: Repair, intent: BookingIntent, now: datetime) -> list[Change]:
+    """A booking that failed before and is now made (retried after a fix): its leg's failure flag is cleared."""
+    changes: list[Change] = []
+    for flag in repair.flags:
+        if flag.code == "booking.failed" and flag.leg is intent.leg and flag.cleared_at is None:
+            flag.cleared_at = now
+            changes.append(
+                Change(
+                    kind="flag_cleared",
+                    occurred_at=now,
+                    actor=Actor.SERVICE,
+                    source=intent.reference,
+                    leg=intent.leg,
+                    details={"code": flag.code, "operation": intent.operation},
+                )
+            )
+    return changes
+
+
 def _flag_failure(repair: Repair, intent: BookingIntent, error: str, now: datetime) -> Change:
     """A booking that failed for good: the leg's last error and a flag on the repair, for a person to act on."""
     leg = repair.leg(intent.leg)
     if leg is not None:
         leg.last_error = error
-    repair.flags.append(Flag(code="booking.failed", reason=error, raised_at=now, leg=intent.leg))
+    open_flag = next(
+        (f for f in repair.flags if f.code == "booking.failed" and f.leg is intent.leg and f.cleared_at is None), None
+    )
+    if open_flag is None:
+        repair.flags.append(Flag(code="booking.failed", reason=error, raised_at=now, leg=intent.leg))
+    else:  # failed again after a retry: one open flag, with the latest reason
+        open_flag.reason = error
     return Change(
         kind="flag_raised",
         occurred_at=now,

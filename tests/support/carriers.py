@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -143,6 +143,67 @@ def dhl_settings(fake: FakeDhlServer, **overrides: Any) -> dict[str, Any]:
     }
 
 
+@dataclass
+class FakeCarrier:
+    """The fake server of one carrier (none for the simulator), kept across restarts of the service."""
+
+    name: str
+    ups: FakeUps | None = None
+    dhl: FakeDhlServer | None = None
+
+    def settings(self, **overrides: Any) -> dict[str, dict[str, Any]]:
+        """The service's ``carriers`` setting: the simulator and this carrier, pointed at its fake."""
+        enabled: dict[str, dict[str, Any]] = {"sim": {}}
+        if self.ups is not None:
+            enabled["ups"] = ups_settings(self.ups, **overrides)
+        if self.dhl is not None:
+            enabled["dhl_express"] = dhl_settings(self.dhl, **overrides)
+        return enabled
+
+
+@asynccontextmanager
+async def fake_carrier(carrier: str, clock: ManualClock) -> AsyncIterator[FakeCarrier]:
+    skip_without_specs(carrier)
+    if carrier == "ups":
+        warm_up()
+        async with FakeUps(clock=clock.now, account_number=UPS_SHIPPER) as ups:
+            yield FakeCarrier(carrier, ups=ups)
+    elif carrier == "dhl_express":
+        dhl = FakeDhlServer(load_spec(), clock=clock.now)
+        await dhl.start()
+        try:
+            yield FakeCarrier(carrier, dhl=dhl)
+        finally:
+            await dhl.stop()
+    else:
+        yield FakeCarrier(carrier)
+
+
+@asynccontextmanager
+async def service_on(
+    fake: FakeCarrier,
+    tmp_path: Path,
+    clock: ManualClock,
+    *,
+    carrier_settings: dict[str, Any] | None = None,
+    refused_credentials: bool = False,
+    **overrides: Any,
+) -> AsyncIterator[CarrierDriver]:
+    """The service (on the database in ``tmp_path``) with every region on the fake's carrier.
+    ``refused_credentials``: the settings are wrong on purpose, and the fake's record of it is expected."""
+    values = {
+        "carriers": fake.settings(**(carrier_settings or {})),
+        "coverage_path": coverage_for(fake.name, tmp_path),
+        **overrides,
+    }
+    async with running_service(tmp_path, clock, **values) as service:
+        driver = CarrierDriver(fake.name, service, ups=fake.ups, dhl=fake.dhl)
+        yield driver
+        if refused_credentials and fake.dhl is not None:
+            fake.dhl.violations[:] = [v for v in fake.dhl.violations if "wrong Basic credentials" not in v]
+        driver.check_wire()
+
+
 @asynccontextmanager
 async def carrier_service(
     carrier: str,
@@ -153,21 +214,8 @@ async def carrier_service(
     **overrides: Any,
 ) -> AsyncIterator[CarrierDriver]:
     """The service with every region on ``carrier``; UPS and DHL Express answered by their fakes."""
-    skip_without_specs(carrier)
-    async with AsyncExitStack() as stack:
-        enabled: dict[str, dict[str, Any]] = {"sim": {}}
-        ups = dhl = None
-        if carrier == "ups":
-            warm_up()
-            ups = await stack.enter_async_context(FakeUps(clock=clock.now, account_number=UPS_SHIPPER))
-            enabled["ups"] = ups_settings(ups, **(carrier_settings or {}))
-        elif carrier == "dhl_express":
-            dhl = FakeDhlServer(load_spec(), clock=clock.now)
-            await dhl.start()
-            stack.push_async_callback(dhl.stop)
-            enabled["dhl_express"] = dhl_settings(dhl, **(carrier_settings or {}))
-        values = {"carriers": enabled, "coverage_path": coverage_for(carrier, tmp_path), **overrides}
-        service = await stack.enter_async_context(running_service(tmp_path, clock, **values))
-        driver = CarrierDriver(carrier, service, ups=ups, dhl=dhl)
+    async with (
+        fake_carrier(carrier, clock) as fake,
+        service_on(fake, tmp_path, clock, carrier_settings=carrier_settings, **overrides) as driver,
+    ):
         yield driver
-        driver.check_wire()
