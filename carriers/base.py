@@ -71,6 +71,15 @@ class CarrierAdapter(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class AccessCheck(Protocol):
+    """Optional for an adapter: one harmless call proving the carrier accepts our settings (a token, a search)."""
+
+    async def check_access(self) -> str:
+        """What the call proved, in a few words; raises a ``CarrierError`` (``CarrierAuthError`` for refused
+        credentials) otherwise. Books, cancels and changes nothing."""
+
+
 @dataclass(frozen=True)
 class CarrierContext:
     """What the service hands an adapter when it builds one. Nothing here is global."""

@@ -163,6 +163,12 @@ class DhlExpressAdapter:
             return None
         return self._read("find_shipment", lambda: mapping.found_shipment(reference, answer))
 
+    async def check_access(self) -> str:
+        """Search shipments by a reference no shipment has: MyDHL has no token call, and a search proves the
+        API key and secret and the account's access to tracking; nothing is booked."""
+        await self.find_shipment(f"access-check-{uuid.uuid4().hex[:12]}")
+        return "shipment search answered with our credentials"
+
     # -- tracking ---------------------------------------------------------------------------------------
 
     async def track(self, tracking_numbers: Sequence[str]) -> list[TrackingResult]:

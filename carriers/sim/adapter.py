@@ -211,6 +211,9 @@ class SimCarrier:
             max_age_s=self.settings.push_max_age_s,
         )
 
+    async def check_access(self) -> str:
+        return "simulated carrier: no credentials to check"
+
     async def aclose(self) -> None:
         self.store.close()
 

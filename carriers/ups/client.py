@@ -86,6 +86,11 @@ class UpsAdapter:
         self._base = settings.base_url.rstrip("/")
         self.tokens = TokenProvider(context.session, settings, context.clock)
 
+    async def check_access(self) -> str:
+        """Ask UPS for an OAuth token: it proves the client id and secret; nothing is booked."""
+        await self.tokens.token()
+        return "OAuth token issued for the client id"
+
     # -- pickups -------------------------------------------------------------------------------------
 
     async def schedule_pickup(self, request: PickupRequest) -> PickupBooking:

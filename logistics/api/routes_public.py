@@ -82,6 +82,11 @@ async def health(request: web.Request) -> web.Response:
         checks["database"] = "failing"
         status = 503
     checks["coverage"] = f"generation {svc.coverage.generation}"
+    for name, carrier in sorted(svc.carriers.items()):
+        # Reported, never failing the check: a carrier that is down does not make this service unhealthy.
+        breaker = getattr(carrier, "breaker", None)
+        if breaker is not None:
+            checks[f"carrier:{name}"] = f"breaker {breaker.state.value}"
     return json_response({"status": "ok" if status == 200 else "failing", "checks": checks}, status=status)
 
 
