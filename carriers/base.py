@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from carriers.models import (
     Capability,
+    CarrierLabel,
     PickupBooking,
     PickupRequest,
     ShipmentBooking,
@@ -69,6 +70,16 @@ class CarrierAdapter(Protocol):
         """
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class LabelRecovery(Protocol):
+    """Adapters declaring ``Capability.RECOVER_LABEL``: the label of a booking found by reference (after an
+    ambiguous create, the look-up answers without the image) fetched again from the carrier."""
+
+    async def recover_label(self, booking: ShipmentBooking) -> CarrierLabel | None:
+        """The carrier's label for ``booking``'s first parcel; None when the carrier keeps no image we can
+        show. A read: retried like one, changes nothing."""
 
 
 @runtime_checkable

@@ -20,11 +20,12 @@ the service's outbox, and a duplicate is cancelled once found) and no tracking p
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final, Literal, TypeVar
 
 import aiohttp
@@ -43,6 +44,7 @@ from carriers.errors import (
 from carriers.http import error_from_exception, error_from_status
 from carriers.models import (
     Capability,
+    CarrierLabel,
     PickupBooking,
     PickupRequest,
     ShipmentBooking,
@@ -61,6 +63,7 @@ CAPABILITIES: Final = frozenset(
         Capability.RETURN_SHIPMENT,
         Capability.FIND_SHIPMENT,
         Capability.TRACK,
+        Capability.RECOVER_LABEL,
     }
 )
 #: The interface version MyDHL 3.1.1 asks clients to send unchanged.
@@ -162,6 +165,25 @@ class DhlExpressAdapter:
         except CarrierNotFound:
             return None
         return self._read("find_shipment", lambda: mapping.found_shipment(reference, answer))
+
+    async def recover_label(self, booking: ShipmentBooking) -> CarrierLabel | None:
+        """The waybill document DHL archived with the shipment (see ``mapping.image_query``): this month's
+        pickups first, then last month's, for a shipment booked just before the month turned."""
+        number = booking.shipment_id
+        this_month = self._context.clock.now().date().replace(day=1)
+        for month in (this_month, (this_month - timedelta(days=1)).replace(day=1)):
+            try:
+                answer = await self._call(
+                    "GET",
+                    f"/shipments/{number}/get-image",
+                    "recover_label",
+                    query=mapping.image_query(self._settings, month),
+                    reference=booking.reference,
+                )
+            except CarrierNotFound:
+                continue
+            return self._read("recover_label", functools.partial(mapping.retrieved_image, number, answer))
+        return None
 
     async def check_access(self) -> str:
         """Search shipments by a reference no shipment has: MyDHL has no token call, and a search proves the

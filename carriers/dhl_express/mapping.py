@@ -366,6 +366,42 @@ def shipment_booking(request: ShipmentRequest, body: Mapping[str, Any], product:
     )
 
 
+def image_query(settings: DhlExpressSettings, month: date) -> list[tuple[str, str]]:
+    """``GET /shipments/{number}/get-image``: the waybill document DHL keeps for a shipment, as PDF.
+
+    MyDHL has no call that issues a shipment's label again; its image retrieval gives the waybill document
+    archived with the shipment, which carries the waybill in Code 39 as the label does."""
+    return [
+        ("shipperAccountNumber", settings.account_number),
+        ("typeCode", "waybill"),
+        ("pickupYearAndMonth", month.strftime("%Y-%m")),
+        ("encodingFormat", "pdf"),
+        ("allInOnePDF", "true"),
+        ("compressedPackage", "false"),
+    ]
+
+
+def retrieved_image(number: str, body: Mapping[str, Any]) -> CarrierLabel | None:
+    """The PDF waybill document of ``number`` in a get-image answer; None if DHL returned none."""
+    documents = body.get("documents")
+    if not isinstance(documents, list):
+        raise ValueError("get-image answer without documents")
+    for document in documents:
+        if not isinstance(document, Mapping):
+            continue
+        if document.get("shipmentTrackingNumber") not in (None, number):
+            continue
+        if str(document.get("encodingFormat", "")).upper() != "PDF":
+            continue
+        try:
+            data = base64.b64decode(str(document.get("content", "")), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("document image is not valid base64") from exc
+        if data:
+            return CarrierLabel(content_type="application/pdf", data=data)
+    return None
+
+
 def reference_search_query(reference: str, settings: DhlExpressSettings, today: date) -> list[tuple[str, str]]:
     """``GET /tracking`` by our consignor reference, over the window a booking of ours can fall in."""
     return [

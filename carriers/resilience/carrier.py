@@ -36,7 +36,7 @@ from typing import TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
 
-from carriers.base import CarrierAdapter, Sleep
+from carriers.base import CarrierAdapter, LabelRecovery, Sleep
 from carriers.errors import (
     CarrierAmbiguousError,
     CarrierAuthError,
@@ -50,6 +50,7 @@ from carriers.errors import (
 )
 from carriers.models import (
     Capability,
+    CarrierLabel,
     PickupBooking,
     PickupRequest,
     ShipmentBooking,
@@ -159,6 +160,13 @@ class ResilientCarrier:
 
     async def find_shipment(self, reference: str) -> ShipmentBooking | None:
         return await self._call("find_shipment", lambda: self.adapter.find_shipment(reference))
+
+    async def recover_label(self, booking: ShipmentBooking) -> CarrierLabel | None:
+        """The carrier's label for a booking, fetched again (``LabelRecovery``); None if it has no such call."""
+        adapter = self.adapter
+        if Capability.RECOVER_LABEL not in self.capabilities or not isinstance(adapter, LabelRecovery):
+            return None
+        return await self._call("recover_label", lambda: adapter.recover_label(booking))
 
     async def track(self, tracking_numbers: Sequence[str]) -> list[TrackingResult]:
         """Track any number of tracking numbers, in batches of the adapter's ``max_track_batch``."""

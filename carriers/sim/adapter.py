@@ -37,7 +37,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-ALL_CAPABILITIES = frozenset(Capability)
+# The simulator issues no label images, so it has none to recover.
+ALL_CAPABILITIES = frozenset(Capability) - {Capability.RECOVER_LABEL}
 
 
 class SimCarrier:

@@ -48,6 +48,7 @@ from carriers import (
     ShipmentBooking,
     ShipmentRequest,
 )
+from carriers.base import LabelRecovery
 from carriers.models import Capability
 from logistics.clock import Clock
 from logistics.domain.journey import Actor, JourneyState, LegDirection, LegStatus
@@ -356,7 +357,12 @@ class Bookings:
             if found is None and not create:
                 raise _NotWanted
             booking = found or await adapter.create_shipment(request)
-            return _Answer({"shipment": booking.model_dump(mode="json")}, shipment=booking)
+            booking, not_recovered = await _with_carrier_label(adapter, booking)
+            # The label's bytes are stored once, in the carrier labels table, not again inside the result.
+            data: dict[str, Any] = {"shipment": booking.model_dump(mode="json", exclude={"label"})}
+            if not_recovered is not None:
+                data["label_not_recovered"] = not_recovered
+            return _Answer(data, shipment=booking)
         if op == "schedule_pickup":
             pickup = given if isinstance(given, PickupRequest) else PickupRequest.model_validate(intent.request)
             found_pickup = None
@@ -491,6 +497,8 @@ class Bookings:
                     carrier_label=shipment.label is not None,
                 )
                 changes += _clear_failure(repair, intent, now)
+                if "label_not_recovered" in result:
+                    changes += _flag_label_not_recovered(repair, intent, str(result["label_not_recovered"]), now)
                 follow_up, more = await self._after_shipment(tx, repair, intent, shipment, now, chained)
                 changes += more
             if answer.pickup is not None and _stale_pickup(repair, intent):
@@ -537,7 +545,7 @@ class Bookings:
                     intent.leg,
                     "void_shipment",
                     intent.carrier,
-                    shipment.model_dump(mode="json"),
+                    shipment.model_dump(mode="json", exclude={"label"}),
                     now,
                 )
             )
@@ -612,6 +620,39 @@ def _record_pickup(repair: Repair, intent: BookingIntent, pickup: PickupBooking,
         pickup_confirmation=confirmation,
         carrier_label=False,
     )
+
+
+async def _with_carrier_label(adapter: CarrierAdapter, booking: ShipmentBooking) -> tuple[ShipmentBooking, str | None]:
+    """A booking found by reference (after an ambiguous create, or on a retry) comes without the carrier's
+    label: it is fetched again from the carrier where it can be (UPS Label Recovery, DHL's image
+    retrieval). Returns the booking, with its label if recovered, and why not if it could not be."""
+    if booking.label is not None or Capability.RECOVER_LABEL not in adapter.capabilities:
+        return booking, None
+    if not isinstance(adapter, LabelRecovery):
+        return booking, f"{adapter.name} has no label recovery call"
+    try:
+        label = await adapter.recover_label(booking)
+    except CarrierError as exc:
+        logger.warning("label of %s not recovered: %s", booking.reference, exc)
+        return booking, _describe(exc)
+    if label is None:
+        return booking, "the carrier returned no label image"
+    return booking.model_copy(update={"label": label}), None
+
+
+def _flag_label_not_recovered(repair: Repair, intent: BookingIntent, reason: str, now: datetime) -> list[Change]:
+    """The leg's label is drawn by us, not the carrier's: an operator gets the carrier's label by hand."""
+    repair.flags.append(Flag(code="label.not_carriers", reason=reason, raised_at=now, leg=intent.leg))
+    return [
+        Change(
+            kind="flag_raised",
+            occurred_at=now,
+            actor=Actor.SERVICE,
+            source=intent.reference,
+            leg=intent.leg,
+            details={"code": "label.not_carriers", "error": reason},
+        )
+    ]
 
 
 def _log_kept(booking: PickupBooking, sharing: list[str]) -> None:

@@ -47,8 +47,8 @@ from tests.fakes.carrier_labels import dhl_label_pdf
 
 SPEC_FILE = "dhl_express_mydhl_api_3.1.1_swagger.yaml"
 API_VERSION = "3.1.0"
-OPERATIONS = ("create_pickup", "cancel_pickup", "create_shipment", "track")
-Operation = Literal["create_pickup", "cancel_pickup", "create_shipment", "track"]
+OPERATIONS = ("create_pickup", "cancel_pickup", "create_shipment", "track", "get_image")
+Operation = Literal["create_pickup", "cancel_pickup", "create_shipment", "track", "get_image"]
 
 
 def spec_path() -> Path:
@@ -329,6 +329,8 @@ class Fault:
         "stall",
         "reset",
         "stall_after_apply",
+        "reset_after_apply",
+        "html_503_after_apply",
         "reject_998",
         "schema_422",
     ]
@@ -358,6 +360,14 @@ class Fault:
     @classmethod
     def stall_after_apply(cls) -> Fault:
         return cls("stall_after_apply")
+
+    @classmethod
+    def reset_after_apply(cls) -> Fault:
+        return cls("reset_after_apply")
+
+    @classmethod
+    def unavailable_after_apply(cls) -> Fault:
+        return cls("html_503_after_apply")
 
     @classmethod
     def rejected(cls, detail: str = "998: Planned pickup date should not be a past date") -> Fault:
@@ -399,6 +409,7 @@ class FakeDhlServer:
         self.pickups: dict[str, Booking] = {}
         self.shipments: dict[str, Booking] = {}
         self.labels: dict[str, bytes] = {}  # the label PDF issued for each waybill
+        self.images_served = 0
         self.checkpoints: dict[str, list[Checkpoint]] = collections.defaultdict(list)
         self.faults: dict[str, collections.deque[Fault]] = {op: collections.deque() for op in OPERATIONS}
         self.calls: collections.Counter[str] = collections.Counter()
@@ -448,6 +459,7 @@ class FakeDhlServer:
         app.router.add_delete("/pickups/{dispatchConfirmationNumber}", self._cancel_pickup)
         app.router.add_post("/shipments", self._create_shipment)
         app.router.add_get("/shipments/{shipmentTrackingNumber}/tracking", self._track_one)
+        app.router.add_get("/shipments/{shipmentTrackingNumber}/get-image", self._get_image)
         app.router.add_get("/tracking", self._track_many)
         app.router.add_get("/__fake/bookings", self._fake_bookings)
         return app
@@ -605,7 +617,7 @@ class FakeDhlServer:
             return self._json(
                 422, problem(422, path, fault.detail, "Validation error", "Unprocessable Entity"), request
             )
-        return None  # stall_after_apply acts after the booking
+        return None  # the *_after_apply faults act after the booking
 
     async def _answer(
         self,
@@ -623,6 +635,12 @@ class FakeDhlServer:
         if fault is not None and fault.kind == "stall_after_apply":
             await self._release.wait()
             raise _Reset
+        if fault is not None and fault.kind == "reset_after_apply":
+            raise _Reset
+        if fault is not None and fault.kind == "html_503_after_apply":
+            return web.Response(
+                status=503, text="<html><body><h1>503 Service Unavailable</h1></body></html>", content_type="text/html"
+            )
         return self._json(status, body, request, headers)
 
     def _date_problem(self, request: web.Request, value: str, what: str) -> web.Response | None:
@@ -687,6 +705,12 @@ class FakeDhlServer:
         if fault is not None and fault.kind == "stall_after_apply":
             await self._release.wait()
             raise _Reset
+        if fault is not None and fault.kind == "reset_after_apply":
+            raise _Reset
+        if fault is not None and fault.kind == "html_503_after_apply":
+            return web.Response(
+                status=503, text="<html><body><h1>503 Service Unavailable</h1></body></html>", content_type="text/html"
+            )
         return web.Response(status=200, headers={"Invocation-Id": str(uuid.uuid4())})
 
     # -- shipments ------------------------------------------------------------------------------------
@@ -784,6 +808,32 @@ class FakeDhlServer:
                     for i, piece in enumerate(booking.pieces, start=1)
                 ]
         return shipment
+
+    async def _get_image(self, request: web.Request) -> web.Response:
+        """The waybill document archived with a shipment (DHL keeps it; a label is not issued again)."""
+        template = "/shipments/{shipmentTrackingNumber}/get-image"
+        _, fault, early = await self._enter(request, "get_image", template)
+        if early is not None:
+            return early
+        number = request.match_info["shipmentTrackingNumber"]
+        booking = self.shipments.get(number)
+        month = request.query.get("pickupYearAndMonth", "")
+        if (
+            booking is None
+            or number not in self.labels
+            or booking.created_at.strftime("%Y-%m") != month
+            or request.query.get("shipperAccountNumber") != self.account_number
+        ):
+            detail = "1504: No document images found for the provided search criteria."
+            return await self._answer(request, template, 404, problem(404, request.path_qs, detail, "Not found"), fault)
+        document = {
+            "shipmentTrackingNumber": number,
+            "typeCode": "waybill",
+            "encodingFormat": "PDF",
+            "content": base64.b64encode(self.labels[number]).decode(),
+        }
+        self.images_served += 1
+        return await self._answer(request, template, 200, {"documents": [document]}, fault)
 
     async def _track_one(self, request: web.Request) -> web.Response:
         template = "/shipments/{shipmentTrackingNumber}/tracking"

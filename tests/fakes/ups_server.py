@@ -65,6 +65,8 @@ SPEC_FILES = {
 }
 
 
+AFTER_APPLY = frozenset({"timeout_after_apply", "reset_after_apply", "unavailable_after_apply"})
+
 OPERATIONS = (
     "oauth",
     "schedule_pickup",
@@ -74,6 +76,7 @@ OPERATIONS = (
     "void_shipment",
     "track",
     "find_shipment",
+    "recover_label",
 )
 
 
@@ -82,7 +85,7 @@ def specs_available(spec_dir: Path = SPEC_DIR) -> bool:
 
 
 def load_spec(name: str, spec_dir: Path = SPEC_DIR) -> dict[str, Any]:
-    """One official document, parsed once; TABs replaced first (UPS's files contain some), two fixes applied."""
+    """One official document, parsed once; TABs replaced first (UPS's files contain some), four fixes applied."""
     return _load_spec(name, spec_dir.resolve())
 
 
@@ -97,6 +100,13 @@ def _load_spec(name: str, spec_dir: Path) -> dict[str, Any]:
         schemas["PickupCreationRequest_PickupDateInfo"]["properties"]["PickupDate"].update(minLength=8, maxLength=8)
         # Declared exactly 6 characters, documented and exemplified as "5.5": at most 6 characters.
         schemas["PickupCreationRequest_TotalWeight"]["properties"]["Weight"].update(minLength=1, maxLength=6)
+    if name == "shipping":
+        schemas = document["components"]["schemas"]
+        # Declared required, documented for Roadie (1R) labels only; a 1Z label is recovered by TrackingNumber
+        # alone, as UPS's own standard example does.
+        schemas["LabelRecoveryRequest"]["required"] = ["Request"]
+        # Declared exactly 4 characters, documented "GIF or PDF": at least 3.
+        schemas["LabelImage_LabelImageFormat"]["properties"]["Code"].update(minLength=3)
     return document
 
 
@@ -183,7 +193,10 @@ def _skeleton(document: dict[str, Any], schema: Any, depth: int) -> Any:
 class Fault:
     """One injected misbehaviour, consumed by the next request of its operation."""
 
-    kind: str  # rate_limited | unavailable_html | stall | reset | timeout_after_apply | expired_token | reject
+    # rate_limited | unavailable_html | stall | reset | expired_token | reject, or one applied first (the
+    # booking is made, the client does not learn it): timeout_after_apply | reset_after_apply |
+    # unavailable_after_apply
+    kind: str
     retry_after: str | None = None  # for rate_limited: delay-seconds or an HTTP-date
     code: str = "120100"  # for reject
     message: str = "Missing or invalid data"  # for reject
@@ -266,6 +279,7 @@ class FakeUps:
         self.shipment_creations: dict[str, int] = defaultdict(int)
         self.last_bodies: dict[str, Any] = {}
         self.labels: dict[str, bytes] = {}  # the label image issued for each tracking number, as UPS keeps it
+        self.labels_recovered = 0
         self._serial = itertools.count(1)
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -331,6 +345,7 @@ class FakeUps:
         app.router.add_get("/api/shipments/{version}/pickup/{pickuptype}", self._pickup_pending)
         app.router.add_post("/api/shipments/{version}/ship", self._ship)
         app.router.add_delete("/api/shipments/{version}/void/cancel/{shipmentidentificationnumber}", self._void)
+        app.router.add_post("/api/labels/{version}/recovery", self._label_recovery)
         app.router.add_get("/api/track/v1/details/{inquiryNumber}", self._track)
         app.router.add_get("/api/track/v1/reference/details/{referenceNumber}", self._track_reference)
         app.router.add_get("/__fake/bookings", self._bookings)
@@ -431,9 +446,21 @@ class FakeUps:
         if fault.kind == "reset":
             await self._reset(request)
             return web.Response(status=500)
-        if fault.kind == "timeout_after_apply":
+        if fault.kind in AFTER_APPLY:
             return fault
         raise ValueError(f"unknown fault kind {fault.kind!r}")
+
+    async def _after_apply(self, request: web.Request, fault: Fault) -> web.StreamResponse | None:
+        """The booking is made; the client is not told: a stall past its timeout, a reset, or an HTML 503.
+        None: answer as usual (the stall ended, the client has gone)."""
+        if fault.kind == "reset_after_apply":
+            await self._reset(request)
+            return web.Response(status=500)
+        if fault.kind == "unavailable_after_apply":
+            html = "<html><body><h1>503 Service Unavailable</h1></body></html>"
+            return web.Response(status=503, text=html, content_type="text/html")
+        await self._stall()
+        return None
 
     async def _stall(self) -> None:
         # Longer than any client timeout in the tests; ends at once when the fake closes.
@@ -569,8 +596,10 @@ class FakeUps:
                 "RateStatus": {"Code": "02", "Description": "Rate not available"},
             }
         }
-        if isinstance(outcome, Fault):  # timeout after the booking was applied
-            await self._stall()
+        if isinstance(outcome, Fault):  # the booking is applied, the client does not learn it
+            failed = await self._after_apply(request, outcome)
+            if failed is not None:
+                return failed
         return self._answer("pickup", "PICKUPCreationResponseWrapper", answer)
 
     @staticmethod
@@ -727,9 +756,50 @@ class FakeUps:
                 },
             }
         }
-        if isinstance(outcome, Fault):
-            await self._stall()
+        if isinstance(outcome, Fault):  # the booking is applied, the client does not learn it
+            failed = await self._after_apply(request, outcome)
+            if failed is not None:
+                return failed
         return self._answer("shipping", "SHIPResponseWrapper", answer)
+
+    async def _label_recovery(self, request: web.Request) -> web.StreamResponse:
+        operation = "recover_label"
+        outcome = await self._prelude(request, operation, "shipping", "/labels/{version}/recovery", "post")
+        if isinstance(outcome, web.StreamResponse):
+            return outcome
+        body, problems = await self._json_body(request)
+        if not problems:
+            problems = self.validators.errors("shipping", "LABELRECOVERYRequestWrapper", body)
+        if problems:
+            return self._violation(operation, problems)
+        self.last_bodies[operation] = body
+        data = body["LabelRecoveryRequest"]
+        number = data.get("TrackingNumber")
+        image_format = data.get("LabelSpecification", {}).get("LabelImageFormat", {}).get("Code", "GIF")
+        if image_format != "GIF":
+            return _ups_error(400, "120100", f"this fake recovers GIF labels only, not {image_format}")
+        record = next((r for r in self.shipments.values() if number in r.tracking_numbers), None)
+        if number is None or record is None or number not in self.labels or record.voided:
+            return _ups_error(400, "120801", "No label was found for the tracking number")
+        self.labels_recovered += 1
+        answer = {
+            "LabelRecoveryResponse": {
+                "Response": {"ResponseStatus": {"Code": "1", "Description": "Success"}, **self._context(data)},
+                "ShipmentIdentificationNumber": record.shipment_id,
+                "LabelResults": self._shape(
+                    [
+                        {
+                            "TrackingNumber": number,
+                            "LabelImage": {
+                                "LabelImageFormat": {"Code": "GIF", "Description": "GIF"},
+                                "GraphicImage": base64.b64encode(self.labels[number]).decode(),
+                            },
+                        }
+                    ]
+                ),
+            }
+        }
+        return self._answer("shipping", "LABELRECOVERYResponseWrapper", answer)
 
     async def _void(self, request: web.Request) -> web.StreamResponse:
         operation = "void_shipment"
