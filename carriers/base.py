@@ -72,6 +72,14 @@ class CarrierAdapter(Protocol):
     async def aclose(self) -> None: ...
 
 
+def lookup_lag_s(adapter: object) -> float:
+    """How long a booking may take to appear in the carrier's look-up by reference (an optional attribute
+    ``lookup_lag_s`` of an adapter; 0 when the look-up is immediate, as UPS's is). A create whose outcome is
+    unknown is not looked up, let alone made again, before that time has passed."""
+    value = getattr(adapter, "lookup_lag_s", 0.0)
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
 @runtime_checkable
 class LabelRecovery(Protocol):
     """Adapters declaring ``Capability.RECOVER_LABEL``: the label of a booking found by reference (after an

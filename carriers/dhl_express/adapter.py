@@ -97,6 +97,8 @@ class DhlExpressAdapter:
         # Built once and kept private; headers are never logged.
         self._authorization = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
         self._timeout = aiohttp.ClientTimeout(total=settings.timeout_seconds)
+        # DHL's reference search lags behind its bookings: see ``carriers.base.CarrierAdapter.lookup_lag_s``.
+        self.lookup_lag_s = settings.reference_search_lag_s
 
     def __repr__(self) -> str:  # never shows the credentials
         return f"DhlExpressAdapter(base_url={self._settings.base_url!r}, account=***)"
@@ -137,7 +139,7 @@ class DhlExpressAdapter:
     # -- shipments --------------------------------------------------------------------------------------
 
     async def create_shipment(self, request: ShipmentRequest) -> ShipmentBooking:
-        body = mapping.shipment_body(request, self._settings)
+        body = mapping.shipment_body(request, self._settings, self._context.clock.now())
         answer = await self._call("POST", "/shipments", "create_shipment", json_body=body, reference=request.reference)
         booking = self._read(
             "create_shipment", lambda: mapping.shipment_booking(request, answer, str(body["productCode"]))
@@ -204,7 +206,9 @@ class DhlExpressAdapter:
         except CarrierNotFound:
             # DHL answers 404 when none of the numbers has data yet (new labels take a while to appear).
             return [TrackingResult(tracking_number=n, found=False) for n in tracking_numbers]
-        results = {r.tracking_number: r for r in self._read("track", lambda: mapping.tracking_results(numbers, answer))}
+        zone = self._settings.tracking_zone  # GET /tracking gives local times without offsets
+        parsed = self._read("track", lambda: mapping.tracking_results(numbers, answer, zone))
+        results = {r.tracking_number: r for r in parsed}
         return [results[n] for n in tracking_numbers]
 
     def parse_push(self, headers: Mapping[str, str], body: bytes) -> list[TrackingEvent]:

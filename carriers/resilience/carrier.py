@@ -36,7 +36,7 @@ from typing import TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
 
-from carriers.base import CarrierAdapter, LabelRecovery, Sleep
+from carriers.base import CarrierAdapter, LabelRecovery, Sleep, lookup_lag_s
 from carriers.errors import (
     CarrierAmbiguousError,
     CarrierAuthError,
@@ -113,6 +113,7 @@ class ResilientCarrier:
         self.name = adapter.name
         self.capabilities = adapter.capabilities
         self.max_track_batch = adapter.max_track_batch
+        self.lookup_lag_s = lookup_lag_s(adapter)
         self._monotonic = monotonic or _loop_time
         self._sleep: Sleep = sleep or asyncio.sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
@@ -135,7 +136,7 @@ class ResilientCarrier:
             "schedule_pickup",
             lambda: self.adapter.schedule_pickup(request),
             "find_pickup",
-            lookup if Capability.FIND_PICKUP in self.capabilities else None,
+            lookup if Capability.FIND_PICKUP in self.capabilities and not self.lookup_lag_s else None,
         )
 
     async def create_shipment(self, request: ShipmentRequest) -> ShipmentBooking:
@@ -146,7 +147,8 @@ class ResilientCarrier:
             "create_shipment",
             lambda: self.adapter.create_shipment(request),
             "find_shipment",
-            lookup if Capability.FIND_SHIPMENT in self.capabilities else None,
+            # Where the carrier's search lags, an ambiguous create is left to the caller to look up later.
+            lookup if Capability.FIND_SHIPMENT in self.capabilities and not self.lookup_lag_s else None,
         )
 
     async def cancel_pickup(self, booking: PickupBooking) -> None:

@@ -48,7 +48,7 @@ from carriers import (
     ShipmentBooking,
     ShipmentRequest,
 )
-from carriers.base import LabelRecovery
+from carriers.base import LabelRecovery, lookup_lag_s
 from carriers.models import Capability
 from logistics.clock import Clock
 from logistics.domain.journey import Actor, JourneyState, LegDirection, LegStatus
@@ -126,6 +126,14 @@ class _Unverifiable(CarrierError):
     """An intent attempted before whose booking the carrier cannot look up: creating again could book twice."""
 
 
+class _SearchLagging(CarrierTransientError):
+    """Not found by reference, but the carrier's search may not show the booking yet: look again later."""
+
+    def __init__(self, message: str, *, carrier: str, operation: str, wait: timedelta) -> None:
+        super().__init__(message, carrier=carrier, operation=operation)
+        self.wait = wait
+
+
 class _NotWanted(Exception):
     """A booking no longer wanted was looked up, and the carrier holds none: nothing to book or undo."""
 
@@ -135,6 +143,7 @@ _CREATES = frozenset({"create_shipment", "schedule_pickup"})
 #: How a failure the service's own configuration caused is recorded (``last_error`` starts with it).
 AUTH_REFUSED = "CarrierAuthError"
 NOT_ENABLED = "CarrierNotEnabled"
+REJECTED = "CarrierRejected:"
 
 
 def is_configuration_failure(last_error: str | None) -> bool:
@@ -206,8 +215,11 @@ class Bookings:
                     or (intent.operation == "schedule_pickup" and _stale_pickup(repair, intent))
                 ):
                     continue
-                never_sent = intent.attempts <= 1 and is_configuration_failure(intent.last_error)
-                attempts = 0 if never_sent else intent.attempts
+                # Its one attempt refused (our credentials, or the carrier's answer): nothing was booked.
+                never_booked = intent.attempts <= 1 and (
+                    is_configuration_failure(intent.last_error) or (intent.last_error or "").startswith(REJECTED)
+                )
+                attempts = 0 if never_booked else intent.attempts
                 await tx.update_intent(
                     intent.reference,
                     status="pending",
@@ -354,6 +366,8 @@ class Bookings:
                 if Capability.FIND_SHIPMENT not in adapter.capabilities:
                     raise _Unverifiable(f"{intent.carrier} cannot look shipment {request.reference} up by reference")
                 found = await adapter.find_shipment(request.reference)
+                if found is None:
+                    self._not_before_search_caught_up(adapter, intent)
             if found is None and not create:
                 raise _NotWanted
             booking = found or await adapter.create_shipment(request)
@@ -425,9 +439,29 @@ class Bookings:
                 sharing.append(repair.id)
         return sharing
 
+    def _not_before_search_caught_up(self, adapter: CarrierAdapter, intent: BookingIntent) -> None:
+        """A create not found by reference is made again only once the carrier's search has caught up with
+        the first attempt (DHL's lags 10 to 30 minutes); until then it waits."""
+        lag = timedelta(seconds=lookup_lag_s(adapter))
+        started = intent.created_at
+        if lag and started is not None and self._clock.now() - started < lag:
+            left = lag - (self._clock.now() - started)
+            raise _SearchLagging(
+                f"not found by reference yet; {intent.carrier}'s search may lag: looked up again in {left}",
+                carrier=intent.carrier,
+                operation=intent.operation,
+                wait=left,
+            )
+
     async def _retry_later(self, intent: BookingIntent, exc: CarrierError) -> Outcome:
         now = self._clock.now()
         delay = self._retry_delay(intent.attempts)
+        adapter = self._carriers.get(intent.carrier)
+        if isinstance(exc, _SearchLagging):
+            delay = max(delay, exc.wait)
+        elif isinstance(exc, CarrierAmbiguousError) and intent.operation in _CREATES and adapter is not None:
+            # Perhaps booked: looked up only once the carrier's search by reference can show it.
+            delay = max(delay, timedelta(seconds=lookup_lag_s(adapter)))
         _log_retry(intent, delay, exc)
         error = _describe(exc)
         retry_at = now + delay

@@ -9,6 +9,7 @@ the customer's link, and read as a scanner would: its first page carries the car
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -129,9 +130,13 @@ async def test_courier_pickup_journey(carrier: CarrierDriver) -> None:
         ],
     )
     service.clock.advance(days=1, hours=2)
-    await carrier.report(number, "picked_up", service.clock.now(), "Paris")
+    picked_up_at = service.clock.now()
+    await carrier.report(number, "picked_up", picked_up_at, "Paris")
     status, moving, _ = await service.call("GET", f"/v1/repairs/{repair['id']}")
     assert moving["state"] == "in_transit_to_centre" and moving["custodian"] == "carrier"
+    _, history, _ = await service.call("GET", f"/v1/repairs/{repair['id']}/events")
+    scanned = [e for e in history["items"] if e["kind"] == "leg_status" and e["status"] == "picked_up"]
+    assert [datetime.fromisoformat(e["occurred_at"]) for e in scanned] == [picked_up_at]  # the carrier's instant
 
     history = await _walk_back(carrier, repair, payload)
     assert _state_path(history) == [

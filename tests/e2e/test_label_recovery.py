@@ -46,8 +46,20 @@ def _issued(carrier: CarrierDriver, number: str) -> bytes:
     return labels[number]
 
 
-async def _create(carrier: CarrierDriver) -> dict[str, Any]:
+async def _create(carrier: CarrierDriver, clock: ManualClock) -> dict[str, Any]:
     status, created, _ = await carrier.service.call("POST", "/v1/repairs", json=repair_request(CORSICA_SITE, "C-AMB"))
+    repair_id = created["repair"]["id"]
+    if carrier.dhl is not None:
+        # DHL's search by reference lags (the fake's by 20 minutes): the outcome stays unknown, the booking
+        # pending, and it is looked up only after reference_search_lag_s (30 minutes by default).
+        assert status == 202 and created["repair"]["inbound"]["booking"] == "pending", created
+        clock.advance(minutes=10)
+        await carrier.service.services.bookings.run_due()
+        assert carrier.shipments(f"{repair_id}-in") == 1  # not made again while the search lags
+        clock.advance(minutes=21)
+        assert await carrier.service.services.bookings.run_due() == 1
+        _, repair, _ = await carrier.service.call("GET", f"/v1/repairs/{repair_id}")
+        return dict(repair)
     assert status == 201, created
     return dict(created["repair"])
 
@@ -59,7 +71,7 @@ async def test_an_ambiguous_create_gets_the_carriers_own_label_back_and_books_on
 ) -> None:
     async with carrier_service(name, tmp_path, clock, carrier_settings=QUICK[name]) as carrier:
         _inject(carrier, "create_shipment", FAULTS[name][fault])
-        repair = await _create(carrier)
+        repair = await _create(carrier, clock)
         number = repair["inbound"]["tracking_number"]
         assert carrier.shipments(f"{repair['id']}-in") == 1
         assert repair["flags"] == [] and repair["inbound"]["booking"] == "booked"
@@ -82,7 +94,7 @@ async def test_a_label_that_cannot_be_recovered_is_flagged_and_ours_is_served(
             else DhlFault.rejected("1504: No document images found for the provided search criteria.")
         )
         _inject(carrier, "recover_label", refusal)
-        repair = await _create(carrier)
+        repair = await _create(carrier, clock)
         assert carrier.shipments(f"{repair['id']}-in") == 1
         assert [flag["code"] for flag in repair["flags"]] == ["label.not_carriers"]
         stored = await carrier.service.services.store.reader().carrier_label(repair["id"], LegDirection.INBOUND)

@@ -10,7 +10,8 @@ against the spec's response schemas too.
 Behaviour: a new dispatch confirmation number per pickup POST and a new waybill (ten digits, mod-7 check
 digit) per shipment POST, with a binary PDF label showing the waybill in Code 39 (see ``carrier_labels``),
 kept by our reference (``remark`` of a pickup, the ``CU`` customer reference of a
-shipment); ``GET /tracking?shipmentReference=`` finds shipments by that reference; scripted checkpoints
+shipment); ``GET /tracking?shipmentReference=`` finds shipments by that reference, once
+``reference_search_lag`` has passed since the booking, as DHL's index lags; scripted checkpoints
 are served oldest first. Faults are queued per operation (``create_pickup``, ``cancel_pickup``,
 ``create_shipment``, ``track``): 429 with or without Retry-After, a 503 HTML page, DHL's 500 ``999: Process
 failure``, a stall past the client's timeout, a connection reset, a stall after the booking is applied,
@@ -418,6 +419,8 @@ class FakeDhlServer:
         self.rejections: list[str] = []
         #: Leave ``GMTOffset`` out of events (DHL only promises it with ``requestGMTOffsetPerEvent``).
         self.omit_gmt_offsets = False
+        # DHL indexes a new shipment for the search by reference 10 to 30 minutes after it is booked.
+        self.reference_search_lag = timedelta(0)
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -845,7 +848,7 @@ class FakeDhlServer:
             number,
             view=request.query.get("trackingView", "all-checkpoints"),
             detail=request.query.get("levelOfDetail", "shipment"),
-            with_offsets=request.query.get("requestGMTOffsetPerEvent") == "true",
+            with_offsets=request.query.get("requestGMTOffsetPerEvent") == "true" and not self.omit_gmt_offsets,
         )
         if shipment is None:
             return await self._answer(
@@ -864,7 +867,9 @@ class FakeDhlServer:
             return early
         view = request.query.get("trackingView", "all-checkpoints")
         detail = request.query.get("levelOfDetail", "shipment")
-        with_offsets = not self.omit_gmt_offsets
+        # GET /tracking gives local times without offsets: requestGMTOffsetPerEvent is a parameter of the
+        # single-shipment call only.
+        with_offsets = False
         reference = request.query.get("shipmentReference")
         if reference is not None:
             return await self._track_reference(request, template, reference, fault, view, detail)
@@ -921,13 +926,16 @@ class FakeDhlServer:
             )
             return await self._answer(request, template, 400, body, fault)
         found = []
+        indexed_before = self._clock() - self.reference_search_lag
         for number, booking in self.shipments.items():
+            if booking.created_at > indexed_before:
+                continue  # not in DHL's reference search yet
             sent = booking.body
             planned = _planned_local_date(str(sent["plannedShippingDateAndTime"]))
             refs = [(r["value"], r.get("typeCode", "CU")) for r in sent.get("customerReferences", [])]
             accounts = [a["number"] for a in sent["accounts"] if a["typeCode"] == "shipper"]
             if (reference, kind) in refs and account in accounts and planned is not None and first <= planned <= last:
-                tracked = self._tracked(number, view=view, detail=detail, with_offsets=not self.omit_gmt_offsets)
+                tracked = self._tracked(number, view=view, detail=detail, with_offsets=False)
                 if tracked is not None:
                     found.append(tracked)
         if not found:
@@ -953,10 +961,7 @@ def _event(checkpoint: Checkpoint, with_offset: bool) -> dict[str, Any]:
         sign = "-" if offset < timedelta(0) else "+"
         minutes = abs(int(offset.total_seconds())) // 60
         event["GMTOffset"] = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-    else:
-        # Without an offset DHL's local time is all there is; the fake's local time is UTC then.
-        utc = checkpoint.at.astimezone(UTC)
-        event["date"], event["time"] = f"{utc:%Y-%m-%d}", f"{utc:%H:%M:%S}"
+    # Without an offset DHL's local wall time at the facility is all there is (the checkpoint's own zone).
     return event
 
 

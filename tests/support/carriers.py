@@ -13,9 +13,10 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -80,7 +81,9 @@ class CarrierDriver:
             )
             assert status == 202, answer
         elif self.dhl is not None:
-            self.dhl.scan(tracking_number, _DHL_CODES[milestone], at, area=("CDG", f"{place.upper()}-FR"))
+            # DHL's facilities scan in their own wall time (GET /tracking gives it without an offset).
+            local = at.astimezone(ZoneInfo("Europe/Paris"))
+            self.dhl.scan(tracking_number, _DHL_CODES[milestone], local, area=("CDG", f"{place.upper()}-FR"))
             assert await self.service.services.poller.poll_due() >= 1
         else:
             assert (await push(self.service, [scan(tracking_number, _SIM_CODES[milestone], at, place)]))[0] == 202
@@ -170,6 +173,7 @@ async def fake_carrier(carrier: str, clock: ManualClock) -> AsyncIterator[FakeCa
             yield FakeCarrier(carrier, ups=ups)
     elif carrier == "dhl_express":
         dhl = FakeDhlServer(load_spec(), clock=clock.now)
+        dhl.reference_search_lag = timedelta(minutes=20)  # as DHL's own index: 10 to 30 minutes
         await dhl.start()
         try:
             yield FakeCarrier(carrier, dhl=dhl)
