@@ -135,7 +135,9 @@ def _service_context(
                 retry_max_s=settings.booking_retry_max_s,
                 lease=timedelta(seconds=settings.booking_lease_s),
                 call_deadline=timedelta(seconds=settings.call_policy.deadline_s),
+                budget=timedelta(seconds=settings.booking_budget_s) if settings.booking_budget_s else None,
             )
+            stack.push_async_callback(bookings.drain)
             ttl = timedelta(days=settings.label_link_ttl_days)
             secret = settings.intake_secret.get_secret_value().encode()
             tracking = Tracking(store, clock)

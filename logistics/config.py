@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     polling: PollingSettings = Field(default_factory=PollingSettings)
     booking_retry_max_s: float = Field(default=600.0, gt=0)
+    booking_budget_s: float | None = Field(
+        default=5.0,
+        gt=0,
+        description="how long a create or a dispatch waits for its carrier booking before it answers with the "
+        "booking pending (the booking goes on and the case system is notified); none: wait for it",
+    )
     booking_lease_s: float = Field(
         default=120.0, gt=0, description="how long an attempt holds a booking before another may take it over"
     )

@@ -30,6 +30,7 @@ the outcome in one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import random
@@ -167,8 +168,11 @@ class Bookings:
         lease: timedelta = DEFAULT_LEASE,
         call_deadline: timedelta = DEFAULT_CALL_DEADLINE,
         rng: random.Random | None = None,
+        budget: timedelta | None = None,
     ) -> None:
         self.lease = lease
+        self._budget = budget
+        self._in_background: set[asyncio.Task[Outcome]] = set()
         self._call_deadline = call_deadline
         self._store = store
         self._clock = clock
@@ -252,6 +256,29 @@ class Bookings:
         if intent is None:
             return None
         return await self.run_leased(intent)
+
+    async def run_in_budget(self, intent: BookingIntent, *, repair: Repair | None = None) -> Outcome | None:
+        """``run_leased`` for a request that answers within the booking budget: None when the booking is not
+        done by then. It goes on in the background under its lease, records what the carrier answers and
+        notifies the case system as any booking does; a process that stops meanwhile leaves it to the worker
+        once the lease runs out (looked up first, so never booked twice)."""
+        task = asyncio.create_task(self.run_leased(intent, repair=repair), name=f"booking:{intent.reference}")
+        if self._budget is None:
+            return await task
+        self._in_background.add(task)
+        task.add_done_callback(self._in_background.discard)
+        done, _ = await asyncio.wait({task}, timeout=self._budget.total_seconds())
+        if task in done:
+            return task.result()
+        logger.info("booking %s still running after the %s budget: answered pending", intent.reference, self._budget)
+        return None
+
+    async def drain(self, timeout_s: float = 30.0) -> None:
+        """At shutdown: let bookings still running in the background finish (their leases cover the rest)."""
+        if self._in_background:
+            await asyncio.wait(set(self._in_background), timeout=timeout_s)
+        for task in set(self._in_background):
+            task.cancel()
 
     async def run_leased(self, intent: BookingIntent, *, repair: Repair | None = None) -> Outcome:
         """Run an intent whose lease the caller holds, then the follow-ups it creates, leased, one by one.

@@ -201,8 +201,8 @@ class Centres:
             await tx.add_label_link(link)
             await tx.save_repair(repair)
             await record(tx, repair, changes, now)
-        outcome = await self._bookings.run_leased(booking)
-        repair_after = outcome.repair or await self._store.reader().get_repair(command.repair_id)
+        outcome = await self._bookings.run_in_budget(booking)
+        repair_after = (outcome.repair if outcome else None) or await self._store.reader().get_repair(command.repair_id)
         assert repair_after is not None
         return Dispatched(repair=repair_after, label_token=token, label_expires_at=link.expires_at)
 
