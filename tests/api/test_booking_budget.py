@@ -10,7 +10,7 @@ from tests.support.clock import ManualClock
 from tests.support.journeys import PARIS_SITE, repair_request
 from tests.support.service import running_service
 
-SLOW_SHIPMENT = {"faults": [{"operation": "create_shipment", "kind": "latency", "delay_s": 0.6}]}
+SLOW_SHIPMENT = {"faults": [{"operation": "create_shipment", "kind": "latency", "delay_s": 2.0}]}
 
 
 async def test_a_slow_carrier_answers_pending_within_the_budget_and_books_once(
@@ -19,7 +19,7 @@ async def test_a_slow_carrier_answers_pending_within_the_budget_and_books_once(
     async with running_service(tmp_path, clock, booking_budget_s=0.15, carriers={"sim": SLOW_SHIPMENT}) as service:
         started = time.monotonic()
         status, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-SLOW"))
-        assert time.monotonic() - started < 0.5  # the case system is not held by the carrier
+        assert time.monotonic() - started < 1.5  # the case system is not held by the 2 s carrier call
         assert status == 202 and created["repair"]["inbound"]["booking"] == "pending"
         assert created["customer_label"]["url"]  # the link is given at once; the label follows the booking
         repair_id = created["repair"]["id"]
