@@ -213,7 +213,10 @@ async def _build_carriers(
     for name in enabled:
         adapter = registry.build(name, settings.carriers[name], context)
         stack.push_async_callback(adapter.aclose)
-        carriers[name] = ResilientCarrier(adapter, settings.call_policy, sleep=sleep, on_attempt=on_attempt)
+        policy = settings.call_policy
+        if name in settings.carrier_call_limits:
+            policy = policy.model_copy(update={"max_concurrency": settings.carrier_call_limits[name]})
+        carriers[name] = ResilientCarrier(adapter, policy, sleep=sleep, on_attempt=on_attempt)
     return carriers
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator, model_validator
@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     )
     disabled_carriers: list[str] = Field(default_factory=list)
     call_policy: CallPolicy = Field(default_factory=CallPolicy)
+    carrier_call_limits: dict[str, Annotated[int, Field(ge=1, le=1000)]] = Field(
+        default_factory=dict,
+        description="calls in flight at once per carrier, by plug-in name, instead of call_policy.max_concurrency: "
+        "size it from what the carrier's contract allows",
+    )
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     polling: PollingSettings = Field(default_factory=PollingSettings)
     booking_retry_max_s: float = Field(default=600.0, gt=0)

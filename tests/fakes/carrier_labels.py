@@ -11,6 +11,7 @@ a label that scans after passing through the service proves the service placed t
 
 from __future__ import annotations
 
+import functools
 import io
 from typing import Literal
 
@@ -32,26 +33,34 @@ def _barcode_image(text: str, symbology: zxingcpp.BarcodeFormat, module_px: int,
 
 def ups_label(tracking_number: str, image_format: Literal["GIF", "PNG"], *, ship_to: tuple[str, ...] = ()) -> bytes:
     """A 4×6 UPS label image at 203 dpi with the tracking number in Code 128, as GIF or PNG bytes."""
-    page = Image.new("L", (WIDTH_PX, HEIGHT_PX), 255)
+    page = _ups_template(ship_to[:5]).copy()
     draw = ImageDraw.Draw(page)
-    draw.rectangle((8, 8, WIDTH_PX - 9, HEIGHT_PX - 9), outline=0, width=3)
-    draw.text((30, 30), "UPS STANDARD", fill=0, font_size=48)
-    for index, line in enumerate(("SHIP TO:", *ship_to[:5])):
-        draw.text((30, 120 + 34 * index), line, fill=0, font_size=26)
-    draw.line((8, 360, WIDTH_PX - 9, 360), fill=0, width=3)
     spaced = f"{tracking_number[:2]} {tracking_number[2:5]} {tracking_number[5:8]} {tracking_number[8:10]} "
     spaced += f"{tracking_number[10:14]} {tracking_number[14:]}"
     draw.text((30, 390), f"TRACKING #: {spaced}", fill=0, font_size=30)
-    bars = _barcode_image(tracking_number, zxingcpp.BarcodeFormat.Code128, 3, 240)
+    bars = _barcode_image(tracking_number, zxingcpp.BarcodeFormat.Code128, 3, 240).convert("1")
     page.paste(bars, ((WIDTH_PX - bars.width) // 2, 460))
-    draw.line((8, 760, WIDTH_PX - 9, 760), fill=0, width=3)
-    draw.text((30, 790), "BILLING: P/P", fill=0, font_size=26)
     out = io.BytesIO()
     if image_format == "GIF":
-        page.convert("1").save(out, format="GIF")  # black on white, as UPS issues it
+        page.save(out, format="GIF")
     else:
         page.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+@functools.lru_cache(maxsize=32)
+def _ups_template(ship_to: tuple[str, ...]) -> Image.Image:
+    """What a UPS label shows besides its number, drawn once per address (drawing text is the slow part)."""
+    page = Image.new("1", (WIDTH_PX, HEIGHT_PX), 1)  # thermal: black dots on white, no grey
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((8, 8, WIDTH_PX - 9, HEIGHT_PX - 9), outline=0, width=3)
+    draw.text((30, 30), "UPS STANDARD", fill=0, font_size=48)
+    for index, line in enumerate(("SHIP TO:", *ship_to)):
+        draw.text((30, 120 + 34 * index), line, fill=0, font_size=26)
+    draw.line((8, 360, WIDTH_PX - 9, 360), fill=0, width=3)
+    draw.line((8, 760, WIDTH_PX - 9, 760), fill=0, width=3)
+    draw.text((30, 790), "BILLING: P/P", fill=0, font_size=26)
+    return page
 
 
 def ups_zpl(tracking_number: str) -> bytes:

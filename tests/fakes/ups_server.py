@@ -280,6 +280,7 @@ class FakeUps:
         self.last_bodies: dict[str, Any] = {}
         self.labels: dict[str, bytes] = {}  # the label image issued for each tracking number, as UPS keeps it
         self.labels_recovered = 0
+        self.latency_s = 0.0  # added to every answer, the token's included
         self._serial = itertools.count(1)
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -489,6 +490,8 @@ class FakeUps:
     ) -> Fault | web.StreamResponse | None:
         self.calls[operation] += 1
         self.requests.append((request.method, request.path))
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)  # a real carrier answers in hundreds of milliseconds
         problems = self._check_headers(request, operation, spec, path, method)
         if problems:
             return self._violation(operation, problems)
@@ -504,6 +507,8 @@ class FakeUps:
     async def _token(self, request: web.Request) -> web.StreamResponse:
         self.calls["oauth"] += 1
         self.token_requests += 1
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
         problems: list[str] = []
         if request.content_type != "application/x-www-form-urlencoded":
             problems.append(f"Content-Type must be application/x-www-form-urlencoded, not {request.content_type}")
@@ -976,8 +981,9 @@ class FakeUps:
         return headers, json.dumps(body).encode()
 
 
-async def _serve(port: int) -> None:
-    fake = FakeUps()
+async def _serve(port: int, latency_s: float = 0.0, account_number: str = "A1B2C3") -> None:
+    fake = FakeUps(account_number=account_number)
+    fake.latency_s = latency_s
     await fake.start(port)
     print(json.dumps({"base_url": fake.base_url, "client_id": fake.client_id}), flush=True)
     try:
@@ -989,12 +995,15 @@ async def _serve(port: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the fake UPS server on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0, help="TCP port (0 picks a free one)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
+    parser.add_argument("--account-number", default="A1B2C3", help="the shipper number the fake expects")
+    parser.add_argument("--quiet", action="store_true", help="log warnings only")
     args = parser.parse_args(argv)
     if not specs_available():
         raise SystemExit(f"UPS specs not found in {SPEC_DIR}")
-    logging.basicConfig(level=logging.INFO)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.port))
+        asyncio.run(_serve(args.port, args.latency_ms / 1000, args.account_number))
 
 
 if __name__ == "__main__":
