@@ -531,6 +531,19 @@ class Bookings:
                 change = _flag_failure(repair, intent, error, now)
                 await tx.save_repair(repair)
                 await record(tx, repair, [change], now)
+            elif repair is not None and intent.operation in ("cancel_pickup", "cancel_pickup_if_booked"):
+                # The carrier would not cancel a courier nobody needs any more: a person calls it off.
+                repair.flags.append(Flag(code="pickup.not_cancelled", reason=error, raised_at=now, leg=intent.leg))
+                flagged = Change(
+                    kind="flag_raised",
+                    occurred_at=now,
+                    actor=Actor.SERVICE,
+                    source=intent.reference,
+                    leg=intent.leg,
+                    details={"code": "pickup.not_cancelled", "operation": intent.operation, "error": error},
+                )
+                await tx.save_repair(repair)
+                await record(tx, repair, [flagged], now)
         return Outcome(dataclasses.replace(intent, status="failed", last_error=error), repair)
 
     async def _succeed(self, intent: BookingIntent, answer: _Answer, chained: _Chained | None = None) -> Outcome:
