@@ -71,7 +71,18 @@ _DROPPED_OFF = re.compile(r"drop(ped)?[- ]?off", re.IGNORECASE)
 
 
 def _cut(value: str, limit: int) -> str:
-    return value.strip()[:limit]
+    return latin1(value.strip())[:limit]
+
+
+def latin1(text: str) -> str:
+    """``text`` in the character set UPS's APIs take for our languages (Latin-1): characters outside it are
+    transliterated (``Łódź`` → ``Lódz``, ``Ελλάδα`` → ``Ellada``), those inside are kept (``Orléans``). Our
+    own documents print the original."""
+    if all(ord(char) < 256 for char in text):
+        return text
+    from anyascii import anyascii
+
+    return "".join(char if ord(char) < 256 else anyascii(char) for char in text)
 
 
 def _digits(phone: str, limit: int) -> str:

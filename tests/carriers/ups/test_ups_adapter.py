@@ -428,3 +428,12 @@ async def test_malformed_push_is_refused(adapter: UpsAdapter, fake: FakeUps, clo
     headers, _ = _push(fake, clock)
     with pytest.raises(CarrierPushMalformed):
         adapter.parse_push(headers, body)
+
+
+async def test_an_address_outside_latin_1_reaches_ups_transliterated(
+    adapter: UpsAdapter, fake: FakeUps, clock: ManualClock
+) -> None:
+    polish = CUSTOMER.model_copy(update={"city": "Łódź", "street_lines": ("ul. Świętego Ducha 3",), "country": "PL"})
+    await adapter.schedule_pickup(pickup_request("LATIN-1", clock.now().date(), address=polish))
+    sent = fake.last_bodies["schedule_pickup"]["PickupCreationRequest"]["PickupAddress"]
+    assert sent["City"] == "Lódz" and sent["AddressLine"] == ["ul. Swietego Ducha 3"]
