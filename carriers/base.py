@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from carriers.models import (
     Capability,
+    CarrierLabel,
     PickupBooking,
     PickupRequest,
     ShipmentBooking,
@@ -69,6 +70,33 @@ class CarrierAdapter(Protocol):
         """
 
     async def aclose(self) -> None: ...
+
+
+def lookup_lag_s(adapter: object) -> float:
+    """How long a booking may take to appear in the carrier's look-up by reference (an optional attribute
+    ``lookup_lag_s`` of an adapter; 0 when the look-up is immediate, as UPS's is). A create whose outcome is
+    unknown is not looked up, let alone made again, before that time has passed."""
+    value = getattr(adapter, "lookup_lag_s", 0.0)
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+@runtime_checkable
+class LabelRecovery(Protocol):
+    """Adapters declaring ``Capability.RECOVER_LABEL``: the label of a booking found by reference (after an
+    ambiguous create, the look-up answers without the image) fetched again from the carrier."""
+
+    async def recover_label(self, booking: ShipmentBooking) -> CarrierLabel | None:
+        """The carrier's label for ``booking``'s first parcel; None when the carrier keeps no image we can
+        show. A read: retried like one, changes nothing."""
+
+
+@runtime_checkable
+class AccessCheck(Protocol):
+    """Optional for an adapter: one harmless call proving the carrier accepts our settings (a token, a search)."""
+
+    async def check_access(self) -> str:
+        """What the call proved, in a few words; raises a ``CarrierError`` (``CarrierAuthError`` for refused
+        credentials) otherwise. Books, cancels and changes nothing."""
 
 
 @dataclass(frozen=True)

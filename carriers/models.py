@@ -45,6 +45,7 @@ class Capability(enum.StrEnum):
     FIND_SHIPMENT = "find_shipment"
     TRACK = "track"
     PUSH_EVENTS = "push_events"  # tracking pushes verified by ``parse_push``
+    RECOVER_LABEL = "recover_label"  # the carrier's label fetched again for a booking (``LabelRecovery``)
 
 
 class TrackingStatus(enum.StrEnum):

@@ -12,6 +12,7 @@ failures: they are deliberately outside the ``CarrierError`` tree.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 from collections.abc import Collection, Iterable, Mapping
@@ -114,6 +115,9 @@ class CarrierRegistry:
         """Plug-ins that failed to load, with their error, whether enabled or not."""
         return MappingProxyType({n: e.error for n, e in sorted(self._entries.items()) if e.error is not None})
 
+    def is_disabled(self, name: str) -> bool:
+        return name in self._disabled
+
     def status(self, name: str) -> PluginStatus:
         entry = self._entry(name)
         if name in self._disabled:
@@ -167,6 +171,28 @@ class CarrierRegistry:
             )
             raise CarrierConfigurationError(name, f"invalid settings: {problems}") from None
 
+    def settings_problems(self, configured: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """Every problem with the settings of the enabled carriers, one line each naming the setting
+        (``carriers.ups.client_secret: Field required``), never the value given. Empty when all is well.
+
+        For start-up, before the service says it is serving: a bad setting stops it with these lines."""
+        problems: list[str] = []
+        for name, raw in sorted(configured.items()):
+            if name in self._disabled:
+                continue
+            try:
+                plugin = self.get(name)
+            except CarrierConfigurationError as exc:
+                problems.append(f"carriers.{name}: {exc.args[0]}")
+                continue
+            try:
+                plugin.settings_model.model_validate(dict(raw))
+            except ValidationError as exc:
+                for err in exc.errors(include_input=False, include_url=False):
+                    where = ".".join(str(p) for p in err["loc"])
+                    problems.append(f"carriers.{name}{'.' + where if where else ''}: {err['msg']}")
+        return problems
+
     def build(self, name: str, raw_settings: Mapping[str, Any], context: CarrierContext) -> CarrierAdapter:
         """Validate the settings and build the adapter (no I/O beyond what the factory itself does)."""
         plugin = self.get(name)
@@ -209,3 +235,48 @@ class CarrierRegistry:
         if error is not None:
             logger.warning("carrier plug-in %s is broken: %s", ep.name, error)
         self._entries[ep.name] = _Entry(ep.name, ep.value, distribution, plugin, error)
+
+
+@dataclass(frozen=True)
+class AccessVerdict:
+    """One line of ``logistics carriers check``."""
+
+    carrier: str
+    ok: bool
+    detail: str
+
+
+async def check_access(
+    registry: CarrierRegistry,
+    configured: Mapping[str, Mapping[str, Any]],
+    context: CarrierContext,
+    *,
+    timeout_s: float = 20.0,
+) -> list[AccessVerdict]:
+    """Validate each enabled carrier's settings, build its adapter and make its one harmless call
+    (``AccessCheck``): a verdict per carrier. Nothing is booked."""
+    from carriers.base import AccessCheck
+    from carriers.errors import CarrierAuthError, CarrierError
+
+    verdicts: list[AccessVerdict] = []
+    for name in sorted(n for n in configured if not registry.is_disabled(n)):
+        problems = registry.settings_problems({name: configured[name]})
+        if problems:
+            verdicts.append(AccessVerdict(name, False, "; ".join(problems)))
+            continue
+        adapter = registry.build(name, configured[name], context)
+        try:
+            if not isinstance(adapter, AccessCheck):
+                verdicts.append(AccessVerdict(name, True, "settings valid; the adapter has no harmless call to make"))
+                continue
+            detail = await asyncio.wait_for(adapter.check_access(), timeout_s)
+            verdicts.append(AccessVerdict(name, True, detail))
+        except CarrierAuthError as exc:
+            verdicts.append(AccessVerdict(name, False, f"credentials refused: {exc.message}"))
+        except CarrierError as exc:
+            verdicts.append(AccessVerdict(name, False, f"{type(exc).__name__}: {exc.message}"))
+        except TimeoutError:
+            verdicts.append(AccessVerdict(name, False, f"no answer within {timeout_s:g} s"))
+        finally:
+            await adapter.aclose()
+    return verdicts

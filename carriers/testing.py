@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import pytest
 
-from carriers.base import CarrierAdapter
+from carriers.base import CarrierAdapter, LabelRecovery
 from carriers.errors import CarrierNotSupported, CarrierPushError
 from carriers.models import (
     Address,
@@ -387,4 +387,8 @@ class CarrierContract:
                 return await adapter.track([self.unknown_tracking_number()])
             case Capability.PUSH_EVENTS:
                 return adapter.parse_push({}, b"{}")
+            case Capability.RECOVER_LABEL:
+                if not isinstance(adapter, LabelRecovery):  # an optional method: without it, nothing to call
+                    raise CarrierNotSupported("no label recovery", carrier=adapter.name, operation="recover_label")
+                return await adapter.recover_label(shipment)
         return None

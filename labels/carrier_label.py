@@ -3,13 +3,16 @@
 Only the carrier can mint its tracking numbers, MaxiCode and routing barcodes, so its label is shown as
 issued: raster images become an image XObject at their own pixels, a PDF label's first page becomes a
 form XObject (vector, so its barcodes stay sharp). The page layout scales either to fit its slot. PDF
-labels are read with pypdf, imported on first use; raster ones with reportlab's image reader. This
+labels are read with pypdf, imported on first use; raster ones with Pillow (a bilevel label stays one bit
+per pixel). This
 module must not redraw, crop or re-encode the carrier's barcodes.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import zlib
 from dataclasses import dataclass
 
 from labels.description import CarrierLabelImage
@@ -35,31 +38,59 @@ def add_carrier_label(document: PdfDocument, label: CarrierLabelImage) -> Placed
 
 
 def _add_raster(document: PdfDocument, data: bytes) -> PlacedLabel:
-    from reportlab.lib.utils import ImageReader
+    entries, stream, width, height = _raster_xobject(data)
+    reference = document.add_compressed_stream(entries, stream)
+    return PlacedLabel(reference, float(width), float(height), is_form=False)
+
+
+@functools.lru_cache(maxsize=64)
+def _raster_xobject(data: bytes) -> tuple[bytes, bytes, int, int]:
+    """The image XObject of a raster label: dictionary entries, compressed stream, width and height.
+
+    Carriers' raster labels are black on white: a bilevel image (a UPS GIF has two colours) is embedded at
+    one bit per pixel, 24 times less to compress than RGB; anything else as 8-bit grey or RGB. Decoding and
+    compressing cost far more than the rest of a label, so the result is kept for the last images seen (a
+    label's two paper formats, and its renders after the document cache let it go, share one conversion).
+    Pillow decodes (reportlab's own image reader uses it too)."""
+    from PIL import Image, UnidentifiedImageError
 
     try:
-        reader = ImageReader(io.BytesIO(data))
-        width, height = reader.getSize()
-        pixels = reader.getRGBData()
-    except Exception as exc:  # reportlab/Pillow raise many kinds of errors for bad images
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.load()
+            image: Image.Image = opened
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise CarrierLabelError(f"cannot read the carrier label image: {exc}") from exc
-    pixels = bytes(pixels)
-    components = len(pixels) // max(width * height, 1)
-    if components == 4:
-        # Alpha is dropped: carriers' labels are opaque black on white.
-        rgb = bytearray(width * height * 3)
-        for channel in range(3):
-            rgb[channel::3] = pixels[channel::4]
-        pixels, components = bytes(rgb), 3
-    if components not in (1, 3) or len(pixels) != width * height * components:
-        raise CarrierLabelError("unsupported pixel layout in the carrier label image")
-    colour_space = b"/DeviceGray" if components == 1 else b"/DeviceRGB"
-    reference = document.add_stream(
-        b"/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace %s /BitsPerComponent 8"
-        % (width, height, colour_space),
-        pixels,
+    width, height = image.size
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        # Alpha is dropped onto white: carriers' labels are opaque black on white.
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        white.alpha_composite(image.convert("RGBA"))
+        image = white.convert("RGB")
+    if image.mode == "P":
+        palette = image.getpalette() or []
+        used = [index for _, index in image.getcolors(maxcolors=256) or [] if isinstance(index, int)]
+        colours = {tuple(palette[3 * i : 3 * i + 3]) for i in used}
+        bilevel = colours <= {(0, 0, 0), (255, 255, 255)}
+        image = image.convert("L").convert("1", dither=Image.Dither.NONE) if bilevel else image.convert("RGB")
+    elif image.mode == "L":
+        levels = [value for value, count in enumerate(image.histogram()) if count]
+        if set(levels) <= {0, 255}:
+            image = image.convert("1", dither=Image.Dither.NONE)
+    elif image.mode not in ("1", "RGB"):
+        image = image.convert("RGB")
+    if image.mode == "1":
+        colour_space, bits = b"/DeviceGray", 1  # packed rows, 1 = white: as PDF reads DeviceGray
+    elif image.mode == "L":
+        colour_space, bits = b"/DeviceGray", 8
+    else:
+        colour_space, bits = b"/DeviceRGB", 8
+    entries = b"/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace %s /BitsPerComponent %d" % (
+        width,
+        height,
+        colour_space,
+        bits,
     )
-    return PlacedLabel(reference, float(width), float(height), is_form=False)
+    return entries + b" /Filter /FlateDecode", zlib.compress(image.tobytes(), 6), width, height
 
 
 def _add_pdf_page(document: PdfDocument, data: bytes) -> PlacedLabel:

@@ -166,7 +166,9 @@ def _service_context(
                 retry_max_s=settings.booking_retry_max_s,
                 lease=timedelta(seconds=settings.booking_lease_s),
                 call_deadline=timedelta(seconds=settings.call_policy.deadline_s),
+                budget=timedelta(seconds=settings.booking_budget_s) if settings.booking_budget_s else None,
             )
+            stack.push_async_callback(bookings.drain)
             ttl = timedelta(days=settings.label_link_ttl_days)
             secret = settings.intake_secret.get_secret_value().encode()
             tracking = Tracking(store, clock)
@@ -201,6 +203,9 @@ def _service_context(
                 ),
             )
             app[SERVICES] = services
+            # Bookings that failed on our own configuration (credentials refused, a carrier not enabled) are
+            # retried once the service starts again, presumably with the settings fixed.
+            await bookings.retry_failed(configuration_only=True)
             stack.push_async_callback(services.idempotency.drain)  # answers sent are stored before the close
             if settings.workers_enabled:
                 workers = _start_workers(settings, services)
@@ -239,7 +244,10 @@ async def _build_carriers(
     for name in enabled:
         adapter = registry.build(name, settings.carriers[name], context)
         stack.push_async_callback(adapter.aclose)
-        carriers[name] = ResilientCarrier(adapter, settings.call_policy, sleep=sleep, on_attempt=on_attempt)
+        policy = settings.call_policy
+        if name in settings.carrier_call_limits:
+            policy = policy.model_copy(update={"max_concurrency": settings.carrier_call_limits[name]})
+        carriers[name] = ResilientCarrier(adapter, policy, sleep=sleep, on_attempt=on_attempt)
     return carriers
 
 

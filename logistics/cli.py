@@ -1,4 +1,5 @@
-"""The ``logistics`` command: serve the API, migrate, drive a demo journey, check coverage, list carriers."""
+"""The ``logistics`` command: serve the API, migrate, drive a demo journey, check coverage, list and check
+carriers, retry failed bookings."""
 
 from __future__ import annotations
 
@@ -52,6 +53,20 @@ def _settings() -> object:
         raise SystemExit(2) from None
 
 
+def carrier_settings_valid(settings: object) -> bool:
+    """Check the enabled carriers' settings before serving: each problem is one line naming the setting,
+    on standard error, without a traceback."""
+    from carriers.registry import CarrierRegistry
+    from logistics.config import Settings
+
+    assert isinstance(settings, Settings)
+    registry = CarrierRegistry.discover(disabled=settings.disabled_carriers)
+    problems = registry.settings_problems(settings.carriers)
+    for problem in problems:
+        print(f"logistics: setting {problem}", file=sys.stderr)
+    return not problems
+
+
 def _event_loop(kind: str) -> asyncio.AbstractEventLoop:
     """uvloop where configured and installed: the same asyncio API on libuv, with far cheaper socket I/O and
     cross-thread wake-ups (each COMMIT and each read on the reader connection is one) than the standard
@@ -74,6 +89,8 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     assert isinstance(settings, Settings)
+    if not carrier_settings_valid(settings):
+        return 2
     configure_logging(settings.log_level, settings.log_format)
     loop = _event_loop(settings.event_loop)
     try:
@@ -179,6 +196,57 @@ def carriers_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def bookings_retry(args: argparse.Namespace) -> int:
+    from logistics.clock import SystemClock
+    from logistics.config import Settings
+    from logistics.services.bookings import Bookings
+    from logistics.storage.database import Database
+    from logistics.storage.sqlite_store import SqliteStore
+
+    settings = _settings()
+    assert isinstance(settings, Settings)
+
+    async def run() -> int:
+        database = await Database.open(settings.database_path)
+        try:
+            # Only re-queued here: the service's bookings worker makes them, looking each up first.
+            bookings = Bookings(SqliteStore(database), SystemClock(), {})
+            queued = await bookings.retry_failed(repair_id=args.repair, carrier=args.carrier)
+        finally:
+            await database.close()
+        for intent in queued:
+            print(f"{intent.reference:<32} {intent.carrier:<12} {intent.operation:<16} was: {intent.last_error}")
+        print(f"{len(queued)} failed booking(s) put back in the outbox; the running service books them")
+        return 0
+
+    return asyncio.run(run())
+
+
+def carriers_check(args: argparse.Namespace) -> int:
+    import aiohttp
+
+    from carriers.base import CarrierContext
+    from carriers.registry import CarrierRegistry, check_access
+    from logistics.clock import SystemClock
+    from logistics.config import Settings
+
+    settings = _settings()
+    assert isinstance(settings, Settings)
+    registry = CarrierRegistry.discover(disabled=settings.disabled_carriers)
+
+    async def run() -> int:
+        async with aiohttp.ClientSession() as session:
+            context = CarrierContext(session=session, clock=SystemClock(), sleep=asyncio.sleep)
+            verdicts = await check_access(registry, settings.carriers, context, timeout_s=args.timeout)
+        for verdict in verdicts:
+            print(f"{verdict.carrier:<12} {'ok' if verdict.ok else 'FAILED':<7} {verdict.detail}")
+        if not verdicts:
+            print("no carrier is enabled")
+        return 0 if verdicts and all(v.ok for v in verdicts) else 1
+
+    return asyncio.run(run())
+
+
 def demo(args: argparse.Namespace) -> int:
     from logistics.demo import read_keys, run_demo
 
@@ -215,6 +283,20 @@ def build_parser() -> argparse.ArgumentParser:
     carriers.add_parser(
         "list", help="every adapter, where it came from, its capabilities, enabled or not"
     ).set_defaults(func=carriers_list)
+    check_carriers = carriers.add_parser(
+        "check", help="ask each enabled carrier for a token or another harmless call; a verdict per carrier"
+    )
+    check_carriers.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for each carrier")
+    check_carriers.set_defaults(func=carriers_check)
+    bookings = sub.add_parser("bookings", help="carrier bookings").add_subparsers(
+        dest="bookings_command", required=True
+    )
+    retry = bookings.add_parser("retry", help="retry failed bookings once their cause is fixed")
+    scope = retry.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--repair", metavar="ID", help="the failed bookings of one repair")
+    scope.add_argument("--carrier", metavar="NAME", help="the failed bookings of one carrier")
+    scope.add_argument("--all", action="store_true", help="every failed booking")
+    retry.set_defaults(func=bookings_retry)
     return parser
 
 

@@ -13,7 +13,7 @@ import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -107,9 +107,20 @@ class Settings(BaseSettings):
     )
     disabled_carriers: list[str] = Field(default_factory=list)
     call_policy: CallPolicy = Field(default_factory=CallPolicy)
+    carrier_call_limits: dict[str, Annotated[int, Field(ge=1, le=1000)]] = Field(
+        default_factory=dict,
+        description="calls in flight at once per carrier, by plug-in name, instead of call_policy.max_concurrency: "
+        "size it from what the carrier's contract allows",
+    )
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     polling: PollingSettings = Field(default_factory=PollingSettings)
     booking_retry_max_s: float = Field(default=600.0, gt=0)
+    booking_budget_s: float | None = Field(
+        default=5.0,
+        gt=0,
+        description="how long a create or a dispatch waits for its carrier booking before it answers with the "
+        "booking pending (the booking goes on and the case system is notified); none: wait for it",
+    )
     booking_lease_s: float = Field(
         default=120.0, gt=0, description="how long an attempt holds a booking before another may take it over"
     )

@@ -273,8 +273,28 @@ def _customs_declarable(shipper: Address, recipient: Address) -> bool:
     return shipper.country != recipient.country and not (shipper.country in _EU and recipient.country in _EU)
 
 
-def shipment_body(request: ShipmentRequest, settings: DhlExpressSettings) -> dict[str, Any]:
-    """``POST /shipments`` body. A return is a shipment from the customer, paid by our payer account."""
+def planned_shipping_time(ship_date: date, settings: DhlExpressSettings, now: datetime | None) -> str:
+    """``plannedShippingDateAndTime``: the ship date at the configured time of day, local, or, where that is
+    already past (a self-shipment created in the afternoon of its ship date), the next quarter hour after
+    ``now``: DHL refuses a planned time in the past."""
+    zone = ZoneInfo(settings.shipping_time_zone)
+    planned = datetime.combine(ship_date, settings.shipping_time.replace(tzinfo=None)).replace(tzinfo=zone)
+    # Only a ship date of today is moved on; an earlier one is a mistake DHL should refuse (998).
+    if now is not None and planned <= now and ship_date == now.astimezone(zone).date():
+        local_now = now.astimezone(zone).replace(second=0, microsecond=0)
+        later = local_now + timedelta(minutes=15 - local_now.minute % 15)
+        if later.date() == ship_date:
+            return local_datetime_with_offset(ship_date, later.time(), settings.shipping_time_zone)
+        planned = later  # late in the evening: the first quarter hour of the next day
+        return local_datetime_with_offset(planned.date(), planned.time(), settings.shipping_time_zone)
+    return local_datetime_with_offset(ship_date, settings.shipping_time, settings.shipping_time_zone)
+
+
+def shipment_body(
+    request: ShipmentRequest, settings: DhlExpressSettings, now: datetime | None = None
+) -> dict[str, Any]:
+    """``POST /shipments`` body. A return is a shipment from the customer, paid by our payer account.
+    ``now`` keeps the planned shipping time from falling in the past."""
     operation = "create_shipment"
     if request.label_format != "PDF":
         # MyDHL renders labels as PDF or thermal printer languages only.
@@ -298,9 +318,7 @@ def shipment_body(request: ShipmentRequest, settings: DhlExpressSettings) -> dic
         services.append({"serviceCode": settings.return_service_code})
     template = settings.return_label_template if request.is_return else settings.label_template
     body: dict[str, Any] = {
-        "plannedShippingDateAndTime": local_datetime_with_offset(
-            request.ship_date, settings.shipping_time, settings.shipping_time_zone
-        ),
+        "plannedShippingDateAndTime": planned_shipping_time(request.ship_date, settings, now),
         # Collections are booked separately through POST /pickups, where a cancel is possible.
         "pickup": {"isRequested": False},
         "productCode": request.service or (settings.domestic_product_code if domestic else settings.product_code),
@@ -366,6 +384,42 @@ def shipment_booking(request: ShipmentRequest, body: Mapping[str, Any], product:
     )
 
 
+def image_query(settings: DhlExpressSettings, month: date) -> list[tuple[str, str]]:
+    """``GET /shipments/{number}/get-image``: the waybill document DHL keeps for a shipment, as PDF.
+
+    MyDHL has no call that issues a shipment's label again; its image retrieval gives the waybill document
+    archived with the shipment, which carries the waybill in Code 39 as the label does."""
+    return [
+        ("shipperAccountNumber", settings.account_number),
+        ("typeCode", "waybill"),
+        ("pickupYearAndMonth", month.strftime("%Y-%m")),
+        ("encodingFormat", "pdf"),
+        ("allInOnePDF", "true"),
+        ("compressedPackage", "false"),
+    ]
+
+
+def retrieved_image(number: str, body: Mapping[str, Any]) -> CarrierLabel | None:
+    """The PDF waybill document of ``number`` in a get-image answer; None if DHL returned none."""
+    documents = body.get("documents")
+    if not isinstance(documents, list):
+        raise ValueError("get-image answer without documents")
+    for document in documents:
+        if not isinstance(document, Mapping):
+            continue
+        if document.get("shipmentTrackingNumber") not in (None, number):
+            continue
+        if str(document.get("encodingFormat", "")).upper() != "PDF":
+            continue
+        try:
+            data = base64.b64decode(str(document.get("content", "")), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("document image is not valid base64") from exc
+        if data:
+            return CarrierLabel(content_type="application/pdf", data=data)
+    return None
+
+
 def reference_search_query(reference: str, settings: DhlExpressSettings, today: date) -> list[tuple[str, str]]:
     """``GET /tracking`` by our consignor reference, over the window a booking of ours can fall in."""
     return [
@@ -419,11 +473,12 @@ def _shipments(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [s for s in shipments if isinstance(s, Mapping)]
 
 
-def event_instant(day: str, at: str, offset: str | None) -> datetime:
+def event_instant(day: str, at: str, offset: str | None, zone: str = "UTC") -> datetime:
     """An aware instant from DHL's local date, time and GMT offset.
 
-    Without an offset the time is read as UTC: the order of one shipment's events is kept (DHL lists them
-    oldest first), only the absolute instant may be off by the origin's offset.
+    ``GET /tracking`` gives the facility's local time without an offset (only the single-shipment call can
+    be asked for one): such a time is read in ``zone``, the zone the programme's facilities are in (the
+    ``tracking_time_zone`` setting), daylight saving included.
     """
     local = datetime.fromisoformat(f"{day}T{at}")
     if offset:
@@ -431,7 +486,7 @@ def event_instant(day: str, at: str, offset: str | None) -> datetime:
         hours, _, minutes = offset.strip().lstrip("+-").partition(":")
         delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
         return local.replace(tzinfo=timezone(sign * delta)).astimezone(UTC)
-    return local.replace(tzinfo=UTC)
+    return local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def _location(event: Mapping[str, Any]) -> str | None:
@@ -442,7 +497,7 @@ def _location(event: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _events(number: str, raw_events: Sequence[Any]) -> list[TrackingEvent]:
+def _events(number: str, raw_events: Sequence[Any], zone: str) -> list[TrackingEvent]:
     events: list[TrackingEvent] = []
     seen: dict[str, int] = {}
     for raw in raw_events:
@@ -454,7 +509,7 @@ def _events(number: str, raw_events: Sequence[Any]) -> list[TrackingEvent]:
             continue
         offset = raw.get("GMTOffset")
         try:
-            occurred_at = event_instant(day, at, offset if isinstance(offset, str) else None)
+            occurred_at = event_instant(day, at, offset if isinstance(offset, str) else None, zone)
         except (ValueError, OverflowError):
             # A scan without a usable instant cannot be ordered: it is left out rather than make the whole
             # answer unreadable, and a later poll brings it again should DHL correct it.
@@ -480,9 +535,9 @@ def _events(number: str, raw_events: Sequence[Any]) -> list[TrackingEvent]:
     return events
 
 
-def _shipment_events(number: str, shipment: Mapping[str, Any]) -> list[TrackingEvent]:
+def _shipment_events(number: str, shipment: Mapping[str, Any], zone: str) -> list[TrackingEvent]:
     raw = shipment.get("events")
-    events = _events(number, raw if isinstance(raw, list) else [])
+    events = _events(number, raw if isinstance(raw, list) else [], zone)
     if events:
         return events
     # Some views carry the checkpoints on the pieces only: merge them, each scan once.
@@ -490,18 +545,19 @@ def _shipment_events(number: str, shipment: Mapping[str, Any]) -> list[TrackingE
     pieces = shipment.get("pieces")
     for piece in pieces if isinstance(pieces, list) else []:
         if isinstance(piece, Mapping) and isinstance(piece.get("events"), list):
-            for event in _events(number, piece["events"]):
+            for event in _events(number, piece["events"], zone):
                 merged.setdefault(event.event_id, event)
     return list(merged.values())
 
 
-def tracking_results(numbers: Sequence[str], body: Mapping[str, Any]) -> list[TrackingResult]:
-    """One result per asked number, in the asked order; events oldest first."""
+def tracking_results(numbers: Sequence[str], body: Mapping[str, Any], zone: str = "UTC") -> list[TrackingResult]:
+    """One result per asked number, in the asked order; events oldest first; times without an offset are
+    read in ``zone``."""
     by_number: dict[str, list[TrackingEvent]] = {}
     for shipment in _shipments(body):
         number = shipment.get("shipmentTrackingNumber")
         if isinstance(number, str) and number:
-            by_number.setdefault(number, []).extend(_shipment_events(number, shipment))
+            by_number.setdefault(number, []).extend(_shipment_events(number, shipment, zone))
     results = []
     for number in numbers:
         if number in by_number:

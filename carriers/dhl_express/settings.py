@@ -56,9 +56,20 @@ class DhlExpressSettings(BaseModel):
         default="Europe/Paris",
         description="IANA zone of shipment origins: the programme serves devices within one country",
     )
+    tracking_time_zone: str | None = Field(
+        default=None,
+        description="IANA zone of the local times GET /tracking gives without an offset (the facilities' "
+        "zone); shipping_time_zone when absent",
+    )
     requestor_name: str = Field(default="Repair logistics", min_length=1, description="named on cancellations")
     cancel_reason: str = Field(default="Pickup no longer required", min_length=1)
     timeout_seconds: float = Field(default=30.0, gt=0, description="total time allowed for one call")
+    reference_search_lag_s: float = Field(
+        default=1800.0,
+        ge=0,
+        description="how long a new shipment may take to appear in DHL's search by reference (10 to 30 "
+        "minutes): a create whose outcome is unknown is looked up only after this, never created again sooner",
+    )
     reference_search_days: int = Field(
         default=30, ge=1, le=90, description="how far back a lookup by our reference searches"
     )
@@ -70,9 +81,15 @@ class DhlExpressSettings(BaseModel):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
 
-    @field_validator("shipping_time_zone")
+    @property
+    def tracking_zone(self) -> str:
+        return self.tracking_time_zone or self.shipping_time_zone
+
+    @field_validator("shipping_time_zone", "tracking_time_zone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -36,9 +36,10 @@ from typing import TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
 
-from carriers.base import CarrierAdapter, Sleep
+from carriers.base import CarrierAdapter, LabelRecovery, Sleep, lookup_lag_s
 from carriers.errors import (
     CarrierAmbiguousError,
+    CarrierAuthError,
     CarrierBusy,
     CarrierCircuitOpen,
     CarrierError,
@@ -49,6 +50,7 @@ from carriers.errors import (
 )
 from carriers.models import (
     Capability,
+    CarrierLabel,
     PickupBooking,
     PickupRequest,
     ShipmentBooking,
@@ -111,6 +113,7 @@ class ResilientCarrier:
         self.name = adapter.name
         self.capabilities = adapter.capabilities
         self.max_track_batch = adapter.max_track_batch
+        self.lookup_lag_s = lookup_lag_s(adapter)
         self._monotonic = monotonic or _loop_time
         self._sleep: Sleep = sleep or asyncio.sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
@@ -133,7 +136,7 @@ class ResilientCarrier:
             "schedule_pickup",
             lambda: self.adapter.schedule_pickup(request),
             "find_pickup",
-            lookup if Capability.FIND_PICKUP in self.capabilities else None,
+            lookup if Capability.FIND_PICKUP in self.capabilities and not self.lookup_lag_s else None,
         )
 
     async def create_shipment(self, request: ShipmentRequest) -> ShipmentBooking:
@@ -144,7 +147,8 @@ class ResilientCarrier:
             "create_shipment",
             lambda: self.adapter.create_shipment(request),
             "find_shipment",
-            lookup if Capability.FIND_SHIPMENT in self.capabilities else None,
+            # Where the carrier's search lags, an ambiguous create is left to the caller to look up later.
+            lookup if Capability.FIND_SHIPMENT in self.capabilities and not self.lookup_lag_s else None,
         )
 
     async def cancel_pickup(self, booking: PickupBooking) -> None:
@@ -158,6 +162,13 @@ class ResilientCarrier:
 
     async def find_shipment(self, reference: str) -> ShipmentBooking | None:
         return await self._call("find_shipment", lambda: self.adapter.find_shipment(reference))
+
+    async def recover_label(self, booking: ShipmentBooking) -> CarrierLabel | None:
+        """The carrier's label for a booking, fetched again (``LabelRecovery``); None if it has no such call."""
+        adapter = self.adapter
+        if Capability.RECOVER_LABEL not in self.capabilities or not isinstance(adapter, LabelRecovery):
+            return None
+        return await self._call("recover_label", lambda: adapter.recover_label(booking))
 
     async def track(self, tracking_numbers: Sequence[str]) -> list[TrackingResult]:
         """Track any number of tracking numbers, in batches of the adapter's ``max_track_batch``."""
@@ -333,7 +344,9 @@ class ResilientCarrier:
                 outcome is AttemptOutcome.TRANSIENT and not isinstance(exc, CarrierRateLimited)
             ):
                 self.breaker.record_failure(probe)
-            elif outcome is AttemptOutcome.PERMANENT and not isinstance(exc, CarrierNotSupported):
+            elif outcome in (AttemptOutcome.PERMANENT, AttemptOutcome.AUTH_REFUSED) and not isinstance(
+                exc, CarrierNotSupported
+            ):
                 self.breaker.record_success(probe)  # the carrier answered: it is alive
             else:
                 self.breaker.record_neutral(probe)
@@ -423,7 +436,9 @@ def _classify(exc: BaseException) -> AttemptOutcome:
         if isinstance(exc.__cause__, TimeoutError):
             return AttemptOutcome.TIMEOUT
         return AttemptOutcome.AMBIGUOUS
-    if isinstance(exc, CarrierError):  # rejected, not found, auth, not supported
+    if isinstance(exc, CarrierAuthError):
+        return AttemptOutcome.AUTH_REFUSED
+    if isinstance(exc, CarrierError):  # rejected, not found, not supported
         return AttemptOutcome.PERMANENT
     return AttemptOutcome.ERROR
 

@@ -51,7 +51,8 @@ class AttemptOutcome(enum.StrEnum):
     TRANSIENT = "transient"  # not applied; retried while the policy allows
     TIMEOUT = "timeout"  # our per-attempt timeout or the deadline cut it short
     AMBIGUOUS = "ambiguous"  # a create that may have been applied; reconciled by reference
-    PERMANENT = "permanent"  # rejected, not found, auth, not supported: never retried
+    PERMANENT = "permanent"  # rejected, not found, not supported: never retried
+    AUTH_REFUSED = "auth_refused"  # our credentials refused: the service's configuration, counted apart
     CIRCUIT_OPEN = "circuit_open"  # the breaker refused; the adapter was not called
     BUSY = "busy"  # no concurrency slot came free before the deadline; the adapter was not called
     ERROR = "error"  # an exception outside the carrier error tree (a bug): never retried

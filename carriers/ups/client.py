@@ -45,6 +45,7 @@ from carriers.errors import (
 from carriers.http import error_from_exception, error_from_status
 from carriers.models import (
     Capability,
+    CarrierLabel,
     PickupBooking,
     PickupRequest,
     ShipmentBooking,
@@ -85,6 +86,11 @@ class UpsAdapter:
         self._context = context
         self._base = settings.base_url.rstrip("/")
         self.tokens = TokenProvider(context.session, settings, context.clock)
+
+    async def check_access(self) -> str:
+        """Ask UPS for an OAuth token: it proves the client id and secret; nothing is booked."""
+        await self.tokens.token()
+        return "OAuth token issued for the client id"
 
     # -- pickups -------------------------------------------------------------------------------------
 
@@ -169,6 +175,20 @@ class UpsAdapter:
             request.is_return,
         )
         return booking
+
+    async def recover_label(self, booking: ShipmentBooking) -> CarrierLabel | None:
+        """UPS Label Recovery: the label of the booking's first package, as the Ship API issued it."""
+        number = booking.tracking_numbers[0]
+        answer = await self._send(
+            "POST",
+            "/api/labels/v1/recovery",
+            "recover_label",
+            creates=False,
+            json_body=mapping.label_recovery_request(number, booking.reference, self._settings),
+        )
+        label = self._parse(mapping.parse_label_recovery, "recover_label", False, answer.payload, number)
+        logger.info("UPS label recovered: reference=%s tracking=%s", booking.reference, number)
+        return label
 
     async def void_shipment(self, booking: ShipmentBooking) -> None:
         try:

@@ -71,7 +71,18 @@ _DROPPED_OFF = re.compile(r"drop(ped)?[- ]?off", re.IGNORECASE)
 
 
 def _cut(value: str, limit: int) -> str:
-    return value.strip()[:limit]
+    return latin1(value.strip())[:limit]
+
+
+def latin1(text: str) -> str:
+    """``text`` in the character set UPS's APIs take for our languages (Latin-1): characters outside it are
+    transliterated (``Łódź`` → ``Lódz``, ``Ελλάδα`` → ``Ellada``), those inside are kept (``Orléans``). Our
+    own documents print the original."""
+    if all(ord(char) < 256 for char in text):
+        return text
+    from anyascii import anyascii
+
+    return "".join(char if ord(char) < 256 else anyascii(char) for char in text)
 
 
 def _digits(phone: str, limit: int) -> str:
@@ -345,6 +356,29 @@ def parse_ship_response(payload: Any, request: ShipmentRequest, settings: UpsSet
         label=_label(results.PackageResults[0].ShippingLabel),
         service=request.service or settings.service_code,
     )
+
+
+def label_recovery_request(tracking_number: str, reference: str, settings: UpsSettings) -> dict[str, Any]:
+    """``LabelRecoveryRequest`` for a package's label, as the Ship API gave it (a 4x6 GIF)."""
+    return {
+        "LabelRecoveryRequest": {
+            "Request": {"SubVersion": "1903", "TransactionReference": {"CustomerContext": reference[:512]}},
+            # No LabelImageFormat: GIF is the default, and the schema declares its Code four characters long
+            # (no valid value is); the stock size applies to printer formats only.
+            "LabelSpecification": {"HTTPUserAgent": "Mozilla/4.5"},
+            "TrackingNumber": tracking_number,
+        }
+    }
+
+
+def parse_label_recovery(payload: Any, tracking_number: str) -> CarrierLabel | None:
+    """The recovered label of ``tracking_number`` (or the first one), as image bytes."""
+    results = schemas.LabelRecoveryResponseWrapper.model_validate(payload).LabelRecoveryResponse.LabelResults
+    chosen = next((r for r in results if r.TrackingNumber == tracking_number), results[0] if results else None)
+    if chosen is None or chosen.LabelImage is None:
+        return None
+    image = chosen.LabelImage
+    return _label(schemas.LabelImage(ImageFormat=image.LabelImageFormat, GraphicImage=image.GraphicImage))
 
 
 def parse_void_response(payload: Any) -> str:

@@ -149,6 +149,25 @@ class ShipmentResponseWrapper(_Wire):
     ShipmentResponse: ShipmentBody
 
 
+class RecoveredImage(_Wire):
+    LabelImageFormat: CodeDescription
+    GraphicImage: str
+
+
+class LabelResult(_Wire):
+    TrackingNumber: str | None = None
+    LabelImage: RecoveredImage | None = None
+
+
+class LabelRecoveryBody(_Wire):
+    Response: ResponseEnvelope
+    LabelResults: OneOrMany[LabelResult] = Field(default_factory=list)
+
+
+class LabelRecoveryResponseWrapper(_Wire):
+    LabelRecoveryResponse: LabelRecoveryBody
+
+
 class VoidSummary(_Wire):
     Status: CodeDescription
 

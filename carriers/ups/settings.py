@@ -6,7 +6,7 @@ validated settings object in ``main()`` and hands this part to the adapter facto
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
 class UpsSettings(BaseModel):
@@ -50,3 +50,17 @@ class UpsSettings(BaseModel):
     reference_lookback_days: int = Field(
         default=14, ge=1, le=60, description="how far back track-by-reference looks for our shipments"
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL, e.g. https://onlinetools.ups.com")
+        return value
+
+    @field_validator("client_id", "client_secret")
+    @classmethod
+    def _not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value

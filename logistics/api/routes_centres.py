@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from logistics.api.keys import SERVICES
 from logistics.api.routes_repairs import json_response, label_url, pdf_response
 from logistics.api.views import repair_view
 from logistics.domain.journey import LegDirection
+from logistics.services.bookings import REQUEST_STARTED
 from logistics.services.centres import Dispatch, Receipt
 
 routes = web.RouteTableDef()
@@ -45,6 +47,7 @@ async def receive(request: web.Request) -> web.Response:
 
 @routes.post("/v1/centres/{centre_id}/dispatches")
 async def dispatch(request: web.Request) -> web.Response:
+    REQUEST_STARTED.set(asyncio.get_running_loop().time())  # the booking budget counts from here
     centre_id = request.match_info["centre_id"]
     require_centre(request, centre_id)
     svc = request.app[SERVICES]

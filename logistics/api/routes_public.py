@@ -1,5 +1,5 @@
 """Routes without an API key: customers' label links, carriers' pushes (verified per carrier),
-health, metrics and the API description. Plus the operators' coverage reload."""
+health, metrics and the API description. Plus the operators' coverage reload and booking retries."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Literal
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from carriers import Capability, CarrierPushAuthError, CarrierPushError
 from logistics.api.auth import require_operator_unless_public
-from logistics.api.bodies import query_model, read_body
+from logistics.api.bodies import body_model, query_model, read_body
 from logistics.api.context import principal_of
 from logistics.api.keys import SERVICES
 from logistics.api.routes_repairs import json_response, pdf_response
@@ -95,6 +95,11 @@ async def health(request: web.Request) -> web.Response:
         checks["database_reason"] = refusal
         status = 503
     checks["coverage"] = f"generation {svc.coverage.generation}"
+    for name, carrier in sorted(svc.carriers.items()):
+        # Reported, never failing the check: a carrier that is down does not make this service unhealthy.
+        breaker = getattr(carrier, "breaker", None)
+        if breaker is not None:
+            checks[f"carrier:{name}"] = f"breaker {breaker.state.value}"
     answer = json_response({"status": "ok" if status == 200 else "failing", "checks": checks}, status=status)
     if status == 503:
         answer.headers["Retry-After"] = "30"
@@ -131,3 +136,49 @@ async def reload_coverage(request: web.Request) -> web.Response:
             code="coverage.refused",
         ) from exc
     return json_response({"generation": svc.coverage.generation, "source": svc.coverage.source})
+
+
+# Failed bookings retried by the request itself, at most; more are left to the bookings worker.
+RETRY_INLINE = 20
+
+
+class RetryBookings(BaseModel):
+    """Which failed bookings to retry: one repair's, one carrier's, or all of them."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    repair_id: str | None = Field(default=None, min_length=1, max_length=64)
+    carrier: str | None = Field(default=None, min_length=1, max_length=64)
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> RetryBookings:
+        if sum((self.repair_id is not None, self.carrier is not None, self.all)) != 1:
+            raise ValueError("give exactly one of repair_id, carrier or all: true")
+        return self
+
+
+@routes.post("/v1/admin/bookings/retry")
+async def retry_bookings(request: web.Request) -> web.Response:
+    if principal_of(request).role != "operator":
+        raise Forbidden("this operation is for operators", code="auth.role_forbidden")
+    svc = request.app[SERVICES]
+    body = await read_body(request, svc.settings.max_body_bytes)
+    scope = body_model(RetryBookings, request, body)
+    queued = await svc.bookings.retry_failed(repair_id=scope.repair_id, carrier=scope.carrier)
+    items = []
+    for index, intent in enumerate(queued):
+        if index < RETRY_INLINE:
+            await svc.bookings.attempt(intent.reference)
+        done = await svc.store.reader().intent(intent.reference) or intent
+        items.append(
+            {
+                "reference": done.reference,
+                "repair_id": done.repair_id,
+                "carrier": done.carrier,
+                "operation": done.operation,
+                "status": done.status,
+                "last_error": done.last_error,
+            }
+        )
+    return json_response({"retried": items})

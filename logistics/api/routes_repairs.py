@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -18,6 +19,7 @@ from logistics.domain.journey import JourneyState, LegDirection
 from logistics.domain.routing import RoutingRequest
 from logistics.domain.text import plain_text
 from logistics.errors import NotFound
+from logistics.services.bookings import REQUEST_STARTED
 from logistics.services.ports import RepairFilter
 from logistics.services.repairs import CreateRepair, Reschedule
 
@@ -71,6 +73,7 @@ async def quote(request: web.Request) -> web.Response:
 @routes.post("/v1/repairs")
 async def create_repair(request: web.Request) -> web.Response:
     require_case_system(request)
+    REQUEST_STARTED.set(asyncio.get_running_loop().time())  # the booking budget counts from here
     svc = request.app[SERVICES]
     body = await read_body(request, svc.settings.max_body_bytes)
     command = body_model(CreateRepair, request, body)

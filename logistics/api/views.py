@@ -21,9 +21,9 @@ def leg_view(repair: Repair, leg: Leg) -> dict[str, Any]:
         "routing_code": leg.routing_code,
         "pickup": leg.pickup.model_dump(mode="json") if leg.pickup else None,
         "pickup_confirmation": leg.pickup_confirmation,
-        "booking": "failed"
-        if leg.last_error and leg.status.value == "booking_pending"
-        else ("pending" if leg.status.value == "booking_pending" else "booked"),
+        # A failure for good sets last_error until a retry books the leg: a pickup that failed after its
+        # shipment was booked is a failed booking too.
+        "booking": "failed" if leg.last_error else ("pending" if leg.status.value == "booking_pending" else "booked"),
         "last_error": leg.last_error,
         "label_path": f"/v1/repairs/{repair.id}/labels/{leg.direction.value}" if leg.tracking_number else None,
     }

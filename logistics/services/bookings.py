@@ -21,16 +21,21 @@ the outcome in one transaction.
 - A create retried after its repair was cancelled (or, for a pickup, after a reschedule moved it) is only
   looked up: found, it is recorded and undone like any booking that landed late; not found, the intent ends
   ``cancelled`` and nothing is booked.
+- A pickup shared with other repairs (UPS gives every pickup at one address on one date the same PRN) is
+  cancelled at the carrier only when the last repair waiting for that courier no longer needs it; until
+  then a cancellation or a reschedule leaves it booked and records for whom it was kept.
 - Transient failures back off exponentially up to ``retry_max_s``; permanent refusals fail the intent and
   raise a flag on the repair, which the case system is told about.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import random
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -45,9 +50,10 @@ from carriers import (
     ShipmentBooking,
     ShipmentRequest,
 )
+from carriers.base import LabelRecovery, lookup_lag_s
 from carriers.models import Capability
 from logistics.clock import Clock
-from logistics.domain.journey import Actor, JourneyState, LegDirection
+from logistics.domain.journey import Actor, JourneyState, LegDirection, LegStatus
 from logistics.domain.model import Change, Flag, Repair
 from logistics.services import carrier_requests
 from logistics.services.notifications import record
@@ -122,11 +128,37 @@ class _Unverifiable(CarrierError):
     """An intent attempted before whose booking the carrier cannot look up: creating again could book twice."""
 
 
+class _SearchLagging(CarrierTransientError):
+    """Not found by reference, but the carrier's search may not show the booking yet: look again later."""
+
+    def __init__(self, message: str, *, carrier: str, operation: str, wait: timedelta) -> None:
+        super().__init__(message, carrier=carrier, operation=operation)
+        self.wait = wait
+
+
 class _NotWanted(Exception):
     """A booking no longer wanted was looked up, and the carrier holds none: nothing to book or undo."""
 
 
 _CREATES = frozenset({"create_shipment", "schedule_pickup"})
+
+#: When the request now being served arrived (its event loop's time), for the booking budget; set by the API.
+REQUEST_STARTED: ContextVar[float | None] = ContextVar("request_started", default=None)
+
+#: How a failure the service's own configuration caused is recorded (``last_error`` starts with it).
+AUTH_REFUSED = "CarrierAuthError"
+NOT_ENABLED = "CarrierNotEnabled"
+REJECTED = "CarrierRejected:"
+
+
+def is_configuration_failure(last_error: str | None) -> bool:
+    """Whether a booking failed because of our settings (credentials refused, carrier not enabled), not
+    because the carrier refused the request: fixed settings book it."""
+    return last_error is not None and last_error.startswith((AUTH_REFUSED + ":", NOT_ENABLED + ":"))
+
+
+# A leg in these states still waits for its courier: a pickup it shares with another repair stays booked.
+_AWAITING_COURIER = frozenset({LegStatus.LABEL_CREATED, LegStatus.PICKUP_SCHEDULED, LegStatus.BOOKING_PENDING})
 
 
 class Bookings:
@@ -140,8 +172,11 @@ class Bookings:
         lease: timedelta = DEFAULT_LEASE,
         call_deadline: timedelta = DEFAULT_CALL_DEADLINE,
         rng: random.Random | None = None,
+        budget: timedelta | None = None,
     ) -> None:
         self.lease = lease
+        self._budget = budget
+        self._in_background: set[asyncio.Task[Outcome]] = set()
         self._call_deadline = call_deadline
         self._store = store
         self._clock = clock
@@ -155,6 +190,61 @@ class Bookings:
         for intent in due:
             await self.attempt(intent.reference)
         return len(due)
+
+    async def retry_failed(
+        self,
+        *,
+        repair_id: str | None = None,
+        carrier: str | None = None,
+        configuration_only: bool = False,
+        limit: int = 1000,
+    ) -> list[BookingIntent]:
+        """Put bookings that failed for good back in the outbox, due now; returns them as re-queued.
+
+        For an operator (by repair, by carrier, or all) once the cause is fixed, and at start-up for the
+        failures the service's own configuration caused (credentials refused, a carrier not enabled): a
+        fixed configuration then books them. A create whose repair was cancelled, or a pickup for a slot the
+        repair no longer has, is left as it is. A create that failed at its first attempt on our own
+        configuration never reached the carrier and is made as new; any other is looked up by reference
+        first, as every retry is, so nothing is booked twice."""
+        now = self._clock.now()
+        reader = self._store.reader()
+        failed = await reader.failed_intents(repair_id=repair_id, carrier=carrier, limit=limit)
+        if configuration_only:
+            failed = [intent for intent in failed if is_configuration_failure(intent.last_error)]
+        repairs = await reader.get_repairs(sorted({intent.repair_id for intent in failed}))
+        queued: list[BookingIntent] = []
+        async with self._store.transaction() as tx:
+            for intent in failed:
+                repair = repairs.get(intent.repair_id)
+                if intent.operation in _CREATES and (
+                    repair is None
+                    or repair.state is JourneyState.CANCELLED
+                    or (intent.operation == "schedule_pickup" and _stale_pickup(repair, intent))
+                ):
+                    continue
+                # Its one attempt refused (our credentials, or the carrier's answer): nothing was booked.
+                never_booked = intent.attempts <= 1 and (
+                    is_configuration_failure(intent.last_error) or (intent.last_error or "").startswith(REJECTED)
+                )
+                attempts = 0 if never_booked else intent.attempts
+                await tx.update_intent(
+                    intent.reference,
+                    status="pending",
+                    attempts=attempts,
+                    next_attempt_at=now,
+                    last_error=intent.last_error,
+                    result=None,
+                    now=now,
+                )
+                queued.append(dataclasses.replace(intent, status="pending", attempts=attempts, next_attempt_at=now))
+        if queued:
+            logger.warning(
+                "%d failed booking(s) put back in the outbox: %s",
+                len(queued),
+                ", ".join(intent.reference for intent in queued),
+            )
+        return queued
 
     async def run_due_for(self, repair_id: str) -> None:
         """Attempt, inline, the due intents of one repair (the request path; the worker covers the rest)."""
@@ -171,6 +261,34 @@ class Bookings:
             return None
         return await self.run_leased(intent)
 
+    async def run_in_budget(self, intent: BookingIntent, *, repair: Repair | None = None) -> Outcome | None:
+        """``run_leased`` for a request that answers within the booking budget: None when the booking is not
+        done by then. It goes on in the background under its lease, records what the carrier answers and
+        notifies the case system as any booking does; a process that stops meanwhile leaves it to the worker
+        once the lease runs out (looked up first, so never booked twice)."""
+        task = asyncio.create_task(self.run_leased(intent, repair=repair), name=f"booking:{intent.reference}")
+        if self._budget is None:
+            return await task
+        self._in_background.add(task)
+        task.add_done_callback(self._in_background.discard)
+        # The budget is the caller's whole wait: counted from when its request arrived, with 15 % kept
+        # for recording and answering (a loaded event loop takes its time).
+        budget = self._budget.total_seconds()
+        started = REQUEST_STARTED.get()
+        spent = asyncio.get_running_loop().time() - started if started is not None else 0.0
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, 0.85 * budget - spent))
+        if task in done:
+            return task.result()
+        logger.info("booking %s still running after the %s budget: answered pending", intent.reference, self._budget)
+        return None
+
+    async def drain(self, timeout_s: float = 30.0) -> None:
+        """At shutdown: let bookings still running in the background finish (their leases cover the rest)."""
+        if self._in_background:
+            await asyncio.wait(set(self._in_background), timeout=timeout_s)
+        for task in set(self._in_background):
+            task.cancel()
+
     async def run_leased(self, intent: BookingIntent, *, repair: Repair | None = None) -> Outcome:
         """Run an intent whose lease the caller holds, then the follow-ups it creates, leased, one by one.
 
@@ -184,7 +302,7 @@ class Bookings:
     async def _execute(self, intent: BookingIntent, planned: Repair | None = None) -> Outcome:
         adapter = self._carriers.get(intent.carrier)
         if adapter is None:
-            return await self._fail(intent, f"carrier {intent.carrier!r} is not enabled")
+            return await self._fail(intent, f"{NOT_ENABLED}: carrier {intent.carrier!r} is not enabled here")
         # A booking retried after its repair was cancelled, or its pickup moved, is only looked up (a former
         # attempt may have made it, and then it is undone like any late booking), never made anew.
         create = intent.attempts <= 1 or intent.operation not in _CREATES or await self._still_wanted(intent)
@@ -284,10 +402,17 @@ class Bookings:
                 if Capability.FIND_SHIPMENT not in adapter.capabilities:
                     raise _Unverifiable(f"{intent.carrier} cannot look shipment {request.reference} up by reference")
                 found = await adapter.find_shipment(request.reference)
+                if found is None:
+                    self._not_before_search_caught_up(adapter, intent)
             if found is None and not create:
                 raise _NotWanted
             booking = found or await adapter.create_shipment(request)
-            return _Answer({"shipment": booking.model_dump(mode="json")}, shipment=booking)
+            booking, not_recovered = await _with_carrier_label(adapter, booking)
+            # The label's bytes are stored once, in the carrier labels table, not again inside the result.
+            data: dict[str, Any] = {"shipment": booking.model_dump(mode="json", exclude={"label"})}
+            if not_recovered is not None:
+                data["label_not_recovered"] = not_recovered
+            return _Answer(data, shipment=booking)
         if op == "schedule_pickup":
             pickup = given if isinstance(given, PickupRequest) else PickupRequest.model_validate(intent.request)
             found_pickup = None
@@ -300,10 +425,19 @@ class Bookings:
             confirmation = found_pickup or await adapter.schedule_pickup(pickup)
             return _Answer({"pickup": confirmation.model_dump(mode="json")}, pickup=confirmation)
         if op == "cancel_pickup":
-            await adapter.cancel_pickup(PickupBooking.model_validate(intent.request))
+            cancelled = PickupBooking.model_validate(intent.request)
+            sharing = await self._sharing_repairs(intent.carrier, cancelled)
+            if sharing:
+                _log_kept(cancelled, sharing)
+                return _Answer({"kept_for": sharing})
+            await adapter.cancel_pickup(cancelled)
             return _Answer({})
         if op == "cancel_pickup_if_booked":
             booked = await adapter.find_pickup(intent.request["reference"], date.fromisoformat(intent.request["date"]))
+            sharing = await self._sharing_repairs(intent.carrier, booked) if booked is not None else []
+            if booked is not None and sharing:
+                _log_kept(booked, sharing)
+                return _Answer({"cancelled": None, "kept_for": sharing})
             if booked is not None:
                 await adapter.cancel_pickup(booked)
             return _Answer({"cancelled": booked.model_dump(mode="json") if booked is not None else None})
@@ -312,9 +446,58 @@ class Bookings:
             return _Answer({})
         raise CarrierAmbiguousError(f"unknown operation {op}")
 
+    async def _sharing_repairs(self, carrier: str, booking: PickupBooking) -> list[str]:
+        """Other live repairs whose courier comes under the same pickup number.
+
+        UPS answers one PRN for every pickup at the same address on the same date: a pickup is cancelled at
+        the carrier only when none of the repairs booked under it still waits for that courier."""
+        reader = self._store.reader()
+        holders = [
+            held
+            for held in await reader.pickup_holders(carrier, booking.confirmation)
+            if held.reference != booking.reference
+        ]
+        if not holders:
+            return []
+        repairs = await reader.get_repairs(sorted({held.repair_id for held in holders}))
+        sharing: list[str] = []
+        for held in holders:
+            repair = repairs.get(held.repair_id)
+            if repair is None or repair.state is JourneyState.CANCELLED:
+                continue
+            leg = repair.leg(held.leg)
+            if (
+                leg is not None
+                and leg.pickup_reference == held.reference
+                and leg.pickup_confirmation == booking.confirmation
+                and leg.status in _AWAITING_COURIER
+            ):
+                sharing.append(repair.id)
+        return sharing
+
+    def _not_before_search_caught_up(self, adapter: CarrierAdapter, intent: BookingIntent) -> None:
+        """A create not found by reference is made again only once the carrier's search has caught up with
+        the first attempt (DHL's lags 10 to 30 minutes); until then it waits."""
+        lag = timedelta(seconds=lookup_lag_s(adapter))
+        started = intent.created_at
+        if lag and started is not None and self._clock.now() - started < lag:
+            left = lag - (self._clock.now() - started)
+            raise _SearchLagging(
+                f"not found by reference yet; {intent.carrier}'s search may lag: looked up again in {left}",
+                carrier=intent.carrier,
+                operation=intent.operation,
+                wait=left,
+            )
+
     async def _retry_later(self, intent: BookingIntent, exc: CarrierError) -> Outcome:
         now = self._clock.now()
         delay = self._retry_delay(intent.attempts)
+        adapter = self._carriers.get(intent.carrier)
+        if isinstance(exc, _SearchLagging):
+            delay = max(delay, exc.wait)
+        elif isinstance(exc, CarrierAmbiguousError) and intent.operation in _CREATES and adapter is not None:
+            # Perhaps booked: looked up only once the carrier's search by reference can show it.
+            delay = max(delay, timedelta(seconds=lookup_lag_s(adapter)))
         _log_retry(intent, delay, exc)
         error = _describe(exc)
         retry_at = now + delay
@@ -348,6 +531,19 @@ class Bookings:
                 change = _flag_failure(repair, intent, error, now)
                 await tx.save_repair(repair)
                 await record(tx, repair, [change], now)
+            elif repair is not None and intent.operation in ("cancel_pickup", "cancel_pickup_if_booked"):
+                # The carrier would not cancel a courier nobody needs any more: a person calls it off.
+                repair.flags.append(Flag(code="pickup.not_cancelled", reason=error, raised_at=now, leg=intent.leg))
+                flagged = Change(
+                    kind="flag_raised",
+                    occurred_at=now,
+                    actor=Actor.SERVICE,
+                    source=intent.reference,
+                    leg=intent.leg,
+                    details={"code": "pickup.not_cancelled", "operation": intent.operation, "error": error},
+                )
+                await tx.save_repair(repair)
+                await record(tx, repair, [flagged], now)
         return Outcome(dataclasses.replace(intent, status="failed", last_error=error), repair)
 
     async def _succeed(self, intent: BookingIntent, answer: _Answer, chained: _Chained | None = None) -> Outcome:
@@ -383,12 +579,16 @@ class Bookings:
                     pickup_confirmation=None,
                     carrier_label=shipment.label is not None,
                 )
+                changes += _clear_failure(repair, intent, now)
+                if "label_not_recovered" in result:
+                    changes += _flag_label_not_recovered(repair, intent, str(result["label_not_recovered"]), now)
                 follow_up, more = await self._after_shipment(tx, repair, intent, shipment, now, chained)
                 changes += more
             if answer.pickup is not None and _stale_pickup(repair, intent):
                 # Booked for a slot the repair no longer has (rescheduled while the booking was in flight).
                 await tx.add_intent(_cancellation(intent, result["pickup"], now))
             elif answer.pickup is not None:
+                changes += _clear_failure(repair, intent, now)
                 changes += _record_pickup(repair, intent, answer.pickup, now)
                 if repair.state is JourneyState.CANCELLED:  # cancelled while the booking was in flight
                     await tx.add_intent(_cancellation(intent, result["pickup"], now))
@@ -428,7 +628,7 @@ class Bookings:
                     intent.leg,
                     "void_shipment",
                     intent.carrier,
-                    shipment.model_dump(mode="json"),
+                    shipment.model_dump(mode="json", exclude={"label"}),
                     now,
                 )
             )
@@ -505,6 +705,48 @@ def _record_pickup(repair: Repair, intent: BookingIntent, pickup: PickupBooking,
     )
 
 
+async def _with_carrier_label(adapter: CarrierAdapter, booking: ShipmentBooking) -> tuple[ShipmentBooking, str | None]:
+    """A booking found by reference (after an ambiguous create, or on a retry) comes without the carrier's
+    label: it is fetched again from the carrier where it can be (UPS Label Recovery, DHL's image
+    retrieval). Returns the booking, with its label if recovered, and why not if it could not be."""
+    if booking.label is not None or Capability.RECOVER_LABEL not in adapter.capabilities:
+        return booking, None
+    if not isinstance(adapter, LabelRecovery):
+        return booking, f"{adapter.name} has no label recovery call"
+    try:
+        label = await adapter.recover_label(booking)
+    except CarrierError as exc:
+        logger.warning("label of %s not recovered: %s", booking.reference, exc)
+        return booking, _describe(exc)
+    if label is None:
+        return booking, "the carrier returned no label image"
+    return booking.model_copy(update={"label": label}), None
+
+
+def _flag_label_not_recovered(repair: Repair, intent: BookingIntent, reason: str, now: datetime) -> list[Change]:
+    """The leg's label is drawn by us, not the carrier's: an operator gets the carrier's label by hand."""
+    repair.flags.append(Flag(code="label.not_carriers", reason=reason, raised_at=now, leg=intent.leg))
+    return [
+        Change(
+            kind="flag_raised",
+            occurred_at=now,
+            actor=Actor.SERVICE,
+            source=intent.reference,
+            leg=intent.leg,
+            details={"code": "label.not_carriers", "error": reason},
+        )
+    ]
+
+
+def _log_kept(booking: PickupBooking, sharing: list[str]) -> None:
+    logger.info(
+        "pickup %s (%s) kept at the carrier: repairs %s still wait for it",
+        booking.confirmation,
+        booking.reference,
+        ", ".join(sharing),
+    )
+
+
 def _describe(exc: CarrierError) -> str:
     """A carrier error as recorded on its intent and leg: its kind and the carrier's message."""
     return f"{type(exc).__name__}: {exc.message}"
@@ -542,12 +784,37 @@ def _cancellation(intent: BookingIntent, pickup: dict[str, Any], now: datetime) 
     return new_intent(reference, intent.repair_id, intent.leg, "cancel_pickup", intent.carrier, pickup, now)
 
 
+def _clear_failure(repair: Repair, intent: BookingIntent, now: datetime) -> list[Change]:
+    """A booking that failed before and is now made (retried after a fix): its leg's failure flag is cleared."""
+    changes: list[Change] = []
+    for flag in repair.flags:
+        if flag.code == "booking.failed" and flag.leg is intent.leg and flag.cleared_at is None:
+            flag.cleared_at = now
+            changes.append(
+                Change(
+                    kind="flag_cleared",
+                    occurred_at=now,
+                    actor=Actor.SERVICE,
+                    source=intent.reference,
+                    leg=intent.leg,
+                    details={"code": flag.code, "operation": intent.operation},
+                )
+            )
+    return changes
+
+
 def _flag_failure(repair: Repair, intent: BookingIntent, error: str, now: datetime) -> Change:
     """A booking that failed for good: the leg's last error and a flag on the repair, for a person to act on."""
     leg = repair.leg(intent.leg)
     if leg is not None:
         leg.last_error = error
-    repair.flags.append(Flag(code="booking.failed", reason=error, raised_at=now, leg=intent.leg))
+    open_flag = next(
+        (f for f in repair.flags if f.code == "booking.failed" and f.leg is intent.leg and f.cleared_at is None), None
+    )
+    if open_flag is None:
+        repair.flags.append(Flag(code="booking.failed", reason=error, raised_at=now, leg=intent.leg))
+    else:  # failed again after a retry: one open flag, with the latest reason
+        open_flag.reason = error
     return Change(
         kind="flag_raised",
         occurred_at=now,

@@ -22,7 +22,7 @@ from logistics.services import carrier_requests
 from logistics.services.bookings import Bookings, new_intent
 from logistics.services.label_links import new_link
 from logistics.services.notifications import record
-from logistics.services.ports import Page, RepairFilter, Store
+from logistics.services.ports import BookingIntent, Page, RepairFilter, Store, Transaction
 from logistics.services.routing import Routing
 
 ITEM_NAME = r"^[a-z_]{1,40}$"
@@ -141,16 +141,36 @@ class Centres:
                 items_received=receipt.items_received if receipt.items_received is not None else expected,
                 drive_present=receipt.drive_present,
             )
+            courier_booked = repair.state is JourneyState.AWAITING_PICKUP and repair.inbound.pickup_confirmation
             try:
                 changes = repair.receive(
                     now, source, check, expected, bool(repair.entitlement.get("defective_media_retention"))
                 )
             except DomainRuleError as exc:
                 raise Conflict(exc.message, code=exc.code) from exc
+            cancel_pickup = await self._pickup_to_cancel(tx, repair, now) if courier_booked else None
+            if cancel_pickup is not None:
+                await tx.add_intent(cancel_pickup)
             await tx.save_repair(repair)
             await tx.schedule_poll(repair.id, LegDirection.INBOUND, None, False)
             await record(tx, repair, changes, now)
+        if cancel_pickup is not None:
+            # Received before its courier came (brought in, or delivered by another carrier): the courier is
+            # cancelled at the carrier; a refusal is flagged on the repair.
+            await self._bookings.attempt(cancel_pickup.reference)
         return repair
+
+    @staticmethod
+    async def _pickup_to_cancel(tx: Transaction, repair: Repair, now: datetime) -> BookingIntent | None:
+        reference = repair.inbound.pickup_reference
+        for intent in await tx.intents_for(repair.id):
+            if intent.reference == reference and intent.status == "done" and intent.result:
+                pickup = intent.result.get("pickup")
+                if isinstance(pickup, dict):
+                    return new_intent(
+                        f"{reference}-x", repair.id, LegDirection.INBOUND, "cancel_pickup", intent.carrier, pickup, now
+                    )
+        return None
 
     async def dispatch(self, centre_id: str, command: Dispatch, source: str) -> Dispatched:
         now = self._clock.now()
@@ -204,8 +224,8 @@ class Centres:
             await tx.add_label_link(link)
             await tx.save_repair(repair)
             await record(tx, repair, changes, now)
-        outcome = await self._bookings.run_leased(booking)
-        repair_after = outcome.repair or await self._store.reader().get_repair(command.repair_id)
+        outcome = await self._bookings.run_in_budget(booking)
+        repair_after = (outcome.repair if outcome else None) or await self._store.reader().get_repair(command.repair_id)
         assert repair_after is not None
         return Dispatched(repair=repair_after, label_token=token, label_expires_at=link.expires_at)
 

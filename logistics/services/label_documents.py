@@ -61,6 +61,20 @@ def _address(data: dict[str, object]) -> LabelAddress:
     )
 
 
+def document_key(description: LabelDescription, page_format: PageFormat) -> str:
+    """The cache key and ETag of a rendered label: a digest of everything the PDF is made from.
+
+    The carrier's label is binary (a GIF, a PDF) and never goes through a JSON serialiser: the text fields
+    are serialised without it, and the carrier label enters the digest as its content type and raw bytes."""
+    digest = hashlib.sha256(page_format.encode())
+    digest.update(b"\n" + description.model_dump_json(exclude={"carrier_label"}).encode())
+    carrier_label = description.carrier_label
+    if carrier_label is not None:
+        digest.update(b"\n" + carrier_label.content_type.encode() + b"\n")
+        digest.update(carrier_label.data)
+    return digest.hexdigest()[:32]
+
+
 class LabelDocuments:
     def __init__(
         self,
@@ -160,7 +174,7 @@ class LabelDocuments:
     async def _render(self, repair: Repair, direction: LegDirection, page_format: PageFormat) -> tuple[bytes, str]:
         """The PDF and its ETag."""
         description = await self.describe(repair, direction)
-        key = hashlib.sha256(page_format.encode() + b"\n" + description.model_dump_json().encode()).hexdigest()[:32]
+        key = document_key(description, page_format)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)

@@ -142,6 +142,14 @@ class RepairReads(Protocol):
     async def due_intents(self, now: datetime, limit: int) -> list[BookingIntent]: ...
     async def intent(self, reference: str) -> BookingIntent | None: ...
     async def intents_for(self, repair_id: str) -> list[BookingIntent]: ...
+    async def failed_intents(
+        self, *, repair_id: str | None = None, carrier: str | None = None, limit: int = 1000
+    ) -> list[BookingIntent]:
+        """Intents that failed for good, oldest first, of one repair or one carrier or all."""
+
+    async def pickup_holders(self, carrier: str, confirmation: str) -> list[BookingIntent]:
+        """The done pickup bookings the carrier confirmed under ``confirmation`` (a shared UPS PRN, say)."""
+
     async def open_legs_to_poll(
         self, carrier: str, now: datetime, limit: int
     ) -> list[tuple[str, LegDirection, str]]: ...

@@ -199,8 +199,8 @@ class Repairs:
             return await self._answer_again(existing, decision, now)
         # Book now, so the caller usually gets the booking in the answer; what does not succeed now is
         # retried by the worker once the lease runs out, and the case system is notified when it lands.
-        outcome = await self._bookings.run_leased(booking, repair=repair)
-        stored = outcome.repair or await self._store.reader().get_repair(repair_id)
+        outcome = await self._bookings.run_in_budget(booking, repair=repair)
+        stored = (outcome.repair if outcome else None) or await self._store.reader().get_repair(repair_id)
         assert stored is not None
         return Created(repair=stored, decision=decision, label_token=token, label_expires_at=link.expires_at)
 

@@ -283,6 +283,27 @@ class SqliteReads:
         )
         return [self._intent(r) for r in rows]
 
+    async def failed_intents(
+        self, *, repair_id: str | None = None, carrier: str | None = None, limit: int = 1000
+    ) -> list[BookingIntent]:
+        # Uses booking_intents_due (status first): failed intents are few, whatever the table's size.
+        rows = await self._all(
+            "SELECT * FROM booking_intents WHERE status = 'failed'"
+            " AND (? IS NULL OR repair_id = ?) AND (? IS NULL OR carrier = ?)"
+            " ORDER BY next_attempt_at, reference LIMIT ?",
+            (repair_id, repair_id, carrier, carrier, limit),
+        )
+        return [self._intent(r) for r in rows]
+
+    async def pickup_holders(self, carrier: str, confirmation: str) -> list[BookingIntent]:
+        # Rare (a cancel or a reschedule), so a scan of the carrier's done pickups is cheap enough here.
+        rows = await self._all(
+            "SELECT * FROM booking_intents WHERE operation = 'schedule_pickup' AND status = 'done'"
+            " AND carrier = ? AND json_extract(result, '$.pickup.confirmation') = ? ORDER BY created_at, reference",
+            (carrier, confirmation),
+        )
+        return [self._intent(r) for r in rows]
+
     async def open_legs_to_poll(self, carrier: str, now: datetime, limit: int) -> list[tuple[str, LegDirection, str]]:
         rows = await self._all(
             "SELECT repair_id, direction, tracking_number FROM legs WHERE open = 1 AND carrier = ?"

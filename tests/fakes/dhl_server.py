@@ -8,8 +8,10 @@ breaks the spec gets DHL's problem body (400 for parameters, 422 for the body) a
 against the spec's response schemas too.
 
 Behaviour: a new dispatch confirmation number per pickup POST and a new waybill (ten digits, mod-7 check
-digit) per shipment POST, kept by our reference (``remark`` of a pickup, the ``CU`` customer reference of a
-shipment); ``GET /tracking?shipmentReference=`` finds shipments by that reference; scripted checkpoints
+digit) per shipment POST, with a binary PDF label showing the waybill in Code 39 (see ``carrier_labels``),
+kept by our reference (``remark`` of a pickup, the ``CU`` customer reference of a
+shipment); ``GET /tracking?shipmentReference=`` finds shipments by that reference, once
+``reference_search_lag`` has passed since the booking, as DHL's index lags; scripted checkpoints
 are served oldest first. Faults are queued per operation (``create_pickup``, ``cancel_pickup``,
 ``create_shipment``, ``track``): 429 with or without Retry-After, a 503 HTML page, DHL's 500 ``999: Process
 failure``, a stall past the client's timeout, a connection reset, a stall after the booking is applied,
@@ -42,10 +44,12 @@ import jsonschema
 import yaml
 from aiohttp import web
 
+from tests.fakes.carrier_labels import dhl_label_pdf
+
 SPEC_FILE = "dhl_express_mydhl_api_3.1.1_swagger.yaml"
 API_VERSION = "3.1.0"
-OPERATIONS = ("create_pickup", "cancel_pickup", "create_shipment", "track")
-Operation = Literal["create_pickup", "cancel_pickup", "create_shipment", "track"]
+OPERATIONS = ("create_pickup", "cancel_pickup", "create_shipment", "track", "get_image")
+Operation = Literal["create_pickup", "cancel_pickup", "create_shipment", "track", "get_image"]
 
 
 def spec_path() -> Path:
@@ -326,6 +330,8 @@ class Fault:
         "stall",
         "reset",
         "stall_after_apply",
+        "reset_after_apply",
+        "html_503_after_apply",
         "reject_998",
         "schema_422",
     ]
@@ -355,6 +361,14 @@ class Fault:
     @classmethod
     def stall_after_apply(cls) -> Fault:
         return cls("stall_after_apply")
+
+    @classmethod
+    def reset_after_apply(cls) -> Fault:
+        return cls("reset_after_apply")
+
+    @classmethod
+    def unavailable_after_apply(cls) -> Fault:
+        return cls("html_503_after_apply")
 
     @classmethod
     def rejected(cls, detail: str = "998: Planned pickup date should not be a past date") -> Fault:
@@ -395,6 +409,8 @@ class FakeDhlServer:
         self.bookings: dict[str, list[Booking]] = collections.defaultdict(list)
         self.pickups: dict[str, Booking] = {}
         self.shipments: dict[str, Booking] = {}
+        self.labels: dict[str, bytes] = {}  # the label PDF issued for each waybill
+        self.images_served = 0
         self.checkpoints: dict[str, list[Checkpoint]] = collections.defaultdict(list)
         self.faults: dict[str, collections.deque[Fault]] = {op: collections.deque() for op in OPERATIONS}
         self.calls: collections.Counter[str] = collections.Counter()
@@ -403,6 +419,8 @@ class FakeDhlServer:
         self.rejections: list[str] = []
         #: Leave ``GMTOffset`` out of events (DHL only promises it with ``requestGMTOffsetPerEvent``).
         self.omit_gmt_offsets = False
+        # DHL indexes a new shipment for the search by reference 10 to 30 minutes after it is booked.
+        self.reference_search_lag = timedelta(0)
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -444,6 +462,7 @@ class FakeDhlServer:
         app.router.add_delete("/pickups/{dispatchConfirmationNumber}", self._cancel_pickup)
         app.router.add_post("/shipments", self._create_shipment)
         app.router.add_get("/shipments/{shipmentTrackingNumber}/tracking", self._track_one)
+        app.router.add_get("/shipments/{shipmentTrackingNumber}/get-image", self._get_image)
         app.router.add_get("/tracking", self._track_many)
         app.router.add_get("/__fake/bookings", self._fake_bookings)
         return app
@@ -601,7 +620,7 @@ class FakeDhlServer:
             return self._json(
                 422, problem(422, path, fault.detail, "Validation error", "Unprocessable Entity"), request
             )
-        return None  # stall_after_apply acts after the booking
+        return None  # the *_after_apply faults act after the booking
 
     async def _answer(
         self,
@@ -619,6 +638,12 @@ class FakeDhlServer:
         if fault is not None and fault.kind == "stall_after_apply":
             await self._release.wait()
             raise _Reset
+        if fault is not None and fault.kind == "reset_after_apply":
+            raise _Reset
+        if fault is not None and fault.kind == "html_503_after_apply":
+            return web.Response(
+                status=503, text="<html><body><h1>503 Service Unavailable</h1></body></html>", content_type="text/html"
+            )
         return self._json(status, body, request, headers)
 
     def _date_problem(self, request: web.Request, value: str, what: str) -> web.Response | None:
@@ -683,6 +708,12 @@ class FakeDhlServer:
         if fault is not None and fault.kind == "stall_after_apply":
             await self._release.wait()
             raise _Reset
+        if fault is not None and fault.kind == "reset_after_apply":
+            raise _Reset
+        if fault is not None and fault.kind == "html_503_after_apply":
+            return web.Response(
+                status=503, text="<html><body><h1>503 Service Unavailable</h1></body></html>", content_type="text/html"
+            )
         return web.Response(status=200, headers={"Invocation-Id": str(uuid.uuid4())})
 
     # -- shipments ------------------------------------------------------------------------------------
@@ -725,7 +756,8 @@ class FakeDhlServer:
             "shipmentDetails": [{"dhlRoutingCode": f"{receiver['countryCode']}{receiver['postalCode']}+48000000"}],
         }
         if label_requested:
-            pdf = minimal_pdf(f"DHL {number} {reference}")
+            pdf = dhl_label_pdf(number, pieces[0], reference)
+            self.labels[number] = pdf
             answer["documents"].append(
                 {"imageFormat": "PDF", "content": base64.b64encode(pdf).decode(), "typeCode": "label"}
             )
@@ -780,6 +812,32 @@ class FakeDhlServer:
                 ]
         return shipment
 
+    async def _get_image(self, request: web.Request) -> web.Response:
+        """The waybill document archived with a shipment (DHL keeps it; a label is not issued again)."""
+        template = "/shipments/{shipmentTrackingNumber}/get-image"
+        _, fault, early = await self._enter(request, "get_image", template)
+        if early is not None:
+            return early
+        number = request.match_info["shipmentTrackingNumber"]
+        booking = self.shipments.get(number)
+        month = request.query.get("pickupYearAndMonth", "")
+        if (
+            booking is None
+            or number not in self.labels
+            or booking.created_at.strftime("%Y-%m") != month
+            or request.query.get("shipperAccountNumber") != self.account_number
+        ):
+            detail = "1504: No document images found for the provided search criteria."
+            return await self._answer(request, template, 404, problem(404, request.path_qs, detail, "Not found"), fault)
+        document = {
+            "shipmentTrackingNumber": number,
+            "typeCode": "waybill",
+            "encodingFormat": "PDF",
+            "content": base64.b64encode(self.labels[number]).decode(),
+        }
+        self.images_served += 1
+        return await self._answer(request, template, 200, {"documents": [document]}, fault)
+
     async def _track_one(self, request: web.Request) -> web.Response:
         template = "/shipments/{shipmentTrackingNumber}/tracking"
         _, fault, early = await self._enter(request, "track", template)
@@ -790,7 +848,7 @@ class FakeDhlServer:
             number,
             view=request.query.get("trackingView", "all-checkpoints"),
             detail=request.query.get("levelOfDetail", "shipment"),
-            with_offsets=request.query.get("requestGMTOffsetPerEvent") == "true",
+            with_offsets=request.query.get("requestGMTOffsetPerEvent") == "true" and not self.omit_gmt_offsets,
         )
         if shipment is None:
             return await self._answer(
@@ -809,7 +867,9 @@ class FakeDhlServer:
             return early
         view = request.query.get("trackingView", "all-checkpoints")
         detail = request.query.get("levelOfDetail", "shipment")
-        with_offsets = not self.omit_gmt_offsets
+        # GET /tracking gives local times without offsets: requestGMTOffsetPerEvent is a parameter of the
+        # single-shipment call only.
+        with_offsets = False
         reference = request.query.get("shipmentReference")
         if reference is not None:
             return await self._track_reference(request, template, reference, fault, view, detail)
@@ -866,13 +926,16 @@ class FakeDhlServer:
             )
             return await self._answer(request, template, 400, body, fault)
         found = []
+        indexed_before = self._clock() - self.reference_search_lag
         for number, booking in self.shipments.items():
+            if booking.created_at > indexed_before:
+                continue  # not in DHL's reference search yet
             sent = booking.body
             planned = _planned_local_date(str(sent["plannedShippingDateAndTime"]))
             refs = [(r["value"], r.get("typeCode", "CU")) for r in sent.get("customerReferences", [])]
             accounts = [a["number"] for a in sent["accounts"] if a["typeCode"] == "shipper"]
             if (reference, kind) in refs and account in accounts and planned is not None and first <= planned <= last:
-                tracked = self._tracked(number, view=view, detail=detail, with_offsets=not self.omit_gmt_offsets)
+                tracked = self._tracked(number, view=view, detail=detail, with_offsets=False)
                 if tracked is not None:
                     found.append(tracked)
         if not found:
@@ -898,10 +961,7 @@ def _event(checkpoint: Checkpoint, with_offset: bool) -> dict[str, Any]:
         sign = "-" if offset < timedelta(0) else "+"
         minutes = abs(int(offset.total_seconds())) // 60
         event["GMTOffset"] = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-    else:
-        # Without an offset DHL's local time is all there is; the fake's local time is UTC then.
-        utc = checkpoint.at.astimezone(UTC)
-        event["date"], event["time"] = f"{utc:%Y-%m-%d}", f"{utc:%H:%M:%S}"
+    # Without an offset DHL's local wall time at the facility is all there is (the checkpoint's own zone).
     return event
 
 

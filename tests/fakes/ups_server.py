@@ -11,7 +11,9 @@ Behaviour modelled on UPS:
   401 ``250002``;
 * pickups: the same PRN for a second pickup at the same address on the same date; Pending Status shows live
   pickups for today and tomorrow only, with our ``ReferenceNumber``; cancelling twice is refused;
-* shipments: a new, check-digit-valid 1Z on every POST; a manifest scan at creation; void adds ``MV``;
+* shipments: a new, check-digit-valid 1Z on every POST, with its label as UPS draws it (a 4×6 GIF at
+  203 dpi whose Code 128 scans to the 1Z, or ZPL; see ``carrier_labels``); a manifest scan at creation;
+  void adds ``MV``;
 * tracking: by number and by reference; unknown numbers answer 404 (or, with ``not_found="warning"``,
   200 with warning ``TW0001``);
 * faults, queued per operation (see ``Fault``): 429 with or without Retry-After, HTML 503, a stall longer
@@ -48,6 +50,8 @@ import jsonschema
 import yaml
 from aiohttp import web
 
+from tests.fakes.carrier_labels import ups_label, ups_zpl
+
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -60,8 +64,8 @@ SPEC_FILES = {
     "track_alert": "ups_UPSTrackAlert.yaml",
 }
 
-# A 1x1 transparent GIF: a real image, so a label renderer can place it.
-LABEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+AFTER_APPLY = frozenset({"timeout_after_apply", "reset_after_apply", "unavailable_after_apply"})
 
 OPERATIONS = (
     "oauth",
@@ -72,6 +76,7 @@ OPERATIONS = (
     "void_shipment",
     "track",
     "find_shipment",
+    "recover_label",
 )
 
 
@@ -80,7 +85,7 @@ def specs_available(spec_dir: Path = SPEC_DIR) -> bool:
 
 
 def load_spec(name: str, spec_dir: Path = SPEC_DIR) -> dict[str, Any]:
-    """One official document, parsed once; TABs replaced first (UPS's files contain some), two fixes applied."""
+    """One official document, parsed once; TABs replaced first (UPS's files contain some), four fixes applied."""
     return _load_spec(name, spec_dir.resolve())
 
 
@@ -95,6 +100,13 @@ def _load_spec(name: str, spec_dir: Path) -> dict[str, Any]:
         schemas["PickupCreationRequest_PickupDateInfo"]["properties"]["PickupDate"].update(minLength=8, maxLength=8)
         # Declared exactly 6 characters, documented and exemplified as "5.5": at most 6 characters.
         schemas["PickupCreationRequest_TotalWeight"]["properties"]["Weight"].update(minLength=1, maxLength=6)
+    if name == "shipping":
+        schemas = document["components"]["schemas"]
+        # Declared required, documented for Roadie (1R) labels only; a 1Z label is recovered by TrackingNumber
+        # alone, as UPS's own standard example does.
+        schemas["LabelRecoveryRequest"]["required"] = ["Request"]
+        # Declared exactly 4 characters, documented "GIF or PDF": at least 3.
+        schemas["LabelImage_LabelImageFormat"]["properties"]["Code"].update(minLength=3)
     return document
 
 
@@ -181,7 +193,10 @@ def _skeleton(document: dict[str, Any], schema: Any, depth: int) -> Any:
 class Fault:
     """One injected misbehaviour, consumed by the next request of its operation."""
 
-    kind: str  # rate_limited | unavailable_html | stall | reset | timeout_after_apply | expired_token | reject
+    # rate_limited | unavailable_html | stall | reset | expired_token | reject, or one applied first (the
+    # booking is made, the client does not learn it): timeout_after_apply | reset_after_apply |
+    # unavailable_after_apply
+    kind: str
     retry_after: str | None = None  # for rate_limited: delay-seconds or an HTTP-date
     code: str = "120100"  # for reject
     message: str = "Missing or invalid data"  # for reject
@@ -263,6 +278,9 @@ class FakeUps:
         self.shipments: dict[str, ShipmentRecord] = {}
         self.shipment_creations: dict[str, int] = defaultdict(int)
         self.last_bodies: dict[str, Any] = {}
+        self.labels: dict[str, bytes] = {}  # the label image issued for each tracking number, as UPS keeps it
+        self.labels_recovered = 0
+        self.latency_s = 0.0  # added to every answer, the token's included
         self._serial = itertools.count(1)
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -328,6 +346,7 @@ class FakeUps:
         app.router.add_get("/api/shipments/{version}/pickup/{pickuptype}", self._pickup_pending)
         app.router.add_post("/api/shipments/{version}/ship", self._ship)
         app.router.add_delete("/api/shipments/{version}/void/cancel/{shipmentidentificationnumber}", self._void)
+        app.router.add_post("/api/labels/{version}/recovery", self._label_recovery)
         app.router.add_get("/api/track/v1/details/{inquiryNumber}", self._track)
         app.router.add_get("/api/track/v1/reference/details/{referenceNumber}", self._track_reference)
         app.router.add_get("/__fake/bookings", self._bookings)
@@ -428,9 +447,21 @@ class FakeUps:
         if fault.kind == "reset":
             await self._reset(request)
             return web.Response(status=500)
-        if fault.kind == "timeout_after_apply":
+        if fault.kind in AFTER_APPLY:
             return fault
         raise ValueError(f"unknown fault kind {fault.kind!r}")
+
+    async def _after_apply(self, request: web.Request, fault: Fault) -> web.StreamResponse | None:
+        """The booking is made; the client is not told: a stall past its timeout, a reset, or an HTML 503.
+        None: answer as usual (the stall ended, the client has gone)."""
+        if fault.kind == "reset_after_apply":
+            await self._reset(request)
+            return web.Response(status=500)
+        if fault.kind == "unavailable_after_apply":
+            html = "<html><body><h1>503 Service Unavailable</h1></body></html>"
+            return web.Response(status=503, text=html, content_type="text/html")
+        await self._stall()
+        return None
 
     async def _stall(self) -> None:
         # Longer than any client timeout in the tests; ends at once when the fake closes.
@@ -459,6 +490,8 @@ class FakeUps:
     ) -> Fault | web.StreamResponse | None:
         self.calls[operation] += 1
         self.requests.append((request.method, request.path))
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)  # a real carrier answers in hundreds of milliseconds
         problems = self._check_headers(request, operation, spec, path, method)
         if problems:
             return self._violation(operation, problems)
@@ -474,6 +507,8 @@ class FakeUps:
     async def _token(self, request: web.Request) -> web.StreamResponse:
         self.calls["oauth"] += 1
         self.token_requests += 1
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
         problems: list[str] = []
         if request.content_type != "application/x-www-form-urlencoded":
             problems.append(f"Content-Type must be application/x-www-form-urlencoded, not {request.content_type}")
@@ -566,8 +601,10 @@ class FakeUps:
                 "RateStatus": {"Code": "02", "Description": "Rate not available"},
             }
         }
-        if isinstance(outcome, Fault):  # timeout after the booking was applied
-            await self._stall()
+        if isinstance(outcome, Fault):  # the booking is applied, the client does not learn it
+            failed = await self._after_apply(request, outcome)
+            if failed is not None:
+                return failed
         return self._answer("pickup", "PICKUPCreationResponseWrapper", answer)
 
     @staticmethod
@@ -684,18 +721,30 @@ class FakeUps:
             )
         )
         self.shipments[record.shipment_id] = record
-        label_image = base64.b64encode(LABEL_GIF).decode()
-        packages = [
-            {
-                "TrackingNumber": number,
-                "ShippingLabel": {
-                    "ImageFormat": {"Code": label_format, "Description": label_format},
-                    "GraphicImage": label_image,
-                    **({"HTMLImage": label_image} if label_format == "GIF" else {}),
-                },
-            }
-            for number in numbers
-        ]
+        ship_to = shipment["ShipTo"]
+        to_address = ship_to["Address"]
+        ship_to_lines = (
+            str(ship_to.get("AttentionName") or ship_to["Name"]),
+            *[str(line) for line in to_address.get("AddressLine", [])],
+            f"{to_address.get('PostalCode', '')} {to_address['City']} {to_address['CountryCode']}",
+        )
+        packages = []
+        for number in numbers:
+            # A new label per package, drawn as UPS draws it: a 4x6 GIF at 203 dpi, or printer code.
+            image = ups_label(number, "GIF", ship_to=ship_to_lines) if label_format == "GIF" else ups_zpl(number)
+            self.labels[number] = image
+            label_image = base64.b64encode(image).decode()
+            html = base64.b64encode(f'<html><body><img src="label{number}.gif"></body></html>'.encode()).decode()
+            packages.append(
+                {
+                    "TrackingNumber": number,
+                    "ShippingLabel": {
+                        "ImageFormat": {"Code": label_format, "Description": label_format},
+                        "GraphicImage": label_image,
+                        **({"HTMLImage": html} if label_format == "GIF" else {}),
+                    },
+                }
+            )
         answer = {
             "ShipmentResponse": {
                 "Response": {
@@ -712,9 +761,50 @@ class FakeUps:
                 },
             }
         }
-        if isinstance(outcome, Fault):
-            await self._stall()
+        if isinstance(outcome, Fault):  # the booking is applied, the client does not learn it
+            failed = await self._after_apply(request, outcome)
+            if failed is not None:
+                return failed
         return self._answer("shipping", "SHIPResponseWrapper", answer)
+
+    async def _label_recovery(self, request: web.Request) -> web.StreamResponse:
+        operation = "recover_label"
+        outcome = await self._prelude(request, operation, "shipping", "/labels/{version}/recovery", "post")
+        if isinstance(outcome, web.StreamResponse):
+            return outcome
+        body, problems = await self._json_body(request)
+        if not problems:
+            problems = self.validators.errors("shipping", "LABELRECOVERYRequestWrapper", body)
+        if problems:
+            return self._violation(operation, problems)
+        self.last_bodies[operation] = body
+        data = body["LabelRecoveryRequest"]
+        number = data.get("TrackingNumber")
+        image_format = data.get("LabelSpecification", {}).get("LabelImageFormat", {}).get("Code", "GIF")
+        if image_format != "GIF":
+            return _ups_error(400, "120100", f"this fake recovers GIF labels only, not {image_format}")
+        record = next((r for r in self.shipments.values() if number in r.tracking_numbers), None)
+        if number is None or record is None or number not in self.labels or record.voided:
+            return _ups_error(400, "120801", "No label was found for the tracking number")
+        self.labels_recovered += 1
+        answer = {
+            "LabelRecoveryResponse": {
+                "Response": {"ResponseStatus": {"Code": "1", "Description": "Success"}, **self._context(data)},
+                "ShipmentIdentificationNumber": record.shipment_id,
+                "LabelResults": self._shape(
+                    [
+                        {
+                            "TrackingNumber": number,
+                            "LabelImage": {
+                                "LabelImageFormat": {"Code": "GIF", "Description": "GIF"},
+                                "GraphicImage": base64.b64encode(self.labels[number]).decode(),
+                            },
+                        }
+                    ]
+                ),
+            }
+        }
+        return self._answer("shipping", "LABELRECOVERYResponseWrapper", answer)
 
     async def _void(self, request: web.Request) -> web.StreamResponse:
         operation = "void_shipment"
@@ -891,8 +981,9 @@ class FakeUps:
         return headers, json.dumps(body).encode()
 
 
-async def _serve(port: int) -> None:
-    fake = FakeUps()
+async def _serve(port: int, latency_s: float = 0.0, account_number: str = "A1B2C3") -> None:
+    fake = FakeUps(account_number=account_number)
+    fake.latency_s = latency_s
     await fake.start(port)
     print(json.dumps({"base_url": fake.base_url, "client_id": fake.client_id}), flush=True)
     try:
@@ -904,12 +995,15 @@ async def _serve(port: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the fake UPS server on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0, help="TCP port (0 picks a free one)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
+    parser.add_argument("--account-number", default="A1B2C3", help="the shipper number the fake expects")
+    parser.add_argument("--quiet", action="store_true", help="log warnings only")
     args = parser.parse_args(argv)
     if not specs_available():
         raise SystemExit(f"UPS specs not found in {SPEC_DIR}")
-    logging.basicConfig(level=logging.INFO)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.port))
+        asyncio.run(_serve(args.port, args.latency_ms / 1000, args.account_number))
 
 
 if __name__ == "__main__":

@@ -101,3 +101,20 @@ def test_serve_runs_on_the_configured_event_loop() -> None:
         standard.close()
     with pytest.raises(ValidationError, match="event_loop"):
         Settings(event_loop="trio")
+
+
+@pytest.mark.parametrize("carrier", ["ups", "dhl_express"])
+async def test_the_example_configuration_documents_valid_carrier_settings(carrier: str) -> None:
+    import yaml
+
+    from carriers.registry import CarrierRegistry
+
+    text = (REPO / "config.example.yaml").read_text(encoding="utf-8")
+    block = text.split(f"# --- {carrier} (begin) ---\n")[1].split(f"  # --- {carrier} (end) ---")[0]
+    uncommented = "\n".join(line.replace("  # ", "  ", 1) for line in block.splitlines())
+    configured = yaml.safe_load(uncommented)
+    assert set(configured) == {carrier}
+    registry = CarrierRegistry.discover()
+    assert registry.settings_problems(configured) == []
+    plugin = registry.get(carrier)
+    assert set(configured[carrier]) == set(plugin.settings_model.model_fields)  # every setting is shown

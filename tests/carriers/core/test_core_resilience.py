@@ -13,6 +13,7 @@ import pytest
 
 from carriers.errors import (
     CarrierAmbiguousError,
+    CarrierAuthError,
     CarrierBusy,
     CarrierCircuitOpen,
     CarrierRateLimited,
@@ -343,3 +344,11 @@ async def test_every_attempt_is_logged(caplog: pytest.LogCaptureFixture) -> None
         ("find_pickup", "success", 2),
     ]
     assert all(r.__dict__["carrier"] == "sim" and r.__dict__["latency_s"] >= 0 for r in lines)
+
+
+async def test_refused_credentials_are_counted_apart_and_not_retried() -> None:
+    rig = Rig({"operation": "schedule_pickup", "kind": "http_error", "status": 401, "body": "invalid credentials"})
+    with pytest.raises(CarrierAuthError):
+        await rig.carrier.schedule_pickup(example_pickup_request("P-AUTH"))
+    assert rig.trail() == [("schedule_pickup", AttemptOutcome.AUTH_REFUSED)]
+    assert rig.sim.pickups_for("P-AUTH") == []

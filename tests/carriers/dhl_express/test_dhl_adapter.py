@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import io
 import logging
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -28,6 +29,7 @@ from carriers.models import TrackingStatus
 from carriers.testing import ManualClock
 from tests.carriers.dhl_express.builders import START, pickup_request, settings_for, shipment_request
 from tests.fakes.dhl_server import FakeDhlServer, Fault, waybill
+from tests.support.barcodes import decode_pdf
 
 S = TrackingStatus
 
@@ -89,7 +91,9 @@ async def test_shipment_books_a_valid_waybill_with_a_pdf_label(
     assert booking.shipment_id == fake_dhl.bookings["CASE-12"][0].number
     assert booking.label is not None
     page = PdfReader(io.BytesIO(booking.label.data)).pages[0]
-    assert booking.shipment_id in page.extract_text()
+    assert "DHL EXPRESS" in page.extract_text()
+    assert ("Code39", booking.shipment_id) in decode_pdf(booking.label.data)  # the waybill, as DHL prints it
+    assert booking.label.data == fake_dhl.labels[booking.shipment_id]
     assert booking.service == "N"
     assert booking.routing_code
 
@@ -316,11 +320,11 @@ async def test_tracking_several_shipments_with_pieces_in_one_call(
 ) -> None:
     one = await adapter.create_shipment(shipment_request("CASE-60-A", parcels=2))
     two = await adapter.create_shipment(shipment_request("CASE-60-B", is_return=True))
-    tokyo = timezone(timedelta(hours=9))
+    paris = ZoneInfo("Europe/Paris")  # the facilities' zone: GET /tracking gives their wall time, no offset
     base = datetime(2025, 3, 4, 1, 0, tzinfo=UTC)
     # Scanned out of order on purpose; DHL lists them oldest first and so must we.
     for hours, code in [(3, "DF"), (1, "PU"), (2, "AF"), (5, "WC"), (6, "OK")]:
-        fake_dhl.scan(one.shipment_id, code, (base + timedelta(hours=hours)).astimezone(tokyo))
+        fake_dhl.scan(one.shipment_id, code, (base + timedelta(hours=hours)).astimezone(paris))
     fake_dhl.scan(two.shipment_id, "SA", base)
     fake_dhl.scan(two.shipment_id, "NH", base + timedelta(days=1))
     unknown = waybill(987654321)
@@ -346,12 +350,21 @@ async def test_tracking_nothing_known_yet_is_not_found(adapter: DhlExpressAdapte
     assert [r.found for r in results] == [False, False]
 
 
-async def test_tracking_without_gmt_offsets_reads_utc(adapter: DhlExpressAdapter, fake_dhl: FakeDhlServer) -> None:
+@pytest.mark.parametrize(
+    ("local", "utc"),
+    [
+        (datetime(2025, 3, 4, 9, 0), datetime(2025, 3, 4, 8, 0, tzinfo=UTC)),  # CET
+        (datetime(2025, 7, 4, 9, 0), datetime(2025, 7, 4, 7, 0, tzinfo=UTC)),  # CEST
+    ],
+)
+async def test_tracking_reads_local_times_without_offsets_in_the_facilities_zone(
+    adapter: DhlExpressAdapter, fake_dhl: FakeDhlServer, local: datetime, utc: datetime
+) -> None:
+    """GET /tracking gives the facility's wall time and no offset: 09:00 in Paris is not 09:00 UTC."""
     number = waybill(77)
-    fake_dhl.omit_gmt_offsets = True
-    fake_dhl.scan(number, "PU", datetime(2025, 3, 4, 9, 0, tzinfo=timezone(timedelta(hours=1))))
+    fake_dhl.scan(number, "PU", local.replace(tzinfo=ZoneInfo("Europe/Paris")))
     (result,) = await adapter.track([number])
-    assert result.events[0].occurred_at == datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
+    assert result.events[0].occurred_at == utc
 
 
 async def test_track_batch_is_limited_to_dhl_maximum(adapter: DhlExpressAdapter) -> None:

@@ -405,3 +405,17 @@ def test_an_event_without_a_usable_time_is_left_out_not_the_whole_answer() -> No
     [result] = mapping.tracking_results(["1234567890"], body)
     assert result.found
     assert [e.occurred_at for e in result.events] == [datetime(2025, 3, 3, 9, tzinfo=UTC)]
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (datetime(2025, 3, 4, 9, 0, tzinfo=UTC), "2025-03-04T14:00:00 GMT+01:00"),  # morning: 14:00 local
+        (datetime(2025, 3, 4, 15, 7, tzinfo=UTC), "2025-03-04T16:15:00 GMT+01:00"),  # afternoon: never past
+        (datetime(2025, 7, 4, 13, 0, tzinfo=UTC), "2025-07-04T15:15:00 GMT+02:00"),  # summer time
+        (datetime(2025, 3, 4, 22, 50, tzinfo=UTC), "2025-03-05T00:00:00 GMT+01:00"),  # late: the next day
+    ],
+)
+def test_planned_shipping_time_is_never_in_the_past(now: datetime, expected: str) -> None:
+    day = now.date()
+    assert mapping.planned_shipping_time(day, settings_for_account(), now) == expected

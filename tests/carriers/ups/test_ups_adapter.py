@@ -31,7 +31,7 @@ from carriers.ups.client import UpsAdapter
 from carriers.ups.settings import UpsSettings
 from tests.carriers.ups.builders import CUSTOMER, pickup_request, shipment_request
 from tests.carriers.ups.conftest import WEBHOOK_CREDENTIAL
-from tests.fakes.ups_server import LABEL_GIF, FakeUps, Fault, Scan, is_valid_1z
+from tests.fakes.ups_server import FakeUps, Fault, Scan, is_valid_1z
 
 
 async def _no_sleep(seconds: float) -> None:
@@ -256,7 +256,8 @@ async def test_return_label_is_a_print_return_label_with_a_gif(
     assert shipment["ShipTo"]["Address"]["City"] == "Lille"
     assert booking.label is not None
     assert booking.label.content_type == "image/gif"
-    assert booking.label.data == LABEL_GIF
+    assert booking.label.data == fake.labels[booking.tracking_numbers[0]]
+    assert booking.label.data.startswith(b"GIF8")
     assert all(is_valid_1z(number) for number in booking.tracking_numbers)
 
 
@@ -427,3 +428,12 @@ async def test_malformed_push_is_refused(adapter: UpsAdapter, fake: FakeUps, clo
     headers, _ = _push(fake, clock)
     with pytest.raises(CarrierPushMalformed):
         adapter.parse_push(headers, body)
+
+
+async def test_an_address_outside_latin_1_reaches_ups_transliterated(
+    adapter: UpsAdapter, fake: FakeUps, clock: ManualClock
+) -> None:
+    polish = CUSTOMER.model_copy(update={"city": "Łódź", "street_lines": ("ul. Świętego Ducha 3",), "country": "PL"})
+    await adapter.schedule_pickup(pickup_request("LATIN-1", clock.now().date(), address=polish))
+    sent = fake.last_bodies["schedule_pickup"]["PickupCreationRequest"]["PickupAddress"]
+    assert sent["City"] == "Lódz" and sent["AddressLine"] == ["ul. Swietego Ducha 3"]

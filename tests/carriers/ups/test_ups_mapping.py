@@ -221,3 +221,9 @@ def test_settings_never_show_secrets() -> None:
     shown = repr(settings) + str(settings.model_dump())
     assert "very-secret" not in shown
     assert "hook-secret" not in shown
+
+
+def test_text_outside_latin_1_is_transliterated_for_ups_and_latin_1_is_kept() -> None:
+    assert mapping.latin1("Łódź, ul. Świętego Ducha") == "Lódz, ul. Swietego Ducha"  # ó is Latin-1: kept
+    assert mapping.latin1("45 rue d'Orléans, Sœur Müller") == "45 rue d'Orléans, Soeur Müller"
+    assert mapping.latin1("Ελλάδα") == "Ellada"
