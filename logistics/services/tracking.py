@@ -1,9 +1,11 @@
-"""Carrier tracking events into the journey: deduplicated, stored by their own time, never moving backwards.
+"""Carrier tracking events into the journey, by the carrier's clock rather than by arrival.
 
-Each event is stored once per (carrier, tracking number, event id); a duplicate changes nothing. A stored
-event then updates its leg only forward; a late event (an "in transit" after "delivered") stays in the
-stored chain of events and in the history as ignored. An exception raises a flag only while it is the
-newest event of its leg, so whatever order the events arrive in, the leg ends in the same state.
+Each event is stored once per (carrier, tracking number, event id); a duplicate changes nothing. The
+journey then follows the leg's whole set of stored events in the carrier's time order
+(``Repair.follow_scans``): whatever order they arrive in, the history, the state path, the flags, the
+notifications and the turnaround clocks end as they would have had the events arrived in order. A late
+event that proves nothing new (an "in transit" dated after "delivered") stays in the stored chain of events
+and in the history as ignored.
 
 One call (a push or a poll batch) is one transaction: its events are stored together or not at all, and the
 durable commit is paid once per call rather than once per event.
@@ -14,13 +16,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from carriers import TrackingEvent
 from logistics.clock import Clock
 from logistics.domain.journey import LegDirection, LegStatus
 from logistics.domain.model import Change, Repair
+from logistics.domain.timeline import Scan
 from logistics.errors import NotFound
 from logistics.services.notifications import record_all
 from logistics.services.ports import Store, StoredCarrierEvent
@@ -101,11 +104,11 @@ class Tracking:
     ) -> tuple[list[StoredCarrierEvent], list[Change]]:
         """The events of one repair that are new, and the changes they make to it (pure, in memory)."""
         known = {(e.carrier, e.tracking_number, e.event_id) for e in stored}
-        newest: dict[LegDirection, tuple[datetime, str]] = {}
+        scans: dict[LegDirection, list[Scan]] = {}
         for e in stored:
-            newest[e.leg] = max(newest.get(e.leg, _EARLIEST), (e.occurred_at, e.event_id))
+            scans.setdefault(e.leg, []).append(_stored_scan(e))
         fresh: list[StoredCarrierEvent] = []
-        changes: list[Change] = []
+        fresh_scans: dict[LegDirection, list[Scan]] = {}
         for direction, event in arrivals:
             identity = (carrier, event.tracking_number, event.event_id)
             if identity in known:
@@ -113,45 +116,48 @@ class Tracking:
                 continue
             known.add(identity)
             result.accepted += 1
-            fresh.append(
-                StoredCarrierEvent(
-                    carrier=carrier,
-                    tracking_number=event.tracking_number,
-                    event_id=event.event_id,
-                    repair_id=repair.id,
-                    leg=direction,
-                    occurred_at=event.occurred_at,
-                    status=event.status.value,
-                    raw_code=event.raw_code,
-                    raw_description=event.raw_description,
-                    location=event.location,
-                    received_at=now,
-                    via=via,
-                )
+            record = StoredCarrierEvent(
+                carrier=carrier,
+                tracking_number=event.tracking_number,
+                event_id=event.event_id,
+                repair_id=repair.id,
+                leg=direction,
+                occurred_at=event.occurred_at,
+                status=event.status.value,
+                raw_code=event.raw_code,
+                raw_description=event.raw_description,
+                location=event.location,
+                received_at=now,
+                via=via,
             )
-            key = _order(event)
-            is_newest = key >= newest.get(direction, _EARLIEST)
-            newest[direction] = max(newest.get(direction, _EARLIEST), key)
-            details = {
-                "carrier": carrier,
-                "tracking_number": event.tracking_number,
-                "raw_code": event.raw_code,
-                "description": event.raw_description,
-                "location": event.location,
-                "via": via,
-            }
-            changes += repair.apply_carrier_status(
-                direction,
-                LegStatus(event.status.value),
-                event.occurred_at,
-                f"{carrier}:{event.event_id}",
-                details,
-                is_newest=is_newest,
-            )
+            fresh.append(record)
+            fresh_scans.setdefault(direction, []).append(_stored_scan(record))
+        changes: list[Change] = []
+        for direction, new in fresh_scans.items():
+            before = scans.get(direction, [])
+            leg = repair.leg(direction)
+            if leg is not None and before and not leg.steps:
+                # A leg recorded before its steps were kept: learn them from its stored scans, silently.
+                repair.follow_scans(direction, before, [])
+            changes += repair.follow_scans(direction, before + new, new)
         return fresh, changes
 
 
-_EARLIEST = (datetime.min.replace(tzinfo=UTC), "")
+def _stored_scan(e: StoredCarrierEvent) -> Scan:
+    return Scan(
+        at=e.occurred_at,
+        event_id=e.event_id,
+        status=LegStatus(e.status),
+        source=f"{e.carrier}:{e.event_id}",
+        details={
+            "carrier": e.carrier,
+            "tracking_number": e.tracking_number,
+            "raw_code": e.raw_code,
+            "description": e.raw_description,
+            "location": e.location,
+            "via": e.via,
+        },
+    )
 
 
 def _order(event: TrackingEvent) -> tuple[datetime, str]:
