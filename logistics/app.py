@@ -138,7 +138,9 @@ def _service_context(
             )
             ttl = timedelta(days=settings.label_link_ttl_days)
             secret = settings.intake_secret.get_secret_value().encode()
-            tracking = Tracking(store, clock)
+            tracking = Tracking(
+                store, clock, future_tolerance=timedelta(minutes=settings.tracking.future_tolerance_min)
+            )
             services = ServiceSet(
                 settings=settings,
                 clock=clock,

@@ -73,6 +73,17 @@ class PollingSettings(BaseModel):
     per_carrier_batch: int = Field(default=50, ge=1, le=1000)
 
 
+class TrackingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    future_tolerance_min: int = Field(
+        default=15,
+        ge=0,
+        le=24 * 60,
+        description="carrier events dated more than this many minutes after the service's clock are refused",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOGISTICS_", env_nested_delimiter="__", extra="forbid")
 
@@ -101,6 +112,7 @@ class Settings(BaseSettings):
     call_policy: CallPolicy = Field(default_factory=CallPolicy)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     polling: PollingSettings = Field(default_factory=PollingSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     booking_retry_max_s: float = Field(default=600.0, gt=0)
     booking_lease_s: float = Field(
         default=120.0, gt=0, description="how long an attempt holds a booking before another may take it over"

@@ -9,8 +9,9 @@ States, in the order a device passes through them::
 
 A journey never moves backwards. Carrier events are read by the carrier's own clock, not by arrival
 (``logistics.domain.timeline``): a late event that proves an earlier step is recorded in the past where it
-belongs, one that would move the journey to an earlier stage changes nothing. Exceptions (damage, delay, failed delivery, a discrepancy at receipt) are not
-states: they are flagged conditions with reasons, raised and cleared beside the state.
+belongs, one that would move the journey to an earlier stage changes nothing. Exceptions (damage, delay,
+failed delivery, a discrepancy at receipt) are not states: they are flagged conditions with reasons, raised
+and cleared beside the state.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Nothing here reads a clock or does I/O; every instant is passed in, timezone-awa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -192,7 +192,20 @@ class Repair(_Model):
         leg_change = self._set_leg_status(self.inbound, LegStatus.CANCELLED, at, Actor.CASE_SYSTEM, source, {})
         return [leg_change, self._move(JourneyState.CANCELLED, at, Actor.CASE_SYSTEM, source, reason=reason)]
 
-    def follow_scans(self, direction: LegDirection, scans: Sequence[Scan], fresh: Sequence[Scan]) -> list[Change]:
+    def opened_at(self, direction: LegDirection) -> datetime:
+        """When a leg came to be: the repair's creation inbound, the device's arrival at the centre outbound."""
+        if direction is LegDirection.OUTBOUND:
+            return self.state_since.get(JourneyState.AT_CENTRE.value, self.created_at)
+        return self.created_at
+
+    def follow_scans(
+        self,
+        direction: LegDirection,
+        scans: Sequence[Scan],
+        fresh: Sequence[Scan],
+        *,
+        skew: timedelta = timedelta(0),
+    ) -> list[Change]:
         """Bring the journey up to date with the carrier's scans of one leg: ``scans`` are all the leg's scans
         (those recorded before and the ``fresh`` ones), ``fresh`` the ones that have just arrived.
 
@@ -202,12 +215,18 @@ class Repair(_Model):
         arrives is recorded with the proving scan's time (marked ``inferred``), and a step already recorded
         that an earlier scan now proves is ``redated``. The journey never moves backwards. A fresh scan that
         teaches nothing is recorded as ``ignored_event``.
+
+        A scan dated before its leg came to be (give or take ``skew``, the clocks' disagreement) is kept but
+        proves nothing: however old, an event never rewinds the journey or its clocks.
         """
         leg = self.leg(direction)
         if leg is None:
             return [_ignored(scan, direction, "no such leg") for scan in fresh]
-        timeline = leg_timeline(scans)
-        changes: list[Change] = []
+        opened = self.opened_at(direction) - skew
+        timeline = leg_timeline(scan for scan in scans if scan.at >= opened)
+        changes: list[Change] = [
+            _ignored(scan, direction, "dated before the leg existed") for scan in fresh if scan.at < opened
+        ]
         self._follow_steps(leg, timeline, changes)
         self._follow_episodes(direction, timeline, changes)
         self._follow_custody(direction, timeline, changes)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from carriers import TrackingEvent
@@ -24,11 +24,20 @@ from logistics.clock import Clock
 from logistics.domain.journey import LegDirection, LegStatus
 from logistics.domain.model import Change, Repair
 from logistics.domain.timeline import Scan
-from logistics.errors import NotFound
 from logistics.services.notifications import record_all
 from logistics.services.ports import Store, StoredCarrierEvent
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One event of a push or poll that was not stored, and why (``code`` is stable)."""
+
+    tracking_number: str
+    event_id: str
+    code: str
+    reason: str
 
 
 @dataclass
@@ -36,20 +45,17 @@ class Ingested:
     accepted: int = 0
     duplicates: int = 0
     unknown: list[str] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+
+DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=15)
 
 
 class Tracking:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, *, future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE) -> None:
         self._store = store
         self._clock = clock
-
-    async def check_known(self, carrier: str, events: Sequence[TrackingEvent]) -> None:
-        """Refuse a push naming a tracking number this service never issued (nothing is stored)."""
-        numbers = sorted({e.tracking_number for e in events})
-        known = await self._store.reader().find_legs(carrier, numbers) if numbers else {}
-        unknown = [number for number in numbers if number not in known]
-        if unknown:
-            raise NotFound(f"unknown tracking number(s): {', '.join(unknown)}", code="tracking.unknown_number")
+        self._future_tolerance = future_tolerance
 
     async def ingest(self, carrier: str, events: Sequence[TrackingEvent], via: Literal["push", "poll"]) -> Ingested:
         """Store the new events of one push or poll and apply them, all in one transaction.
@@ -60,6 +66,8 @@ class Tracking:
         so a call costs a handful of statements whatever its size.
         """
         result = Ingested()
+        now = self._clock.now()
+        latest = now + self._future_tolerance
         numbers = sorted({e.tracking_number for e in events})
         located = await self._store.reader().find_legs(carrier, numbers) if numbers else {}
         by_repair: dict[str, list[tuple[LegDirection, TrackingEvent]]] = {}
@@ -67,11 +75,34 @@ class Tracking:
             leg = located.get(event.tracking_number)
             if leg is None:
                 result.unknown.append(event.tracking_number)
+                result.refused.append(
+                    Refusal(event.tracking_number, event.event_id, "tracking.unknown_number", "unknown tracking number")
+                )
+                continue
+            if event.occurred_at > latest:
+                ahead, tolerance = _duration(event.occurred_at - now), _duration(self._future_tolerance)
+                result.refused.append(
+                    Refusal(
+                        event.tracking_number,
+                        event.event_id,
+                        "tracking.event_in_future",
+                        f"dated {ahead} after the service's clock (tolerance {tolerance})",
+                    )
+                )
                 continue
             by_repair.setdefault(leg[0], []).append((leg[1], event))
+        if result.refused:
+            logger.warning(
+                "%s %s: %d event(s) refused, first: %s %s (%s)",
+                carrier,
+                via,
+                len(result.refused),
+                result.refused[0].tracking_number,
+                result.refused[0].event_id,
+                result.refused[0].reason,
+            )
         if not by_repair:
             return result
-        now = self._clock.now()
         ids = sorted(by_repair)
         async with self._store.transaction() as tx:
             repairs = await tx.get_repairs(ids)
@@ -81,7 +112,14 @@ class Tracking:
             for repair_id in ids:
                 repair = repairs[repair_id]
                 new, changes = self._apply(
-                    carrier, repair, stored.get(repair_id, []), by_repair[repair_id], via, now, result
+                    carrier,
+                    repair,
+                    stored.get(repair_id, []),
+                    by_repair[repair_id],
+                    via,
+                    now,
+                    result,
+                    self._future_tolerance,
                 )
                 if new:
                     fresh += new
@@ -101,6 +139,7 @@ class Tracking:
         via: str,
         now: datetime,
         result: Ingested,
+        skew: timedelta,
     ) -> tuple[list[StoredCarrierEvent], list[Change]]:
         """The events of one repair that are new, and the changes they make to it (pure, in memory)."""
         known = {(e.carrier, e.tracking_number, e.event_id) for e in stored}
@@ -138,8 +177,8 @@ class Tracking:
             leg = repair.leg(direction)
             if leg is not None and before and not leg.steps:
                 # A leg recorded before its steps were kept: learn them from its stored scans, silently.
-                repair.follow_scans(direction, before, [])
-            changes += repair.follow_scans(direction, before + new, new)
+                repair.follow_scans(direction, before, [], skew=skew)
+            changes += repair.follow_scans(direction, before + new, new, skew=skew)
         return fresh, changes
 
 
@@ -158,6 +197,14 @@ def _stored_scan(e: StoredCarrierEvent) -> Scan:
             "via": e.via,
         },
     )
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} h" if hours < 48 else f"{hours // 24} days"
 
 
 def _order(event: TrackingEvent) -> tuple[datetime, str]:

@@ -114,14 +114,22 @@ def feed(r: Repair, seen: list[Scan], status: LegStatus, at: datetime, event_id:
 
 def test_a_pickup_scan_arriving_after_in_transit_is_recorded_in_the_past_and_redates_the_state() -> None:
     r, seen = repair(), list[Scan]()
-    feed(r, seen, LegStatus.IN_TRANSIT, T0, "2")
-    changes = feed(r, seen, LegStatus.PICKED_UP, T0 - timedelta(hours=1), "1")
+    feed(r, seen, LegStatus.IN_TRANSIT, T0 + timedelta(hours=2), "2")
+    changes = feed(r, seen, LegStatus.PICKED_UP, T0 + timedelta(hours=1), "1")
     assert [(c.kind, c.details.get("late"), c.details.get("of")) for c in changes] == [
         ("leg_status", True, None),
         ("redated", None, "state_changed"),
     ]
     assert r.inbound.status is LegStatus.IN_TRANSIT and r.state is JourneyState.IN_TRANSIT_TO_CENTRE
-    assert r.state_since[JourneyState.IN_TRANSIT_TO_CENTRE.value] == T0 - timedelta(hours=1)
+    assert r.state_since[JourneyState.IN_TRANSIT_TO_CENTRE.value] == T0 + timedelta(hours=1)
+
+
+def test_a_scan_dated_before_the_leg_existed_proves_nothing() -> None:
+    r, seen = repair(), list[Scan]()
+    feed(r, seen, LegStatus.IN_TRANSIT, T0 + timedelta(hours=2), "2")
+    changes = feed(r, seen, LegStatus.PICKED_UP, T0 - timedelta(days=300), "1")
+    assert [(c.kind, c.details["why"]) for c in changes] == [("ignored_event", "dated before the leg existed")]
+    assert r.state_since[JourneyState.IN_TRANSIT_TO_CENTRE.value] == T0 + timedelta(hours=2)
 
 
 def test_a_repeated_scan_teaches_nothing_and_is_recorded_as_ignored() -> None:
