@@ -24,7 +24,7 @@ from aiohttp import web
 from carriers import CarrierAdapter, CarrierContext, Sleep
 from carriers.registry import CarrierRegistry
 from carriers.resilience import AttemptRecord, ResilientCarrier
-from logistics.api import routes_centres, routes_public, routes_repairs
+from logistics.api import routes_centres, routes_notifications, routes_public, routes_repairs
 from logistics.api.access_log import access_middleware
 from logistics.api.auth import KeyRing, auth_middleware
 from logistics.api.idempotency import Idempotency
@@ -41,6 +41,7 @@ from logistics.services.centres import Centres
 from logistics.services.housekeeping import Housekeeping
 from logistics.services.label_documents import LabelDocuments
 from logistics.services.label_links import SealedTokens
+from logistics.services.notification_log import NotificationLog
 from logistics.services.polling import Poller
 from logistics.services.repairs import Repairs
 from logistics.services.routing import CoverageInService, Routing
@@ -75,6 +76,7 @@ def create_app(
     app.add_routes(routes_repairs.routes)
     app.add_routes(routes_centres.routes)
     app.add_routes(routes_public.routes)
+    app.add_routes(routes_notifications.routes)
     app.cleanup_ctx.append(_service_context(settings, clock, sleep, registry, label_executor, metrics))
     return app
 
@@ -165,11 +167,14 @@ def _service_context(
                 idempotency=Idempotency(store, clock, SealedTokens(store, clock)),
                 carriers=carriers,
                 poller=Poller(store, clock, carriers, tracking, settings.polling),
-                delivery=WebhookDelivery(store, clock, settings.webhook, session),
+                delivery=WebhookDelivery(
+                    store, clock, settings.webhook, session, on_outcome=metrics.notification_outcome
+                ),
                 turnaround=TurnaroundWatch(store, clock, _calendar_of(routing)),
                 housekeeping=Housekeeping(
                     store, clock, idempotency_retention=timedelta(days=settings.idempotency_retention_days)
                 ),
+                notification_log=NotificationLog(store, clock),
             )
             app[SERVICES] = services
             stack.push_async_callback(services.idempotency.drain)  # answers sent are stored before the close

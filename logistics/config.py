@@ -55,6 +55,9 @@ class WebhookSettings(BaseModel):
 
     url: HttpUrl | None = None
     secret: SecretStr = SecretStr("whsec_" + "ZGV2ZWxvcG1lbnQtd2ViaG9vay1zZWNyZXQtMzJi")
+    previous_secret: SecretStr | None = Field(
+        default=None, description="during a rotation, the old secret: every notification is signed with both"
+    )
     timeout_s: float = Field(default=10.0, gt=0, le=60)
     retry_for_s: float = Field(
         default=3 * 24 * 3600 + 3600,

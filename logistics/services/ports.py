@@ -103,6 +103,22 @@ class Notification:
     created_at: datetime
     attempts: int
     next_attempt_at: datetime
+    retry_from: datetime | None = None  # set when an operator asked for a redelivery; else created_at counts
+
+    @property
+    def retrying_since(self) -> datetime:
+        return self.retry_from or self.created_at
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """A notification as the feed shows it: its place in the feed and where its delivery stands."""
+
+    position: int  # increases with every notification queued, across repairs
+    notification: Notification
+    delivered_at: datetime | None
+    abandoned_at: datetime | None
+    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -148,6 +164,9 @@ class RepairReads(Protocol):
     async def repairs_in_progress(self, limit: int, after: str | None) -> list[Repair]: ...
     async def deliverable_notifications(self, now: datetime, limit: int) -> list[Notification]:
         """Due notifications whose repair has no earlier one still waiting: delivery stays in order per repair."""
+
+    async def notification_feed(self, after: int, limit: int) -> list[FeedEntry]:
+        """Notifications queued after position ``after``, across repairs, in the order they were queued."""
 
 
 class Transaction(RepairReads, Protocol):
@@ -195,6 +214,12 @@ class Transaction(RepairReads, Protocol):
         last_error: str | None,
         abandoned: bool,
     ) -> None: ...
+    async def requeue_notifications(
+        self, repair_id: str | None, since: datetime | None, until: datetime | None, now: datetime
+    ) -> int:
+        """Queue again, due now and retried from now, every notification of ``repair_id`` (any when None)
+        queued in [since, until); delivered and abandoned ones included. Returns how many."""
+
     async def schedule_poll(
         self, repair_id: str, leg: LegDirection, next_poll_at: datetime | None, open_: bool
     ) -> None: ...

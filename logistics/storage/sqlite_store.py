@@ -19,6 +19,7 @@ from logistics.domain.model import Change, Repair
 from logistics.services.ports import (
     AlreadyStored,
     BookingIntent,
+    FeedEntry,
     HistoryEntry,
     IdempotencyRecord,
     LabelLink,
@@ -67,7 +68,12 @@ def _notification(r: aiosqlite.Row) -> Notification:
         created_at=parse_instant(r["created_at"]),
         attempts=r["attempts"],
         next_attempt_at=parse_instant(r["next_attempt_at"]),
+        retry_from=parse_instant(r["retry_from"]) if r["retry_from"] else None,
     )
+
+
+def _maybe_instant(value: str | None) -> datetime | None:
+    return parse_instant(value) if value else None
 
 
 class SqliteReads:
@@ -322,6 +328,21 @@ class SqliteReads:
             (instant(now), instant(now), limit),
         )
         return [_notification(r) for r in rows]
+
+    async def notification_feed(self, after: int, limit: int) -> list[FeedEntry]:
+        rows = await self._all(
+            "SELECT rowid AS position, * FROM notifications WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, limit)
+        )
+        return [
+            FeedEntry(
+                position=int(r["position"]),
+                notification=_notification(r),
+                delivered_at=_maybe_instant(r["delivered_at"]),
+                abandoned_at=_maybe_instant(r["abandoned_at"]),
+                last_error=r["last_error"],
+            )
+            for r in rows
+        ]
 
 
 class SqliteTransaction(SqliteReads):
@@ -642,6 +663,25 @@ class SqliteTransaction(SqliteReads):
                 1 if abandoned else 0,
                 instant(next_attempt_at),
                 notification_id,
+            ),
+        )
+
+    async def requeue_notifications(
+        self, repair_id: str | None, since: datetime | None, until: datetime | None, now: datetime
+    ) -> int:
+        return await self._count(
+            "UPDATE notifications SET delivered_at = NULL, abandoned_at = NULL, attempts = 0, last_error = NULL,"
+            " next_attempt_at = ?, retry_from = ? WHERE (? IS NULL OR repair_id = ?)"
+            " AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?)",
+            (
+                instant(now),
+                instant(now),
+                repair_id,
+                repair_id,
+                instant(since) if since else None,
+                instant(since) if since else None,
+                instant(until) if until else None,
+                instant(until) if until else None,
             ),
         )
 

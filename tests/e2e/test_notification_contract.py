@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from tests.support.clock import ManualClock
 from tests.support.journeys import PARIS_SITE, push, repair_request, scan
-from tests.support.openapi import spec
+from tests.support.openapi import check_notification, spec
 from tests.support.service import Service, running_service
 from tests.support.webhook_receiver import Receiver, webhook_receiver
 
@@ -78,3 +79,94 @@ async def test_every_notification_type_is_received_and_matches_its_schema(tmp_pa
             ("in_transit_to_customer", True),
             ("delivered", None),
         ]
+
+
+async def _feed(service: Service, limit: int = 7) -> list[dict[str, Any]]:
+    """The whole feed, page by page, over HTTP."""
+    items: list[dict[str, Any]] = []
+    after: str | None = None
+    while True:
+        params = {"limit": str(limit), **({"after": after} if after else {})}
+        status, page, _ = await service.call("GET", "/v1/events", params=params)
+        assert status == 200, page
+        if not page["items"]:
+            assert page["next_cursor"] == (after or "0")  # an empty page keeps the cursor
+            return items
+        items += page["items"]
+        after = page["next_cursor"]
+
+
+async def test_after_the_receiver_was_down_the_feed_has_everything_and_a_redelivery_catches_up(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    async with (
+        webhook_receiver(clock.now) as receiver,
+        running_service(tmp_path, clock, webhook={"url": receiver.url}) as service,
+    ):
+        receiver.fail_next = 10**6  # the case system is down
+        repair_id = await _every_kind_of_change(service, receiver)
+        _, other, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-OTHER"))
+        await _drain(service)
+        clock.advance(days=4)  # longer than notifications are retried
+        reader = service.services.store.reader()
+        while (await reader.outbox_depth())["notifications"]:
+            await service.services.delivery.deliver_due()
+        assert receiver.received == []
+
+        items = await _feed(service)
+        assert [int(i["cursor"]) for i in items] == sorted(int(i["cursor"]) for i in items)
+        assert {i["delivery"]["status"] for i in items} == {"abandoned"}
+        mine = [i for i in items if i["repair_id"] == repair_id]
+        assert [i["sequence"] for i in mine] == list(range(1, len(mine) + 1))
+        assert {i["repair_id"] for i in items} == {repair_id, other["repair"]["id"]}
+        for item in items:
+            check_notification(item["payload"])
+            assert item["id"] == f"msg_{item['repair_id']}_{item['sequence']}"
+
+        receiver.fail_next = 0  # back up: the operator asks for the repair's notifications again
+        status, answer, _ = await service.call(
+            "POST", "/v1/admin/notifications/redeliver", "operator", json={"repair_id": repair_id}
+        )
+        assert (status, answer) == (200, {"requeued": len(mine)})
+        await _drain(service)
+        got = receiver.by_repair()
+        assert [m["sequence"] for m in got[repair_id]] == [i["sequence"] for i in mine]
+        assert got[repair_id] == [i["payload"] for i in mine]
+        assert other["repair"]["id"] not in got
+        assert {i["delivery"]["status"] for i in await _feed(service) if i["repair_id"] == repair_id} == {"delivered"}
+        _, metrics, _ = await service.call("GET", "/metrics", None)
+        text = metrics.decode()
+        for outcome in ("delivered", "failed", "abandoned"):
+            assert f'logistics_notifications_total{{outcome="{outcome}"}}' in text
+        assert f"logistics_notification_delivery_seconds_count {len(mine)}.0" in text
+
+
+async def test_a_redelivery_by_time_range_and_its_refusals(tmp_path: Path, clock: ManualClock) -> None:
+    async with (
+        webhook_receiver(clock.now) as receiver,
+        running_service(tmp_path, clock, webhook={"url": receiver.url}) as service,
+    ):
+        await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-EARLY"))
+        start = clock.advance(hours=1)
+        _, late, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-LATE"))
+        await _drain(service)
+        before = len(receiver.received)
+        in_range = [i for i in await _feed(service) if i["queued_at"] >= start.isoformat()]
+        window = {"since": start.isoformat(), "until": (start + timedelta(minutes=1)).isoformat()}
+        status, answer, _ = await service.call("POST", "/v1/admin/notifications/redeliver", "operator", json=window)
+        assert (status, answer) == (200, {"requeued": len(in_range)})
+        await _drain(service)
+        again = receiver.received[before:]
+        assert {m["payload"]["repair_id"] for m in again} == {late["repair"]["id"]}
+        refusals = [
+            ("operator", {}, 422, "redelivery.unbounded"),
+            ("operator", {"since": window["until"], "until": window["since"]}, 422, "redelivery.empty_range"),
+            ("operator", {"repair_id": "rp_nope"}, 404, "repair.not_found"),
+            ("operator", {"since": "yesterday"}, 422, "request.invalid"),
+            ("case_system", {"repair_id": late["repair"]["id"]}, 403, "auth.role_forbidden"),
+        ]
+        for who, body, status_expected, code in refusals:
+            status, problem, _ = await service.call("POST", "/v1/admin/notifications/redeliver", who, json=body)
+            assert (status, problem["code"]) == (status_expected, code), body
+        status, problem, _ = await service.call("GET", "/v1/events", params={"after": "not-a-cursor"})
+        assert (status, problem["code"]) == (422, "feed.bad_cursor")
