@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from logistics.api.auth import require_case_system
 from logistics.api.bodies import body_model, query_model, read_body
@@ -32,11 +32,18 @@ def label_url(request: web.Request, token: str) -> str:
     return f"{request.app[SERVICES].settings.public_base_url}/v1/labels/{token}"
 
 
+_STATE = "|".join(state.value for state in JourneyState)
+_STATES = rf"^({_STATE})(,({_STATE}))*$"
+
+
 class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     case_id: str | None = Field(default=None, max_length=64)
-    status: JourneyState | None = None
+    status: str | None = Field(default=None, pattern=_STATES, description="one state or several, comma-separated")
+    dispatched: bool | None = None
+    updated_since: AwareDatetime | None = None
+    sort: Literal["created_at", "-created_at", "updated_at", "-updated_at"] = "created_at"
     centre_id: str | None = Field(default=None, max_length=64)
     region_id: str | None = Field(default=None, max_length=64)
     turnaround: str | None = Field(
@@ -100,10 +107,13 @@ async def list_repairs(request: web.Request) -> web.Response:
     query = query_model(ListQuery, request)
     flt = RepairFilter(
         case_id=query.case_id,
-        states=(query.status,) if query.status else (),
+        states=tuple(JourneyState(state) for state in query.status.split(",")) if query.status else (),
         centre_id=query.centre_id,
         region_id=query.region_id,
         turnaround_status=tuple(query.turnaround.split(",")) if query.turnaround else (),
+        dispatched=query.dispatched,
+        updated_since=query.updated_since,
+        sort=query.sort,
     )
     page = await svc.repairs.search(flt, query.limit, query.cursor)
     return json_response({"items": [repair_view(r) for r in page.items], "next_cursor": page.next_cursor})

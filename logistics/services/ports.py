@@ -130,6 +130,8 @@ class RepairFilter:
     region_id: str | None = None
     # True: only repairs whose centre has dispatched them (they have an outbound leg); False: only the others.
     dispatched: bool | None = None
+    updated_since: datetime | None = None  # only repairs changed at or after this instant
+    sort: str = "created_at"  # created_at or updated_at; a leading "-" for the newest first
 
 
 @dataclass(frozen=True)

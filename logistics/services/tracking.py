@@ -123,6 +123,9 @@ class Tracking:
                 )
                 if new:
                     fresh += new
+                    # Changed now, whatever the events' own times: a case system listing the repairs
+                    # updated since its last look must find one that a late event changed.
+                    repair.updated_at = max(repair.updated_at, now)
                     changed.append((repair, changes))
             if fresh:
                 await tx.add_carrier_events(fresh)

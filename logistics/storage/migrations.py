@@ -167,7 +167,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 4: a notification an operator asked to deliver again retries for the full period from that request
     # (``retry_from``), not from when it was first queued, or it would be abandoned at its first failure.
+    # The case system lists the repairs changed since its last look, by ``updated_at``.
     """
     ALTER TABLE notifications ADD COLUMN retry_from TEXT;
+    CREATE INDEX repairs_by_updated ON repairs(updated_at, id);
     """,
 )

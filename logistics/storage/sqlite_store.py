@@ -121,14 +121,20 @@ class SqliteReads:
         if flt.turnaround_status:
             where.append(f"turnaround_status IN ({','.join('?' * len(flt.turnaround_status))})")
             params.extend(flt.turnaround_status)
+        if flt.updated_since is not None:
+            where.append("updated_at >= ?")
+            params.append(instant(flt.updated_since))
+        newest_first = flt.sort.startswith("-")
+        column = {"created_at": "created_at", "updated_at": "updated_at"}[flt.sort.removeprefix("-")]
         if cursor:
-            created_at, repair_id = _parse_cursor(cursor)
-            where.append("(created_at, id) > (?, ?)")
-            params.extend((created_at, repair_id))
-        sql = "SELECT doc, created_at, id FROM repairs"
+            value, repair_id = _parse_cursor(cursor)
+            where.append(f"({column}, id) {'<' if newest_first else '>'} (?, ?)")
+            params.extend((value, repair_id))
+        sql = f"SELECT doc, {column}, id FROM repairs"  # noqa: S608 - a column name from the mapping above
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at, id LIMIT ?"
+        order = "DESC" if newest_first else "ASC"
+        sql += f" ORDER BY {column} {order}, id {order} LIMIT ?"
         rows = await self._all(sql, [*params, limit + 1])
         items = [Repair.model_validate_json(r[0]) for r in rows[:limit]]
         next_cursor = _cursor(rows[limit - 1][1], rows[limit - 1][2]) if len(rows) > limit else None
