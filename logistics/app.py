@@ -38,6 +38,7 @@ from logistics.coverage import SAMPLE_COVERAGE_PATH, load_coverage
 from logistics.domain.routing import BusinessCalendar, calendar_for
 from logistics.services.bookings import Bookings
 from logistics.services.centres import Centres
+from logistics.services.customer_labels import CustomerLabels
 from logistics.services.housekeeping import Housekeeping
 from logistics.services.label_documents import LabelDocuments
 from logistics.services.label_links import SealedTokens
@@ -175,6 +176,7 @@ def _service_context(
                     store, clock, idempotency_retention=timedelta(days=settings.idempotency_retention_days)
                 ),
                 notification_log=NotificationLog(store, clock),
+                customer_labels=CustomerLabels(store, clock, link_ttl=ttl),
             )
             app[SERVICES] = services
             stack.push_async_callback(services.idempotency.drain)  # answers sent are stored before the close

@@ -122,8 +122,36 @@ async def list_repairs(request: web.Request) -> web.Response:
 @routes.get("/v1/repairs/{repair_id}")
 async def get_repair(request: web.Request) -> web.Response:
     require_case_system(request)
-    repair = await request.app[SERVICES].repairs.get(request.match_info["repair_id"])
-    return json_response(repair_view(repair))
+    svc = request.app[SERVICES]
+    repair = await svc.repairs.get(request.match_info["repair_id"])
+    link = await svc.customer_labels.status(repair.id)
+    view = repair_view(repair)
+    view["customer_label"] = {
+        "status": link.status,
+        "issued_at": link.issued_at.isoformat() if link.issued_at else None,
+        "expires_at": link.expires_at.isoformat() if link.expires_at else None,
+        "reissue": f"/v1/repairs/{repair.id}/customer-label",
+    }
+    return json_response(view)
+
+
+@routes.post("/v1/repairs/{repair_id}/customer-label")
+async def reissue_customer_label(request: web.Request) -> web.Response:
+    require_case_system(request)
+    svc = request.app[SERVICES]
+    body = await read_body(request, svc.settings.max_body_bytes)
+    repair_id = request.match_info["repair_id"]
+
+    async def compute() -> web.Response:
+        reissued = await svc.customer_labels.reissue(repair_id)
+        view = {
+            "url": label_url(request, reissued.token),
+            "expires_at": reissued.expires_at.isoformat(),
+            "revoked": reissued.revoked,
+        }
+        return keep_secret(json_response(view, status=201), reissued.token)
+
+    return await svc.idempotency.run(request, body, compute)
 
 
 @routes.get("/v1/repairs/{repair_id}/events")

@@ -12,6 +12,7 @@ from logistics.clock import Clock
 from logistics.config import Settings
 from logistics.services.bookings import Bookings
 from logistics.services.centres import Centres
+from logistics.services.customer_labels import CustomerLabels
 from logistics.services.housekeeping import Housekeeping
 from logistics.services.label_documents import LabelDocuments
 from logistics.services.notification_log import NotificationLog
@@ -45,3 +46,4 @@ class ServiceSet:
     turnaround: TurnaroundWatch
     housekeeping: Housekeeping
     notification_log: NotificationLog
+    customer_labels: CustomerLabels

@@ -72,6 +72,17 @@ def _notification(r: aiosqlite.Row) -> Notification:
     )
 
 
+def _label_link(r: aiosqlite.Row) -> LabelLink:
+    return LabelLink(
+        token_hash=r["token_hash"],
+        repair_id=r["repair_id"],
+        leg=LegDirection(r["leg"]),
+        created_at=parse_instant(r["created_at"]),
+        expires_at=parse_instant(r["expires_at"]),
+        revoked_at=parse_instant(r["revoked_at"]) if r["revoked_at"] else None,
+    )
+
+
 def _maybe_instant(value: str | None) -> datetime | None:
     return parse_instant(value) if value else None
 
@@ -220,16 +231,13 @@ class SqliteReads:
 
     async def label_link(self, token_hash: str) -> LabelLink | None:
         r = await self._one("SELECT * FROM label_links WHERE token_hash = ?", (token_hash,))
-        if r is None:
-            return None
-        return LabelLink(
-            token_hash=r["token_hash"],
-            repair_id=r["repair_id"],
-            leg=LegDirection(r["leg"]),
-            created_at=parse_instant(r["created_at"]),
-            expires_at=parse_instant(r["expires_at"]),
-            revoked_at=parse_instant(r["revoked_at"]) if r["revoked_at"] else None,
+        return None if r is None else _label_link(r)
+
+    async def label_links_of(self, repair_id: str, leg: LegDirection) -> list[LabelLink]:
+        rows = await self._all(
+            "SELECT * FROM label_links WHERE repair_id = ? AND leg = ? ORDER BY created_at", (repair_id, leg.value)
         )
+        return [_label_link(r) for r in rows]
 
     async def carrier_label(self, repair_id: str, leg: LegDirection) -> tuple[str, bytes] | None:
         r = await self._one(
@@ -579,10 +587,11 @@ class SqliteTransaction(SqliteReads):
             ),
         )
 
-    async def revoke_label_links(self, repair_id: str, now: datetime) -> int:
+    async def revoke_label_links(self, repair_id: str, now: datetime, leg: LegDirection | None = None) -> int:
         return await self._count(
-            "UPDATE label_links SET revoked_at = ? WHERE repair_id = ? AND revoked_at IS NULL",
-            (instant(now), repair_id),
+            "UPDATE label_links SET revoked_at = ? WHERE repair_id = ? AND revoked_at IS NULL"
+            " AND (? IS NULL OR leg = ?)",
+            (instant(now), repair_id, leg.value if leg else None, leg.value if leg else None),
         )
 
     async def forget_idempotency(self, before: datetime, limit: int) -> int:

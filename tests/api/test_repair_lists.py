@@ -67,3 +67,35 @@ async def test_lists_filter_on_several_states_on_dispatch_and_on_changes_and_sor
     for bad in ({"status": "at_centre,lost"}, {"sort": "state"}, {"updated_since": "yesterday"}):
         status, problem, _ = await service.call("GET", "/v1/repairs", params=bad)
         assert (status, problem["code"]) == (422, "request.invalid_query"), bad
+
+
+async def test_the_customers_label_link_is_read_from_the_repair_and_reissued_revoking_the_old(
+    service: Service,
+) -> None:
+    status, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-LINK"))
+    repair_id = created["repair"]["id"]
+    first = created["customer_label"]["url"].removeprefix("http://127.0.0.1:8080")
+    _, repair, _ = await service.call("GET", f"/v1/repairs/{repair_id}")
+    link = repair["customer_label"]
+    assert link["status"] == "live" and link["expires_at"] == created["customer_label"]["expires_at"]
+
+    service.clock.advance(days=31)
+    _, repair, _ = await service.call("GET", f"/v1/repairs/{repair_id}")
+    assert repair["customer_label"]["status"] == "expired"
+    status, reissued, _ = await service.call("POST", link["reissue"])
+    assert status == 201 and reissued["revoked"] == 1
+    second = reissued["url"].removeprefix("http://127.0.0.1:8080")
+    assert (await service.call("GET", second, None))[0] == 200
+    assert (await service.call("GET", first, None))[0] == 404
+    _, repair, _ = await service.call("GET", f"/v1/repairs/{repair_id}")
+    assert repair["customer_label"]["status"] == "live"
+
+    status, reissued_again, _ = await service.call("POST", link["reissue"])
+    assert (await service.call("GET", second, None))[0] == 404  # each re-issue revokes the one before
+    assert (await service.call("GET", reissued_again["url"].removeprefix("http://127.0.0.1:8080"), None))[0] == 200
+
+    assert (await service.call("POST", f"/v1/repairs/{repair_id}/cancel", json={"reason": "fixed"}))[0] == 200
+    status, problem, _ = await service.call("POST", link["reissue"])
+    assert (status, problem["code"]) == (409, "label.not_reissuable")
+    status, problem, _ = await service.call("POST", "/v1/repairs/rp_nope/customer-label")
+    assert (status, problem["code"]) == (404, "repair.not_found")
