@@ -28,7 +28,7 @@ FLAG_CODES: dict[LegStatus, str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scan:
     """One carrier event of a leg, as the journey reads it."""
 

@@ -21,7 +21,7 @@ from typing import Literal
 
 from carriers import TrackingEvent
 from logistics.clock import Clock
-from logistics.domain.journey import LegDirection, LegStatus
+from logistics.domain.journey import LEG_STAGE, LegDirection, LegStatus
 from logistics.domain.model import Change, Repair
 from logistics.domain.timeline import Scan
 from logistics.services.notifications import record_all
@@ -173,33 +173,36 @@ class Tracking:
                 via=via,
             )
             fresh.append(record)
-            fresh_scans.setdefault(direction, []).append(_stored_scan(record))
+            fresh_scans.setdefault(direction, []).append(_stored_scan(record, fresh=True))
         changes: list[Change] = []
         for direction, new in fresh_scans.items():
             before = scans.get(direction, [])
             leg = repair.leg(direction)
-            if leg is not None and before and not leg.steps:
+            if leg is not None and before and not leg.steps and LEG_STAGE[leg.status] >= LEG_STAGE[LegStatus.PICKED_UP]:
                 # A leg recorded before its steps were kept: learn them from its stored scans, silently.
                 repair.follow_scans(direction, before, [], skew=skew)
             changes += repair.follow_scans(direction, before + new, new, skew=skew)
         return fresh, changes
 
 
-def _stored_scan(e: StoredCarrierEvent) -> Scan:
-    return Scan(
-        at=e.occurred_at,
-        event_id=e.event_id,
-        status=LegStatus(e.status),
-        source=f"{e.carrier}:{e.event_id}",
-        details={
+_STATUSES = {status.value: status for status in LegStatus}
+
+
+def _stored_scan(e: StoredCarrierEvent, *, fresh: bool = False) -> Scan:
+    """The journey's view of a stored event; the full details (for the history) only of a fresh one, since an
+    event already recorded seldom makes a new entry (then it is named by its code and description)."""
+    if fresh:
+        details: dict[str, object] = {
             "carrier": e.carrier,
             "tracking_number": e.tracking_number,
             "raw_code": e.raw_code,
             "description": e.raw_description,
             "location": e.location,
             "via": e.via,
-        },
-    )
+        }
+    else:
+        details = {"raw_code": e.raw_code, "description": e.raw_description}
+    return Scan(e.occurred_at, e.event_id, _STATUSES[e.status], f"{e.carrier}:{e.event_id}", details)
 
 
 def _duration(span: timedelta) -> str:
