@@ -6,10 +6,10 @@ from typing import Any, Literal
 
 import orjson
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from logistics.api.auth import require_case_system
-from logistics.api.bodies import body_model, query_model, read_body
+from logistics.api.bodies import body_model, iso_instant_only, query_model, read_body
 from logistics.api.context import request_id_of
 from logistics.api.idempotency import keep_secret, request_origin
 from logistics.api.keys import SERVICES
@@ -44,6 +44,8 @@ class ListQuery(BaseModel):
     dispatched: bool | None = None
     updated_since: AwareDatetime | None = None
     sort: Literal["created_at", "-created_at", "updated_at", "-updated_at"] = "created_at"
+
+    _iso_instant = field_validator("updated_since", mode="before")(iso_instant_only)
     centre_id: str | None = Field(default=None, max_length=64)
     region_id: str | None = Field(default=None, max_length=64)
     turnaround: str | None = Field(

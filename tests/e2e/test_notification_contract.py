@@ -154,7 +154,7 @@ async def test_a_redelivery_by_time_range_and_its_refusals(tmp_path: Path, clock
         in_range = [i for i in await _feed(service) if i["queued_at"] >= start.isoformat()]
         window = {"since": start.isoformat(), "until": (start + timedelta(minutes=1)).isoformat()}
         status, answer, _ = await service.call("POST", "/v1/admin/notifications/redeliver", "operator", json=window)
-        assert (status, answer) == (200, {"requeued": len(in_range)})
+        assert (status, answer) == (200, {"requeued": len(in_range)}), answer
         await _drain(service)
         again = receiver.received[before:]
         assert {m["payload"]["repair_id"] for m in again} == {late["repair"]["id"]}

@@ -28,7 +28,7 @@ from logistics.domain.model import Leg, ReceiptCheck
 from logistics.domain.routing import TurnaroundTargets, calendar_for
 from logistics.domain.turnaround import BusinessDays, Segment
 from logistics.services.notifications import record
-from logistics.services.ports import HistoryEntry, Store
+from logistics.services.ports import HistoryEntry, Store, StoredCarrierEvent
 from logistics.services.tracking import Tracking
 from logistics.services.turnaround import TurnaroundWatch
 from logistics.storage.database import Database
@@ -356,5 +356,53 @@ async def test_the_custody_view_agrees_with_the_repair_on_who_holds_the_device()
             await _receive_and_dispatch(store, "a")
             rows, holder = await holders()
             assert rows[-1] == holder == "repair_centre"
+        finally:
+            await database.close()
+
+
+async def test_a_leg_recorded_before_steps_were_kept_learns_them_silently_from_its_stored_scans() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        database = await Database.open(Path(tmp) / "logistics.db")
+        try:
+            store = SqliteStore(database)
+            since = {"awaiting_drop_off": T0 - 2 * H, "in_transit_to_centre": T0 + 3 * H}
+            older = build_repair(
+                "old",
+                T0 - 2 * H,
+                tracking_number="TN-old",
+                state=JourneyState.IN_TRANSIT_TO_CENTRE,
+                leg_status=LegStatus.IN_TRANSIT,
+                state_since=since,
+            )
+            scans = [event("TN-old", i, T0 + offset, status) for i, offset, status in INBOUND[:2]]
+            async with store.transaction() as tx:
+                await tx.add_repair(older)
+                await tx.add_carrier_events(
+                    [
+                        StoredCarrierEvent(
+                            "line",
+                            e.tracking_number,
+                            e.event_id,
+                            "old",
+                            LegDirection.INBOUND,
+                            e.occurred_at,
+                            e.status.value,
+                            e.raw_code,
+                            e.raw_description,
+                            e.location,
+                            T0 + 4 * H,
+                            "push",
+                        )
+                        for e in scans
+                    ]
+                )
+            tracking = Tracking(store, ManualClock(END))
+            await tracking.ingest("line", [event("TN-old", "i5", T0 + 30 * H, TrackingStatus.OUT_FOR_DELIVERY)], "poll")
+            entries = await store.reader().history("old")
+            assert [(e.change.kind, e.change.status) for e in entries] == [("leg_status", LegStatus.OUT_FOR_DELIVERY)]
+            repair = await store.reader().get_repair("old")
+            assert repair is not None
+            # The drop-off scan, learnt from the stored chain, dates the transit it proves.
+            assert repair.state_since["in_transit_to_centre"] == T0
         finally:
             await database.close()
