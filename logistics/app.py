@@ -24,7 +24,7 @@ from aiohttp import web
 from carriers import CarrierAdapter, CarrierContext, Sleep
 from carriers.registry import CarrierRegistry
 from carriers.resilience import AttemptRecord, ResilientCarrier
-from logistics.api import routes_centres, routes_public, routes_repairs
+from logistics.api import routes_centres, routes_notifications, routes_public, routes_repairs
 from logistics.api.access_log import access_middleware
 from logistics.api.auth import KeyRing, auth_middleware
 from logistics.api.idempotency import Idempotency
@@ -38,9 +38,11 @@ from logistics.coverage import SAMPLE_COVERAGE_PATH, load_coverage
 from logistics.domain.routing import BusinessCalendar
 from logistics.services.bookings import Bookings
 from logistics.services.centres import Centres
+from logistics.services.customer_labels import CustomerLabels
 from logistics.services.housekeeping import Housekeeping
 from logistics.services.label_documents import LabelDocuments
 from logistics.services.label_links import SealedTokens
+from logistics.services.notification_log import NotificationLog
 from logistics.services.polling import Poller
 from logistics.services.repairs import Repairs
 from logistics.services.routing import CoverageInService, Routing
@@ -80,6 +82,7 @@ def create_app(
     app.add_routes(routes_centres.routes)
     app.add_routes(routes_public.routes)
     app.on_response_prepare.append(name_the_server)
+    app.add_routes(routes_notifications.routes)
     app.cleanup_ctx.append(_service_context(settings, clock, sleep, registry, label_executor, metrics))
     return app
 
@@ -171,7 +174,9 @@ def _service_context(
             stack.push_async_callback(bookings.drain)
             ttl = timedelta(days=settings.label_link_ttl_days)
             secret = settings.intake_secret.get_secret_value().encode()
-            tracking = Tracking(store, clock)
+            tracking = Tracking(
+                store, clock, future_tolerance=timedelta(minutes=settings.tracking.future_tolerance_min)
+            )
             services = ServiceSet(
                 settings=settings,
                 clock=clock,
@@ -196,11 +201,15 @@ def _service_context(
                 idempotency=Idempotency(store, clock, SealedTokens(store, clock)),
                 carriers=carriers,
                 poller=Poller(store, clock, carriers, tracking, settings.polling),
-                delivery=WebhookDelivery(store, clock, settings.webhook, session),
+                delivery=WebhookDelivery(
+                    store, clock, settings.webhook, session, on_outcome=metrics.notification_outcome
+                ),
                 turnaround=TurnaroundWatch(store, clock, _calendar_of(routing)),
                 housekeeping=Housekeeping(
                     store, clock, idempotency_retention=timedelta(days=settings.idempotency_retention_days)
                 ),
+                notification_log=NotificationLog(store, clock),
+                customer_labels=CustomerLabels(store, clock, link_ttl=ttl),
             )
             app[SERVICES] = services
             # Bookings that failed on our own configuration (credentials refused, a carrier not enabled) are

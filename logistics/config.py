@@ -63,6 +63,9 @@ class WebhookSettings(BaseModel):
 
     url: HttpUrl | None = None
     secret: SecretStr = SecretStr("whsec_" + "ZGV2ZWxvcG1lbnQtd2ViaG9vay1zZWNyZXQtMzJi")
+    previous_secret: SecretStr | None = Field(
+        default=None, description="during a rotation, the old secret: every notification is signed with both"
+    )
     timeout_s: float = Field(default=10.0, gt=0, le=60)
     retry_for_s: float = Field(
         default=3 * 24 * 3600 + 3600,
@@ -79,6 +82,17 @@ class PollingSettings(BaseModel):
     enabled: bool = True
     interval_s: float = Field(default=30.0, gt=0, description="how often the poller looks for due legs")
     per_carrier_batch: int = Field(default=50, ge=1, le=1000)
+
+
+class TrackingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    future_tolerance_min: int = Field(
+        default=15,
+        ge=0,
+        le=24 * 60,
+        description="carrier events dated more than this many minutes after the service's clock are refused",
+    )
 
 
 class Settings(BaseSettings):
@@ -114,6 +128,7 @@ class Settings(BaseSettings):
     )
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     polling: PollingSettings = Field(default_factory=PollingSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     booking_retry_max_s: float = Field(default=600.0, gt=0)
     booking_budget_s: float | None = Field(
         default=5.0,

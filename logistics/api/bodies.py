@@ -9,6 +9,7 @@ nesting that reaches the models is bounded again, far lower, before any validati
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 import orjson
@@ -124,3 +125,14 @@ def query_model(model: type[M], request: web.Request) -> M:
             code="request.invalid_query",
             fields=fields,
         ) from exc
+
+
+_ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def iso_instant_only(value: Any) -> Any:
+    """A ``mode="before"`` validator: an instant is given as ISO 8601 text, never as a number of seconds
+    (which pydantic would otherwise read as a Unix time)."""
+    if value is not None and (not isinstance(value, str) or not _ISO_INSTANT.match(value)):
+        raise ValueError("an ISO 8601 date and time with a UTC offset, e.g. 2025-03-03T09:00:00+01:00")
+    return value

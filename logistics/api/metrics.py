@@ -46,6 +46,18 @@ class Metrics:
             ["outbox"],
             registry=self.registry,
         )
+        self.notifications = Counter(
+            "logistics_notifications",
+            "notification delivery attempts by outcome: delivered, failed (to be retried), abandoned",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.notification_latency = Histogram(
+            "logistics_notification_delivery_seconds",
+            "time from a notification's queueing (or redelivery request) to its delivery",
+            registry=self.registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 86400, 3 * 86400),
+        )
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._carrier_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self.label_renders = Counter(
@@ -65,6 +77,12 @@ class Metrics:
             lambda: (self.requests.labels(method, route, str(status)), self.latency.labels(route)),
             elapsed_s,
         )
+
+    def notification_outcome(self, outcome: str, latency_s: float | None) -> None:
+        """Count one delivery attempt's outcome; a delivery also observes its latency."""
+        self.notifications.labels(outcome).inc()
+        if latency_s is not None:
+            self.notification_latency.observe(max(0.0, latency_s))
 
     def carrier_attempt(self, carrier: str, operation: str, outcome: str, latency_s: float) -> None:
         """Count one carrier attempt by outcome and observe its latency."""

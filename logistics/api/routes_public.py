@@ -72,9 +72,14 @@ async def carrier_events(request: web.Request) -> web.Response:
         raise InvalidRequest(
             "the push is not valid: its body could not be decoded", code="carrier.push_malformed", status=400
         ) from exc
-    await svc.tracking.check_known(name, events)
+    # Per event: the known ones are stored, each refused one is listed with its reason, and the push as a
+    # whole is answered 202, so the carrier does not retry a batch that can never pass.
     result = await svc.tracking.ingest(name, events, "push")
-    return json_response({"accepted": result.accepted, "duplicates": result.duplicates}, status=202)
+    refused = [
+        {"tracking_number": r.tracking_number, "event_id": r.event_id, "code": r.code, "reason": r.reason}
+        for r in result.refused
+    ]
+    return json_response({"accepted": result.accepted, "duplicates": result.duplicates, "refused": refused}, status=202)
 
 
 @routes.get("/health")

@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from logistics.api.auth import require_case_system
-from logistics.api.bodies import body_model, query_model, read_body
+from logistics.api.bodies import body_model, iso_instant_only, query_model, read_body
 from logistics.api.context import request_id_of
 from logistics.api.idempotency import keep_secret, request_origin
 from logistics.api.keys import SERVICES
@@ -35,11 +35,20 @@ def label_url(request: web.Request, token: str) -> str:
     return f"{request.app[SERVICES].settings.public_base_url}/v1/labels/{token}"
 
 
+_STATE = "|".join(state.value for state in JourneyState)
+_STATES = rf"^({_STATE})(,({_STATE}))*$"
+
+
 class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     case_id: str | None = Field(default=None, max_length=64)
-    status: JourneyState | None = None
+    status: str | None = Field(default=None, pattern=_STATES, description="one state or several, comma-separated")
+    dispatched: bool | None = None
+    updated_since: AwareDatetime | None = None
+    sort: Literal["created_at", "-created_at", "updated_at", "-updated_at"] = "created_at"
+
+    _iso_instant = field_validator("updated_since", mode="before")(iso_instant_only)
     centre_id: str | None = Field(default=None, max_length=64)
     region_id: str | None = Field(default=None, max_length=64)
     turnaround: str | None = Field(
@@ -104,10 +113,13 @@ async def list_repairs(request: web.Request) -> web.Response:
     query = query_model(ListQuery, request)
     flt = RepairFilter(
         case_id=query.case_id,
-        states=(query.status,) if query.status else (),
+        states=tuple(JourneyState(state) for state in query.status.split(",")) if query.status else (),
         centre_id=query.centre_id,
         region_id=query.region_id,
         turnaround_status=tuple(query.turnaround.split(",")) if query.turnaround else (),
+        dispatched=query.dispatched,
+        updated_since=query.updated_since,
+        sort=query.sort,
     )
     page = await svc.repairs.search(flt, query.limit, query.cursor)
     return json_response({"items": [repair_view(r) for r in page.items], "next_cursor": page.next_cursor})
@@ -116,8 +128,36 @@ async def list_repairs(request: web.Request) -> web.Response:
 @routes.get("/v1/repairs/{repair_id}")
 async def get_repair(request: web.Request) -> web.Response:
     require_case_system(request)
-    repair = await request.app[SERVICES].repairs.get(request.match_info["repair_id"])
-    return json_response(repair_view(repair))
+    svc = request.app[SERVICES]
+    repair = await svc.repairs.get(request.match_info["repair_id"])
+    link = await svc.customer_labels.status(repair.id)
+    view = repair_view(repair)
+    view["customer_label"] = {
+        "status": link.status,
+        "issued_at": link.issued_at.isoformat() if link.issued_at else None,
+        "expires_at": link.expires_at.isoformat() if link.expires_at else None,
+        "reissue": f"/v1/repairs/{repair.id}/customer-label",
+    }
+    return json_response(view)
+
+
+@routes.post("/v1/repairs/{repair_id}/customer-label")
+async def reissue_customer_label(request: web.Request) -> web.Response:
+    require_case_system(request)
+    svc = request.app[SERVICES]
+    body = await read_body(request, svc.settings.max_body_bytes)
+    repair_id = request.match_info["repair_id"]
+
+    async def compute() -> web.Response:
+        reissued = await svc.customer_labels.reissue(repair_id)
+        view = {
+            "url": label_url(request, reissued.token),
+            "expires_at": reissued.expires_at.isoformat(),
+            "revoked": reissued.revoked,
+        }
+        return keep_secret(json_response(view, status=201), reissued.token)
+
+    return await svc.idempotency.run(request, body, compute)
 
 
 @routes.get("/v1/repairs/{repair_id}/events")

@@ -12,8 +12,10 @@ from logistics.clock import Clock
 from logistics.config import Settings
 from logistics.services.bookings import Bookings
 from logistics.services.centres import Centres
+from logistics.services.customer_labels import CustomerLabels
 from logistics.services.housekeeping import Housekeeping
 from logistics.services.label_documents import LabelDocuments
+from logistics.services.notification_log import NotificationLog
 from logistics.services.polling import Poller
 from logistics.services.ports import Store
 from logistics.services.repairs import Repairs
@@ -43,3 +45,5 @@ class ServiceSet:
     delivery: WebhookDelivery
     turnaround: TurnaroundWatch
     housekeeping: Housekeeping
+    notification_log: NotificationLog
+    customer_labels: CustomerLabels

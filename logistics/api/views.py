@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from logistics.domain.journey import LegDirection, custodian
+from logistics.domain.journey import LegDirection, custodian, state_at
 from logistics.domain.model import Leg, Repair
 from logistics.domain.routing import RoutingDecision
 from logistics.services.ports import HistoryEntry, StoredCarrierEvent
@@ -72,15 +72,6 @@ def history_view(entry: HistoryEntry) -> dict[str, Any]:
     }
 
 
-def holder_after_scan(leg: LegDirection, status: str) -> str:
-    """Who holds the parcel once the carrier reports ``status`` on a leg."""
-    if status in ("label_created", "pickup_scheduled", "cancelled", "unknown"):
-        return "customer" if leg is LegDirection.INBOUND else "repair_centre"
-    if status == "delivered":
-        return "repair_centre" if leg is LegDirection.INBOUND else "customer"
-    return "carrier"
-
-
 def custody_view(
     repair: Repair,
     entries: list[HistoryEntry],
@@ -88,7 +79,11 @@ def custody_view(
     site_zone: str | None,
     centre_zone: str | None,
 ) -> list[dict[str, Any]]:
-    """The chain of custody: every carrier scan and every state change, ordered by when it happened."""
+    """The chain of custody: every carrier scan and every state change, ordered by when it happened.
+
+    Each row's holder is the one the repair's journey names at that time (``state_at``), so an inbound
+    "delivered" scan leaves the device with the carrier until the centre scans it in, as the repair says.
+    """
     from zoneinfo import ZoneInfo
 
     def local(at: Any, leg: str | None, holder: str) -> str | None:
@@ -99,7 +94,8 @@ def custody_view(
 
     rows: list[dict[str, Any]] = []
     for event in events:
-        holder = holder_after_scan(event.leg, event.status)
+        # The holder the journey itself says, at the scan's time: the view and the repair never disagree.
+        holder = custodian(state_at(repair.state_since, event.occurred_at, repair.state)).value
         rows.append(
             {
                 "at": event.occurred_at.isoformat(),

@@ -7,14 +7,18 @@ States, in the order a device passes through them::
     awaiting_drop_off┘
     (any state before the device is with the carrier) ─> cancelled
 
-A journey never moves backwards: a late carrier event that would move it to an earlier stage is recorded in
-the history and changes nothing. Exceptions (damage, delay, failed delivery, a discrepancy at receipt) are not
-states: they are flagged conditions with reasons, raised and cleared beside the state.
+A journey never moves backwards. Carrier events are read by the carrier's own clock, not by arrival
+(``logistics.domain.timeline``): a late event that proves an earlier step is recorded in the past where it
+belongs, one that would move the journey to an earlier stage changes nothing. Exceptions (damage, delay,
+failed delivery, a discrepancy at receipt) are not states: they are flagged conditions with reasons, raised
+and cleared beside the state.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from datetime import datetime
 
 
 class JourneyState(enum.StrEnum):
@@ -93,7 +97,7 @@ LEG_STAGE: dict[LegStatus, int] = {
     LegStatus.CANCELLED: 9,
 }
 
-_WITH_CARRIER = frozenset(
+WITH_CARRIER = frozenset(
     {
         LegStatus.PICKED_UP,
         LegStatus.DROPPED_OFF,
@@ -136,7 +140,7 @@ def state_after_carrier_status(state: JourneyState, direction: LegDirection, sta
     Inbound "delivered" does not put the device at the centre: only the centre's receipt scan does, since the
     centre's scan is the proof of custody.
     """
-    if is_terminal(state) or status not in _WITH_CARRIER:
+    if is_terminal(state) or status not in WITH_CARRIER:
         return state
     if direction is LegDirection.INBOUND:
         target = JourneyState.IN_TRANSIT_TO_CENTRE
@@ -160,6 +164,15 @@ def state_after_receipt(state: JourneyState) -> JourneyState | None:
 
 def can_dispatch(state: JourneyState) -> bool:
     return state is JourneyState.AT_CENTRE
+
+
+def state_at(state_since: Mapping[str, datetime], at: datetime, current: JourneyState) -> JourneyState:
+    """The state a journey was in at ``at``, read from when it entered each state (``current`` if none)."""
+    reached = [JourneyState(name) for name, since in state_since.items() if since <= at]
+    if reached:
+        return max(reached, key=STAGE.__getitem__)
+    entered = [JourneyState(name) for name in state_since]
+    return min(entered, key=STAGE.__getitem__) if entered else current
 
 
 def custodian(state: JourneyState) -> Actor:

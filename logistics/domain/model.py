@@ -6,12 +6,16 @@ Nothing here reads a clock or does I/O; every instant is passed in, timezone-awa
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+import dataclasses
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from logistics.domain.journey import (
+    STAGE,
+    WITH_CARRIER,
     Actor,
     JourneyState,
     LegDirection,
@@ -20,15 +24,22 @@ from logistics.domain.journey import (
     can_cancel,
     can_dispatch,
     leg_status_advances,
-    state_after_carrier_status,
     state_after_receipt,
+    state_at,
 )
+from logistics.domain.timeline import FLAG_CODES, LegTimeline, Scan, leg_timeline
 
 #: What a carrier's acceptance scan means on an inbound leg, by how the leg leaves the customer.
 _ACCEPTANCE = {
     LegMethod.COURIER_PICKUP: LegStatus.PICKED_UP,
     LegMethod.CUSTOMER_DROP_OFF: LegStatus.DROPPED_OFF,
 }
+
+
+def _as_acceptance(scan: Scan, method: LegMethod) -> Scan:
+    if scan.status in _ACCEPTANCE.values() and scan.status is not _ACCEPTANCE[method]:
+        return dataclasses.replace(scan, status=_ACCEPTANCE[method])
+    return scan
 
 
 class DomainRuleError(Exception):
@@ -69,6 +80,8 @@ class Leg(_Model):
     pickup_confirmation: str | None = None
     pickup_round: int = 1  # a rescheduled pickup is a new booking with a new reference
     carrier_label: bool = False  # the carrier supplied its own label image
+    steps: dict[str, datetime] = Field(default_factory=dict)
+    """The carrier statuses the leg has passed through, each dated by the earliest scan reporting it."""
     last_error: str | None = None
 
     @property
@@ -103,6 +116,7 @@ class Change(_Model):
         "rescheduled",
         "outcome",
         "turnaround",
+        "redated",
     ]
     occurred_at: datetime
     actor: Actor
@@ -191,122 +205,206 @@ class Repair(_Model):
         leg_change = self._set_leg_status(self.inbound, LegStatus.CANCELLED, at, Actor.CASE_SYSTEM, source, {})
         return [leg_change, self._move(JourneyState.CANCELLED, at, Actor.CASE_SYSTEM, source, reason=reason)]
 
-    def apply_carrier_status(
+    def opened_at(self, direction: LegDirection) -> datetime:
+        """When a leg came to be: the repair's creation inbound, the device's arrival at the centre outbound."""
+        if direction is LegDirection.OUTBOUND:
+            return self.state_since.get(JourneyState.AT_CENTRE.value, self.created_at)
+        return self.created_at
+
+    def follow_scans(
         self,
         direction: LegDirection,
-        status: LegStatus,
-        at: datetime,
-        source: str,
-        details: dict[str, Any],
+        scans: Sequence[Scan],
+        fresh: Sequence[Scan],
         *,
-        is_newest: bool = True,
+        skew: timedelta = timedelta(0),
     ) -> list[Change]:
-        """Apply one new carrier event.
+        """Bring the journey up to date with the carrier's scans of one leg: ``scans`` are all the leg's scans
+        (those recorded before and the ``fresh`` ones), ``fresh`` the ones that have just arrived.
 
-        The leg's status only moves forward. An exception (or a return to sender) is a flag that stays open
-        while it is the newest event of the leg; any newer event clears it, a problem of the other kind too.
-        ``is_newest`` says whether this event is the newest the leg has, by the carrier's own time, so any
-        arrival order ends the same.
+        What the scans prove is read in the carrier's time order (``logistics.domain.timeline``), and only the
+        difference with what was already recorded becomes history: a step the carrier reports late is
+        recorded in the past where it belongs (marked ``late``), a step proved by a later scan before its own
+        arrives is recorded with the proving scan's time (marked ``inferred``), and a step already recorded
+        that an earlier scan now proves is ``redated``. The journey never moves backwards. A fresh scan that
+        teaches nothing is recorded as ``ignored_event``.
+
+        A scan dated before its leg came to be (give or take ``skew``, the clocks' disagreement) is kept but
+        proves nothing: however old, an event never rewinds the journey or its clocks.
         """
         leg = self.leg(direction)
         if leg is None:
-            return [
-                Change(
-                    kind="ignored_event",
-                    occurred_at=at,
-                    actor=Actor.CARRIER,
-                    source=source,
-                    leg=direction,
-                    status=status,
-                    details={**details, "why": "no such leg"},
+            return [_ignored(scan, direction, "no such leg") for scan in fresh]
+        if leg.method in _ACCEPTANCE:
+            # Carriers rarely tell a collection from a hand-in (La Poste says "pris en charge" for both): our
+            # own booking does. On the way in, the acceptance scan of a leg we booked a pickup for is the
+            # pickup, and of a leg the customer ships, the drop-off.
+            scans = [_as_acceptance(scan, leg.method) for scan in scans]
+            fresh = [_as_acceptance(scan, leg.method) for scan in fresh]
+        opened = self.opened_at(direction) - skew
+        timeline = leg_timeline(scan for scan in scans if scan.at >= opened)
+        changes: list[Change] = [
+            _ignored(scan, direction, "dated before the leg existed") for scan in fresh if scan.at < opened
+        ]
+        self._follow_steps(leg, timeline, changes)
+        self._follow_episodes(direction, timeline, changes)
+        self._follow_custody(direction, timeline, changes)
+        for scan in sorted(fresh, key=lambda s: s.key):
+            if scan.status in WITH_CARRIER or scan.status in FLAG_CODES:
+                continue
+            if leg_status_advances(leg.status, scan.status) and self.state is not JourneyState.CANCELLED:
+                changes.append(
+                    self._set_leg_status(leg, scan.status, scan.at, Actor.CARRIER, scan.source, scan.details)
                 )
-            ]
-        # Carriers rarely tell a collection from a hand-in (La Poste says "pris en charge" for both): our own
-        # booking does. On the way in, the acceptance scan of a leg we booked a pickup for is the pickup, and of
-        # a leg the customer ships, the drop-off.
-        if leg.method in _ACCEPTANCE and status in _ACCEPTANCE.values():
-            status = _ACCEPTANCE[leg.method]
-        changes: list[Change] = []
-        flagging = status in (LegStatus.EXCEPTION, LegStatus.RETURNED_TO_SENDER)
-        code = "carrier.exception" if status is LegStatus.EXCEPTION else "carrier.returned_to_sender"
-        if is_newest:
-            # The newest event alone decides which carrier flag is open on the leg: any newer event, another
-            # kind of problem included, clears the flags older ones raised.
-            for flag in self.flags:
-                if (
-                    flag.leg is direction
-                    and flag.cleared_at is None
-                    and flag.code.startswith("carrier.")
-                    and not (flagging and flag.code == code)
-                ):
-                    flag.cleared_at = at
+        taught = {change.source for change in changes}
+        changes += [
+            _ignored(scan, direction, f"leg already {leg.status.value}")
+            for scan in sorted(fresh, key=lambda s: s.key)
+            if scan.source not in taught
+        ]
+        return changes
+
+    def _follow_steps(self, leg: Leg, timeline: LegTimeline, changes: list[Change]) -> None:
+        for status, scan in sorted(timeline.steps.items(), key=lambda item: item[1].key):
+            recorded = leg.steps.get(status.value)
+            if recorded is None:
+                leg.steps[status.value] = scan.at
+                if leg_status_advances(leg.status, status) and self.state is not JourneyState.CANCELLED:
+                    changes.append(self._set_leg_status(leg, status, scan.at, Actor.CARRIER, scan.source, scan.details))
+                else:  # a step of the leg's past: its scan arrived after a further one
                     changes.append(
                         Change(
-                            kind="flag_cleared",
-                            occurred_at=at,
+                            kind="leg_status",
+                            occurred_at=scan.at,
                             actor=Actor.CARRIER,
-                            source=source,
-                            leg=direction,
-                            details={"code": flag.code},
+                            source=scan.source,
+                            leg=leg.direction,
+                            status=status,
+                            details={**scan.details, "late": True},
                         )
                     )
-        already_open = any(f.code == code and f.leg is direction and f.cleared_at is None for f in self.flags)
-        if flagging and is_newest and not already_open:
-            self.flags.append(
-                Flag(
-                    code=code,
-                    reason=str(details.get("description") or status.value),
-                    raised_at=at,
+            elif scan.at < recorded:
+                leg.steps[status.value] = scan.at
+                if leg.status is status:
+                    leg.status_at = scan.at
+                changes.append(_redated(scan, leg.direction, "leg_status", recorded, status=status.value))
+
+    def _follow_episodes(self, direction: LegDirection, timeline: LegTimeline, changes: list[Change]) -> None:
+        matched: set[int] = set()
+        for episode in timeline.episodes:
+            times = {scan.at for scan in episode.scans}
+            flag = next(
+                (
+                    f
+                    for f in self.flags
+                    if f.leg is direction and f.code == episode.code and f.raised_at in times and id(f) not in matched
+                ),
+                None,
+            )
+            first = episode.first
+            if flag is None:
+                flag = Flag(
+                    code=episode.code,
+                    reason=str(first.details.get("description") or first.status.value),
+                    raised_at=first.at,
                     leg=direction,
                 )
-            )
-            changes.append(
-                Change(
-                    kind="flag_raised",
-                    occurred_at=at,
-                    actor=Actor.CARRIER,
-                    source=source,
-                    leg=direction,
-                    status=status,
-                    details=details,
+                self.flags.append(flag)
+                changes.append(
+                    Change(
+                        kind="flag_raised",
+                        occurred_at=first.at,
+                        actor=Actor.CARRIER,
+                        source=first.source,
+                        leg=direction,
+                        status=first.status,
+                        details={**first.details, "code": episode.code},
+                    )
                 )
-            )
-        if leg_status_advances(leg.status, status):
-            changes.append(self._set_leg_status(leg, status, at, Actor.CARRIER, source, details))
-        elif status is not LegStatus.EXCEPTION:
-            changes.append(
-                Change(
-                    kind="ignored_event",
-                    occurred_at=at,
-                    actor=Actor.CARRIER,
-                    source=source,
-                    leg=direction,
-                    status=status,
-                    details={**details, "why": f"leg already {leg.status.value}"},
-                )
-            )
-        # Even a scan that teaches the leg nothing new proves who holds the device.
-        target = state_after_carrier_status(self.state, direction, status)
-        if target is not self.state:
-            changes.append(self._move(target, at, Actor.CARRIER, source, carrier_status=status.value))
-        return changes
-        leg.status = status
-        leg.status_at = at
+            elif first.at < flag.raised_at:
+                changes.append(_redated(first, direction, "flag_raised", flag.raised_at, code=episode.code))
+                flag.raised_at = first.at
+            matched.add(id(flag))
+            clear = episode.cleared_by
+            if clear is None:
+                continue
+            if flag.cleared_at is None:
+                flag.cleared_at = clear.at
+                changes.append(_cleared(flag, clear, direction))
+            elif clear.at < flag.cleared_at:
+                changes.append(_redated(clear, direction, "flag_cleared", flag.cleared_at, code=episode.code))
+                flag.cleared_at = clear.at
+
+    def _follow_custody(self, direction: LegDirection, timeline: LegTimeline, changes: list[Change]) -> None:
+        first = timeline.first_custody()
+        if first is None:
+            return
+        if self.state is JourneyState.CANCELLED:
+            self._flag_moved_after_cancel(direction, first, changes)
+            return
+        if direction is LegDirection.INBOUND:
+            self._prove(JourneyState.IN_TRANSIT_TO_CENTRE, first, changes, inferred=False)
+            return
+        self._prove(JourneyState.IN_TRANSIT_TO_CUSTOMER, first, changes, inferred=first.status is LegStatus.DELIVERED)
+        delivered = timeline.steps.get(LegStatus.DELIVERED)
+        if delivered is not None:
+            self._prove(JourneyState.DELIVERED, delivered, changes, inferred=False)
+
+    def _prove(self, target: JourneyState, scan: Scan, changes: list[Change], *, inferred: bool) -> None:
+        """Record that ``scan`` proves the journey was in ``target`` from ``scan.at`` on."""
+        since = self.state_since.get(target.value)
+        if since is not None:
+            if scan.at < since:
+                changes.append(_redated(scan, None, "state_changed", since, state=target.value))
+                self.state_since[target.value] = scan.at
+            return
+        details: dict[str, Any] = {"carrier_status": scan.status.value}
+        if inferred:
+            details["inferred"] = True
+        if STAGE[target] > STAGE[self.state]:
+            changes.append(self._move(target, scan.at, Actor.CARRIER, scan.source, **details))
+            return
+        # The journey went further already. The step is still part of its past if the scan comes before
+        # every later step (a centre that scanned the device in before the carrier's first scan arrived).
+        later = [at for name, at in self.state_since.items() if STAGE[JourneyState(name)] > STAGE[target]]
+        if any(at <= scan.at for at in later):
+            return
         changes.append(
             Change(
-                kind="leg_status",
-                occurred_at=at,
+                kind="state_changed",
+                occurred_at=scan.at,
                 actor=Actor.CARRIER,
-                source=source,
-                leg=direction,
-                status=status,
-                details=details,
+                source=scan.source,
+                from_state=state_at(self.state_since, scan.at, self.state),
+                to_state=target,
+                details={**details, "late": True},
             )
         )
-        target = state_after_carrier_status(self.state, direction, status)
-        if target is not self.state:
-            changes.append(self._move(target, at, Actor.CARRIER, source, carrier_status=status.value))
-        return changes
+        self.state_since[target.value] = scan.at
+
+    def _flag_moved_after_cancel(self, direction: LegDirection, scan: Scan, changes: list[Change]) -> None:
+        code = "carrier.moved_after_cancel"
+        if any(f.code == code and f.leg is direction for f in self.flags):
+            return
+        self.flags.append(
+            Flag(
+                code=code,
+                reason="the carrier reports the device moving although the repair was cancelled",
+                raised_at=scan.at,
+                leg=direction,
+            )
+        )
+        changes.append(
+            Change(
+                kind="flag_raised",
+                occurred_at=scan.at,
+                actor=Actor.CARRIER,
+                source=scan.source,
+                leg=direction,
+                status=scan.status,
+                details={**scan.details, "code": code},
+            )
+        )
 
     def receive(
         self,
@@ -454,3 +552,40 @@ class Repair(_Model):
         if self.inbound.status is not waiting:
             changes.append(self._set_leg_status(self.inbound, waiting, at, Actor.CASE_SYSTEM, source, {}))
         return changes
+
+
+def _ignored(scan: Scan, direction: LegDirection, why: str) -> Change:
+    return Change(
+        kind="ignored_event",
+        occurred_at=scan.at,
+        actor=Actor.CARRIER,
+        source=scan.source,
+        leg=direction,
+        status=scan.status,
+        details={**scan.details, "why": why},
+    )
+
+
+def _cleared(flag: Flag, scan: Scan, direction: LegDirection) -> Change:
+    return Change(
+        kind="flag_cleared",
+        occurred_at=scan.at,
+        actor=Actor.CARRIER,
+        source=scan.source,
+        leg=direction,
+        status=scan.status,
+        details={"code": flag.code},
+    )
+
+
+def _redated(scan: Scan, direction: LegDirection | None, of: str, was: datetime, **what: str) -> Change:
+    """An earlier scan proves a recorded step (or the start or end of a flag) happened before it was dated."""
+    return Change(
+        kind="redated",
+        occurred_at=scan.at,
+        actor=Actor.CARRIER,
+        source=scan.source,
+        leg=direction,
+        status=scan.status,
+        details={"of": of, **what, "was": was.isoformat(), "now": scan.at.isoformat()},
+    )

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from logistics.domain.journey import Actor, JourneyState, state_at
 from logistics.domain.model import Change, Repair
 from logistics.services.ports import HistoryEntry, Notification, Transaction
 
@@ -19,11 +20,31 @@ NOTIFIED_KINDS: dict[str, str] = {
     "state_changed": "repair.state_changed",
     "discrepancy": "repair.discrepancy",
     "flag_raised": "repair.exception",
+    "flag_cleared": "repair.exception_cleared",
+    "leg_status": "repair.leg_status_changed",
     "booking": "repair.booked",
     "outcome": "repair.dispatched",
     "rescheduled": "repair.rescheduled",
     "turnaround": "repair.turnaround_changed",
 }
+
+
+def notified_kind(change: Change) -> str | None:
+    """The notification type a history entry becomes, if the case system is told about it.
+
+    A leg's status is notified when a carrier reports it; the service's own leg statuses (booked, label
+    created, rescheduled) have notifications of their own.
+    """
+    if change.kind == "leg_status" and change.actor is not Actor.CARRIER:
+        return None
+    return NOTIFIED_KINDS.get(change.kind)
+
+
+def state_after(repair: Repair, change: Change) -> JourneyState:
+    """The journey state right after ``change``, by the time it happened (not the state the repair has now)."""
+    if change.to_state is not None:
+        return change.to_state
+    return state_at(repair.state_since, change.occurred_at, repair.state)
 
 
 def _payload(kind: str, repair: Repair, entry: HistoryEntry, seq: int) -> dict[str, Any]:
@@ -38,7 +59,7 @@ def _payload(kind: str, repair: Repair, entry: HistoryEntry, seq: int) -> dict[s
         "occurred_at": change.occurred_at.isoformat(),
         "actor": change.actor.value,
         "source": change.source,
-        "state": repair.state.value,
+        "state": state_after(repair, change).value,
         "turnaround_status": repair.turnaround_status,
         "leg": change.leg.value if change.leg else None,
         "from_state": change.from_state.value if change.from_state else None,
@@ -55,9 +76,7 @@ async def record_all(
     transaction, with a few statements whatever the number of repairs."""
     entries = await tx.append_histories([(repair.id, changes) for repair, changes in batches], now)
     notified = {
-        repair.id: [
-            (kind, entry) for entry in entries.get(repair.id, []) if (kind := NOTIFIED_KINDS.get(entry.change.kind))
-        ]
+        repair.id: [(kind, entry) for entry in entries.get(repair.id, []) if (kind := notified_kind(entry.change))]
         for repair, _ in batches
     }
     ids = [repair_id for repair_id, items in notified.items() if items]

@@ -103,6 +103,22 @@ class Notification:
     created_at: datetime
     attempts: int
     next_attempt_at: datetime
+    retry_from: datetime | None = None  # set when an operator asked for a redelivery; else created_at counts
+
+    @property
+    def retrying_since(self) -> datetime:
+        return self.retry_from or self.created_at
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """A notification as the feed shows it: its place in the feed and where its delivery stands."""
+
+    position: int  # increases with every notification queued, across repairs
+    notification: Notification
+    delivered_at: datetime | None
+    abandoned_at: datetime | None
+    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,8 @@ class RepairFilter:
     region_id: str | None = None
     # True: only repairs whose centre has dispatched them (they have an outbound leg); False: only the others.
     dispatched: bool | None = None
+    updated_since: datetime | None = None  # only repairs changed at or after this instant
+    sort: str = "created_at"  # created_at or updated_at; a leading "-" for the newest first
 
 
 @dataclass(frozen=True)
@@ -137,6 +155,7 @@ class RepairReads(Protocol):
     async def get_repairs(self, repair_ids: Sequence[str]) -> dict[str, Repair]: ...
     async def carrier_events_of(self, repair_ids: Sequence[str]) -> dict[str, list[StoredCarrierEvent]]: ...
     async def label_link(self, token_hash: str) -> LabelLink | None: ...
+    async def label_links_of(self, repair_id: str, leg: LegDirection) -> list[LabelLink]: ...
     async def carrier_label(self, repair_id: str, leg: LegDirection) -> tuple[str, bytes] | None: ...
     async def idempotency(self, principal: str, key: str) -> IdempotencyRecord | None: ...
     async def due_intents(self, now: datetime, limit: int) -> list[BookingIntent]: ...
@@ -158,6 +177,9 @@ class RepairReads(Protocol):
     async def repairs_in_progress(self, limit: int, after: str | None) -> list[Repair]: ...
     async def deliverable_notifications(self, now: datetime, limit: int) -> list[Notification]:
         """Due notifications whose repair has no earlier one still waiting: delivery stays in order per repair."""
+
+    async def notification_feed(self, after: int, limit: int) -> list[FeedEntry]:
+        """Notifications queued after position ``after``, across repairs, in the order they were queued."""
 
 
 class Transaction(RepairReads, Protocol):
@@ -188,7 +210,9 @@ class Transaction(RepairReads, Protocol):
     ) -> None: ...
     async def save_carrier_label(self, repair_id: str, leg: LegDirection, content_type: str, data: bytes) -> None: ...
     async def add_label_link(self, link: LabelLink) -> None: ...
-    async def revoke_label_links(self, repair_id: str, now: datetime) -> int: ...
+    async def revoke_label_links(self, repair_id: str, now: datetime, leg: LegDirection | None = None) -> int:
+        """Revoke the repair's live label links (of one leg when given); returns how many."""
+
     async def save_idempotency(self, record: IdempotencyRecord) -> None:
         """Store the answer given under a key (replacing an unfinished record an older release left)."""
 
@@ -205,6 +229,12 @@ class Transaction(RepairReads, Protocol):
         last_error: str | None,
         abandoned: bool,
     ) -> None: ...
+    async def requeue_notifications(
+        self, repair_id: str | None, since: datetime | None, until: datetime | None, now: datetime
+    ) -> int:
+        """Queue again, due now and retried from now, every notification of ``repair_id`` (any when None)
+        queued in [since, until); delivered and abandoned ones included. Returns how many."""
+
     async def schedule_poll(
         self, repair_id: str, leg: LegDirection, next_poll_at: datetime | None, open_: bool
     ) -> None: ...

@@ -1,9 +1,11 @@
-"""Carrier tracking events into the journey: deduplicated, stored by their own time, never moving backwards.
+"""Carrier tracking events into the journey, by the carrier's clock rather than by arrival.
 
-Each event is stored once per (carrier, tracking number, event id); a duplicate changes nothing. A stored
-event then updates its leg only forward; a late event (an "in transit" after "delivered") stays in the
-stored chain of events and in the history as ignored. An exception raises a flag only while it is the
-newest event of its leg, so whatever order the events arrive in, the leg ends in the same state.
+Each event is stored once per (carrier, tracking number, event id); a duplicate changes nothing. The
+journey then follows the leg's whole set of stored events in the carrier's time order
+(``Repair.follow_scans``): whatever order they arrive in, the history, the state path, the flags, the
+notifications and the turnaround clocks end as they would have had the events arrived in order. A late
+event that proves nothing new (an "in transit" dated after "delivered") stays in the stored chain of events
+and in the history as ignored.
 
 One call (a push or a poll batch) is one transaction: its events are stored together or not at all, and the
 durable commit is paid once per call rather than once per event.
@@ -14,18 +16,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from carriers import TrackingEvent
 from logistics.clock import Clock
-from logistics.domain.journey import LegDirection, LegStatus
+from logistics.domain.journey import LEG_STAGE, LegDirection, LegStatus
 from logistics.domain.model import Change, Repair
-from logistics.errors import NotFound
+from logistics.domain.timeline import Scan
 from logistics.services.notifications import record_all
 from logistics.services.ports import Store, StoredCarrierEvent
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One event of a push or poll that was not stored, and why (``code`` is stable)."""
+
+    tracking_number: str
+    event_id: str
+    code: str
+    reason: str
 
 
 @dataclass
@@ -33,20 +45,17 @@ class Ingested:
     accepted: int = 0
     duplicates: int = 0
     unknown: list[str] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+
+DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=15)
 
 
 class Tracking:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, *, future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE) -> None:
         self._store = store
         self._clock = clock
-
-    async def check_known(self, carrier: str, events: Sequence[TrackingEvent]) -> None:
-        """Refuse a push naming a tracking number this service never issued (nothing is stored)."""
-        numbers = sorted({e.tracking_number for e in events})
-        known = await self._store.reader().find_legs(carrier, numbers) if numbers else {}
-        unknown = [number for number in numbers if number not in known]
-        if unknown:
-            raise NotFound(f"unknown tracking number(s): {', '.join(unknown)}", code="tracking.unknown_number")
+        self._future_tolerance = future_tolerance
 
     async def ingest(self, carrier: str, events: Sequence[TrackingEvent], via: Literal["push", "poll"]) -> Ingested:
         """Store the new events of one push or poll and apply them, all in one transaction.
@@ -57,6 +66,8 @@ class Tracking:
         so a call costs a handful of statements whatever its size.
         """
         result = Ingested()
+        now = self._clock.now()
+        latest = now + self._future_tolerance
         numbers = sorted({e.tracking_number for e in events})
         located = await self._store.reader().find_legs(carrier, numbers) if numbers else {}
         by_repair: dict[str, list[tuple[LegDirection, TrackingEvent]]] = {}
@@ -64,11 +75,34 @@ class Tracking:
             leg = located.get(event.tracking_number)
             if leg is None:
                 result.unknown.append(event.tracking_number)
+                result.refused.append(
+                    Refusal(event.tracking_number, event.event_id, "tracking.unknown_number", "unknown tracking number")
+                )
+                continue
+            if event.occurred_at > latest:
+                ahead, tolerance = _duration(event.occurred_at - now), _duration(self._future_tolerance)
+                result.refused.append(
+                    Refusal(
+                        event.tracking_number,
+                        event.event_id,
+                        "tracking.event_in_future",
+                        f"dated {ahead} after the service's clock (tolerance {tolerance})",
+                    )
+                )
                 continue
             by_repair.setdefault(leg[0], []).append((leg[1], event))
+        if result.refused:
+            logger.warning(
+                "%s %s: %d event(s) refused, first: %s %s (%s)",
+                carrier,
+                via,
+                len(result.refused),
+                result.refused[0].tracking_number,
+                result.refused[0].event_id,
+                result.refused[0].reason,
+            )
         if not by_repair:
             return result
-        now = self._clock.now()
         ids = sorted(by_repair)
         async with self._store.transaction() as tx:
             repairs = await tx.get_repairs(ids)
@@ -78,10 +112,20 @@ class Tracking:
             for repair_id in ids:
                 repair = repairs[repair_id]
                 new, changes = self._apply(
-                    carrier, repair, stored.get(repair_id, []), by_repair[repair_id], via, now, result
+                    carrier,
+                    repair,
+                    stored.get(repair_id, []),
+                    by_repair[repair_id],
+                    via,
+                    now,
+                    result,
+                    self._future_tolerance,
                 )
                 if new:
                     fresh += new
+                    # Changed now, whatever the events' own times: a case system listing the repairs
+                    # updated since its last look must find one that a late event changed.
+                    repair.updated_at = max(repair.updated_at, now)
                     changed.append((repair, changes))
             if fresh:
                 await tx.add_carrier_events(fresh)
@@ -98,14 +142,15 @@ class Tracking:
         via: str,
         now: datetime,
         result: Ingested,
+        skew: timedelta,
     ) -> tuple[list[StoredCarrierEvent], list[Change]]:
         """The events of one repair that are new, and the changes they make to it (pure, in memory)."""
         known = {(e.carrier, e.tracking_number, e.event_id) for e in stored}
-        newest: dict[LegDirection, tuple[datetime, str]] = {}
+        scans: dict[LegDirection, list[Scan]] = {}
         for e in stored:
-            newest[e.leg] = max(newest.get(e.leg, _EARLIEST), (e.occurred_at, e.event_id))
+            scans.setdefault(e.leg, []).append(_stored_scan(e))
         fresh: list[StoredCarrierEvent] = []
-        changes: list[Change] = []
+        fresh_scans: dict[LegDirection, list[Scan]] = {}
         for direction, event in arrivals:
             identity = (carrier, event.tracking_number, event.event_id)
             if identity in known:
@@ -113,45 +158,59 @@ class Tracking:
                 continue
             known.add(identity)
             result.accepted += 1
-            fresh.append(
-                StoredCarrierEvent(
-                    carrier=carrier,
-                    tracking_number=event.tracking_number,
-                    event_id=event.event_id,
-                    repair_id=repair.id,
-                    leg=direction,
-                    occurred_at=event.occurred_at,
-                    status=event.status.value,
-                    raw_code=event.raw_code,
-                    raw_description=event.raw_description,
-                    location=event.location,
-                    received_at=now,
-                    via=via,
-                )
+            record = StoredCarrierEvent(
+                carrier=carrier,
+                tracking_number=event.tracking_number,
+                event_id=event.event_id,
+                repair_id=repair.id,
+                leg=direction,
+                occurred_at=event.occurred_at,
+                status=event.status.value,
+                raw_code=event.raw_code,
+                raw_description=event.raw_description,
+                location=event.location,
+                received_at=now,
+                via=via,
             )
-            key = _order(event)
-            is_newest = key >= newest.get(direction, _EARLIEST)
-            newest[direction] = max(newest.get(direction, _EARLIEST), key)
-            details = {
-                "carrier": carrier,
-                "tracking_number": event.tracking_number,
-                "raw_code": event.raw_code,
-                "description": event.raw_description,
-                "location": event.location,
-                "via": via,
-            }
-            changes += repair.apply_carrier_status(
-                direction,
-                LegStatus(event.status.value),
-                event.occurred_at,
-                f"{carrier}:{event.event_id}",
-                details,
-                is_newest=is_newest,
-            )
+            fresh.append(record)
+            fresh_scans.setdefault(direction, []).append(_stored_scan(record, fresh=True))
+        changes: list[Change] = []
+        for direction, new in fresh_scans.items():
+            before = scans.get(direction, [])
+            leg = repair.leg(direction)
+            if leg is not None and before and not leg.steps and LEG_STAGE[leg.status] >= LEG_STAGE[LegStatus.PICKED_UP]:
+                # A leg recorded before its steps were kept: learn them from its stored scans, silently.
+                repair.follow_scans(direction, before, [], skew=skew)
+            changes += repair.follow_scans(direction, before + new, new, skew=skew)
         return fresh, changes
 
 
-_EARLIEST = (datetime.min.replace(tzinfo=UTC), "")
+_STATUSES = {status.value: status for status in LegStatus}
+
+
+def _stored_scan(e: StoredCarrierEvent, *, fresh: bool = False) -> Scan:
+    """The journey's view of a stored event; the full details (for the history) only of a fresh one, since an
+    event already recorded seldom makes a new entry (then it is named by its code and description)."""
+    if fresh:
+        details: dict[str, object] = {
+            "carrier": e.carrier,
+            "tracking_number": e.tracking_number,
+            "raw_code": e.raw_code,
+            "description": e.raw_description,
+            "location": e.location,
+            "via": e.via,
+        }
+    else:
+        details = {"raw_code": e.raw_code, "description": e.raw_description}
+    return Scan(e.occurred_at, e.event_id, _STATUSES[e.status], f"{e.carrier}:{e.event_id}", details)
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} h" if hours < 48 else f"{hours // 24} days"
 
 
 def _order(event: TrackingEvent) -> tuple[datetime, str]:

@@ -14,6 +14,13 @@ Order per repair: a repair's notifications go out one after the other, and a lat
 an earlier one is waiting to be retried (``deliverable_notifications`` holds it back), so the receiver sees
 them in sequence order. Different repairs are delivered concurrently, up to ``concurrency`` at a time.
 
+Secret rotation: with ``previous_secret`` set, every attempt carries two signatures in
+``webhook-signature`` (space-separated, as Standard Webhooks allows), one per secret, so the case system
+may switch to the new secret at any moment of the rotation; remove the previous one once it has.
+
+Each outcome (delivered, failed, abandoned) is reported to ``on_outcome`` with, for a delivery, the time
+from queueing (or from an operator's redelivery request) to delivery: the service counts them as metrics.
+
 Delivery is at least once: the outcome of a pass is written after its requests, so a crash in between sends
 those notifications again, under the same ``webhook-id``. With no URL configured nothing is sent and
 notifications wait in the outbox. This module never creates the HTTP session: it is given one.
@@ -25,7 +32,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -76,6 +83,7 @@ class WebhookDelivery:
         concurrency: int = 64,
         first_backoff_s: float = FIRST_BACKOFF_S,
         rng: random.Random | None = None,
+        on_outcome: Callable[[str, float | None], None] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -84,7 +92,10 @@ class WebhookDelivery:
         self._concurrency = concurrency
         self._first_backoff_s = first_backoff_s
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
-        self._signer = Webhook(settings.secret.get_secret_value())
+        self._signers = [Webhook(settings.secret.get_secret_value())]
+        if settings.previous_secret is not None:
+            self._signers.append(Webhook(settings.previous_secret.get_secret_value()))
+        self._on_outcome = on_outcome
         self._url = str(settings.url) if settings.url is not None else None
         self._timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
 
@@ -120,7 +131,7 @@ class WebhookDelivery:
             "content-type": "application/json",
             "webhook-id": notification.id,
             "webhook-timestamp": str(int(at.timestamp())),
-            "webhook-signature": self._signer.sign(notification.id, at, body),
+            "webhook-signature": " ".join(signer.sign(notification.id, at, body) for signer in self._signers),
         }
         try:
             async with self._session.post(
@@ -145,6 +156,10 @@ class WebhookDelivery:
         except aiohttp.ClientError as exc:
             return Attempt(notification, at, delivered=False, error=f"{type(exc).__name__}: {exc}")
 
+    def _report(self, outcome: str, latency_s: float | None) -> None:
+        if self._on_outcome is not None:
+            self._on_outcome(outcome, latency_s)
+
     async def _record(self, attempts: list[Attempt]) -> int:
         """Write the outcome of every attempt in one transaction; returns how many were delivered."""
         delivered = 0
@@ -157,6 +172,7 @@ class WebhookDelivery:
                 count = notification.attempts + 1
                 if attempt.delivered:
                     delivered += 1
+                    self._report("delivered", (attempt.at - notification.retrying_since).total_seconds())
                     await tx.mark_notification(
                         notification.id,
                         delivered_at=attempt.at,
@@ -166,9 +182,10 @@ class WebhookDelivery:
                         abandoned=False,
                     )
                     continue
-                deadline = notification.created_at + retry_for
+                deadline = notification.retrying_since + retry_for
                 if attempt.at >= deadline:
                     abandoned.append(attempt)
+                    self._report("abandoned", None)
                     await tx.mark_notification(
                         notification.id,
                         delivered_at=None,
@@ -179,6 +196,7 @@ class WebhookDelivery:
                     )
                     continue
                 failed.append(attempt)
+                self._report("failed", None)
                 wait = backoff_s(count, self._first_backoff_s, self._settings.max_backoff_s)
                 wait *= 1 + self._rng.uniform(-JITTER, JITTER)
                 if attempt.retry_after_s is not None:

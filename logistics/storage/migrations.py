@@ -165,4 +165,11 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE repairs SET origin = substr(id, 4) WHERE substr(id, 1, 3) = 'rp_';
     CREATE UNIQUE INDEX repairs_by_origin ON repairs(origin);
     """,
+    # 4: a notification an operator asked to deliver again retries for the full period from that request
+    # (``retry_from``), not from when it was first queued, or it would be abandoned at its first failure.
+    # The case system lists the repairs changed since its last look, by ``updated_at``.
+    """
+    ALTER TABLE notifications ADD COLUMN retry_from TEXT;
+    CREATE INDEX repairs_by_updated ON repairs(updated_at, id);
+    """,
 )

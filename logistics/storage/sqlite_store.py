@@ -19,6 +19,7 @@ from logistics.domain.model import Change, Repair
 from logistics.services.ports import (
     AlreadyStored,
     BookingIntent,
+    FeedEntry,
     HistoryEntry,
     IdempotencyRecord,
     LabelLink,
@@ -67,7 +68,23 @@ def _notification(r: aiosqlite.Row) -> Notification:
         created_at=parse_instant(r["created_at"]),
         attempts=r["attempts"],
         next_attempt_at=parse_instant(r["next_attempt_at"]),
+        retry_from=parse_instant(r["retry_from"]) if r["retry_from"] else None,
     )
+
+
+def _label_link(r: aiosqlite.Row) -> LabelLink:
+    return LabelLink(
+        token_hash=r["token_hash"],
+        repair_id=r["repair_id"],
+        leg=LegDirection(r["leg"]),
+        created_at=parse_instant(r["created_at"]),
+        expires_at=parse_instant(r["expires_at"]),
+        revoked_at=parse_instant(r["revoked_at"]) if r["revoked_at"] else None,
+    )
+
+
+def _maybe_instant(value: str | None) -> datetime | None:
+    return parse_instant(value) if value else None
 
 
 class SqliteReads:
@@ -119,14 +136,20 @@ class SqliteReads:
         if flt.turnaround_status:
             where.append(f"turnaround_status IN ({','.join('?' * len(flt.turnaround_status))})")
             params.extend(flt.turnaround_status)
+        if flt.updated_since is not None:
+            where.append("updated_at >= ?")
+            params.append(instant(flt.updated_since))
+        newest_first = flt.sort.startswith("-")
+        column = {"created_at": "created_at", "updated_at": "updated_at"}[flt.sort.removeprefix("-")]
         if cursor:
-            created_at, repair_id = _parse_cursor(cursor)
-            where.append("(created_at, id) > (?, ?)")
-            params.extend((created_at, repair_id))
-        sql = "SELECT doc, created_at, id FROM repairs"
+            value, repair_id = _parse_cursor(cursor)
+            where.append(f"({column}, id) {'<' if newest_first else '>'} (?, ?)")
+            params.extend((value, repair_id))
+        sql = f"SELECT doc, {column}, id FROM repairs"  # noqa: S608 - a column name from the mapping above
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at, id LIMIT ?"
+        order = "DESC" if newest_first else "ASC"
+        sql += f" ORDER BY {column} {order}, id {order} LIMIT ?"
         rows = await self._all(sql, [*params, limit + 1])
         items = [Repair.model_validate_json(r[0]) for r in rows[:limit]]
         next_cursor = _cursor(rows[limit - 1][1], rows[limit - 1][2]) if len(rows) > limit else None
@@ -212,16 +235,13 @@ class SqliteReads:
 
     async def label_link(self, token_hash: str) -> LabelLink | None:
         r = await self._one("SELECT * FROM label_links WHERE token_hash = ?", (token_hash,))
-        if r is None:
-            return None
-        return LabelLink(
-            token_hash=r["token_hash"],
-            repair_id=r["repair_id"],
-            leg=LegDirection(r["leg"]),
-            created_at=parse_instant(r["created_at"]),
-            expires_at=parse_instant(r["expires_at"]),
-            revoked_at=parse_instant(r["revoked_at"]) if r["revoked_at"] else None,
+        return None if r is None else _label_link(r)
+
+    async def label_links_of(self, repair_id: str, leg: LegDirection) -> list[LabelLink]:
+        rows = await self._all(
+            "SELECT * FROM label_links WHERE repair_id = ? AND leg = ? ORDER BY created_at", (repair_id, leg.value)
         )
+        return [_label_link(r) for r in rows]
 
     async def carrier_label(self, repair_id: str, leg: LegDirection) -> tuple[str, bytes] | None:
         r = await self._one(
@@ -347,6 +367,21 @@ class SqliteReads:
             (instant(now), instant(now), limit),
         )
         return [_notification(r) for r in rows]
+
+    async def notification_feed(self, after: int, limit: int) -> list[FeedEntry]:
+        rows = await self._all(
+            "SELECT rowid AS position, * FROM notifications WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, limit)
+        )
+        return [
+            FeedEntry(
+                position=int(r["position"]),
+                notification=_notification(r),
+                delivered_at=_maybe_instant(r["delivered_at"]),
+                abandoned_at=_maybe_instant(r["abandoned_at"]),
+                last_error=r["last_error"],
+            )
+            for r in rows
+        ]
 
 
 class SqliteTransaction(SqliteReads):
@@ -577,10 +612,11 @@ class SqliteTransaction(SqliteReads):
             ),
         )
 
-    async def revoke_label_links(self, repair_id: str, now: datetime) -> int:
+    async def revoke_label_links(self, repair_id: str, now: datetime, leg: LegDirection | None = None) -> int:
         return await self._count(
-            "UPDATE label_links SET revoked_at = ? WHERE repair_id = ? AND revoked_at IS NULL",
-            (instant(now), repair_id),
+            "UPDATE label_links SET revoked_at = ? WHERE repair_id = ? AND revoked_at IS NULL"
+            " AND (? IS NULL OR leg = ?)",
+            (instant(now), repair_id, leg.value if leg else None, leg.value if leg else None),
         )
 
     async def forget_idempotency(self, before: datetime, limit: int) -> int:
@@ -667,6 +703,25 @@ class SqliteTransaction(SqliteReads):
                 1 if abandoned else 0,
                 instant(next_attempt_at),
                 notification_id,
+            ),
+        )
+
+    async def requeue_notifications(
+        self, repair_id: str | None, since: datetime | None, until: datetime | None, now: datetime
+    ) -> int:
+        return await self._count(
+            "UPDATE notifications SET delivered_at = NULL, abandoned_at = NULL, attempts = 0, last_error = NULL,"
+            " next_attempt_at = ?, retry_from = ? WHERE (? IS NULL OR repair_id = ?)"
+            " AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?)",
+            (
+                instant(now),
+                instant(now),
+                repair_id,
+                repair_id,
+                instant(since) if since else None,
+                instant(since) if since else None,
+                instant(until) if until else None,
+                instant(until) if until else None,
             ),
         )
 

@@ -86,3 +86,18 @@ def check_response(method: str, path: str, status: int, content_type: str, body:
             f"{method} {template} {status}: "
             + "; ".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5])
         )
+
+
+def check_notification(payload: Any) -> None:
+    """A notification body must be the one the spec's ``webhooks:`` section describes for its ``type``."""
+    kind = payload.get("type") if isinstance(payload, dict) else None
+    webhook = spec().get("webhooks", {}).get(kind) if isinstance(kind, str) else None
+    if webhook is None:
+        raise SpecMismatch(f"notification type {kind!r} is not in the spec's webhooks")
+    schema = webhook["post"]["requestBody"]["content"]["application/json"]["schema"]
+    ref = {"$ref": "urn:openapi#" + schema["$ref"].removeprefix("#")} if "$ref" in schema else schema
+    errors = sorted(Draft202012Validator(ref, registry=_registry()).iter_errors(payload), key=lambda e: list(e.path))
+    if errors:
+        raise SpecMismatch(
+            f"notification {kind}: " + "; ".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5])
+        )

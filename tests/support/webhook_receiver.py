@@ -1,5 +1,7 @@
 """A case system's webhook receiver, as a real aiohttp app on loopback: verifies every delivery with the
-``standardwebhooks`` library and keeps what it received. It can be told to fail its next N deliveries."""
+``standardwebhooks`` library, checks its body against the schema of its type in ``openapi.yaml``'s
+``webhooks:`` section, and keeps what it received. It can be told to fail its next N deliveries. A
+notification that does not match its schema is refused (400) and fails the test when the receiver closes."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from typing import Any
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from tests.support.openapi import SpecMismatch, check_notification
+
 DEV_SECRET = "whsec_ZGV2ZWxvcG1lbnQtd2ViaG9vay1zZWNyZXQtMzJi"
 TOLERANCE_S = 5 * 60  # the library's own tolerance
 
@@ -24,6 +28,10 @@ class Receiver:
     received: list[dict[str, Any]] = field(default_factory=list)
     rejected: int = 0
     fail_next: int = 0
+    off_spec: list[str] = field(default_factory=list)
+
+    def types(self) -> set[str]:
+        return {str(message["payload"]["type"]) for message in self.received}
 
     def by_repair(self) -> dict[str, list[dict[str, Any]]]:
         """Deduplicated by message id, in sequence order, per repair."""
@@ -65,6 +73,11 @@ async def webhook_receiver(now: Callable[[], datetime], secret: str = DEV_SECRET
         except Exception:  # any verification failure is a refusal
             receiver.rejected += 1
             return web.Response(status=400)
+        try:
+            check_notification(payload)
+        except SpecMismatch as exc:
+            receiver.off_spec.append(str(exc))
+            return web.Response(status=400)
         receiver.received.append({"id": request.headers["webhook-id"], "payload": payload})
         return web.Response(status=204)
 
@@ -79,6 +92,7 @@ async def webhook_receiver(now: Callable[[], datetime], secret: str = DEV_SECRET
         yield receiver
     finally:
         await runner.cleanup()
+    assert not receiver.off_spec, f"notifications not matching openapi.yaml: {receiver.off_spec[:3]}"
 
 
 def dumps(value: Any) -> str:

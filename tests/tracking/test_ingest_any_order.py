@@ -81,7 +81,7 @@ async def _outcomes(path: Path, feeds: dict[str, Calls]) -> dict[str, Outcome]:
         async with store.transaction() as tx:
             for repair_id in feeds:
                 await tx.add_repair(build_repair(repair_id, EXAMPLE_START, tracking_number=f"TN-{repair_id}"))
-        tracking = Tracking(store, ManualClock(EXAMPLE_START + timedelta(hours=1)))
+        tracking = Tracking(store, ManualClock(EXAMPLE_START + timedelta(days=1)))
         for repair_id, calls in feeds.items():
             for i, call in enumerate(renumbered(calls, f"TN-{repair_id}")):
                 result = await tracking.ingest("line", call, "push" if i % 2 == 0 else "poll")

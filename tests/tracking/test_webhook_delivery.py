@@ -240,3 +240,42 @@ async def test_abandoned_after_retry_for_s_and_logged_at_error(
 async def test_backoff_doubles_up_to_the_cap() -> None:
     assert [backoff_s(n, 5.0, 60.0) for n in range(1, 7)] == [5.0, 10.0, 20.0, 40.0, 60.0, 60.0]
     assert backoff_s(500, 5.0, 3600.0) == 3600.0
+
+
+async def test_during_a_secret_rotation_both_secrets_verify(
+    store: SqliteStore, wall_clock: ManualClock, session: aiohttp.ClientSession
+) -> None:
+    new = "whsec_" + "bmV3LXNlY3JldC1uZXctc2VjcmV0LW5ldy1zZWNyZXQ="
+    old_receiver, new_receiver, stranger = Receiver(), Receiver(secret=new), Receiver(secret=new[:-4] + "AAA=")
+    for hooks in (old_receiver, new_receiver, stranger):
+        await hooks.start()
+    try:
+        await queue(store, wall_clock.now(), repairs=1, per_repair=3)
+        for hooks in (old_receiver, new_receiver, stranger):
+            rotating = WebhookSettings.model_validate(
+                {"url": hooks.url(), "secret": new, "previous_secret": WEBHOOK_SECRET}
+            )
+            async with store.transaction() as tx:
+                await tx.requeue_notifications(None, None, None, wall_clock.now())
+            await WebhookDelivery(store, wall_clock, rotating, session).deliver_due()
+        assert len(old_receiver.received) == len(new_receiver.received) == 3
+        assert old_receiver.rejected == new_receiver.rejected == []
+        assert stranger.received == [] and len(stranger.rejected) == 1
+    finally:
+        for hooks in (old_receiver, new_receiver, stranger):
+            await hooks.stop()
+
+
+async def test_every_outcome_is_reported_with_the_latency_of_deliveries(
+    store: SqliteStore, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
+) -> None:
+    outcomes: list[tuple[str, float | None]] = []
+    await queue(store, wall_clock.now(), repairs=2, per_repair=1)
+    delivery = WebhookDelivery(
+        store, wall_clock, settings(receiver.url()), session, on_outcome=lambda *o: outcomes.append(o)
+    )
+    receiver.fail_next = 1
+    wall_clock.advance(seconds=3)
+    await delivery.deliver_due()
+    assert sorted(o for o, _ in outcomes) == ["delivered", "failed"]
+    assert [latency for o, latency in outcomes if o == "delivered"] == [3.0]

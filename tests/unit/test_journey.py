@@ -15,7 +15,8 @@ from logistics.domain.journey import (
     state_after_carrier_status,
     state_after_receipt,
 )
-from logistics.domain.model import DomainRuleError, Leg, ReceiptCheck, Repair
+from logistics.domain.model import Change, DomainRuleError, Leg, ReceiptCheck, Repair
+from logistics.domain.timeline import Scan
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -104,27 +105,79 @@ def test_receipt_and_cancel_rules() -> None:
     assert not can_cancel(JourneyState.IN_TRANSIT_TO_CENTRE)
 
 
-def test_late_event_is_recorded_and_changes_nothing() -> None:
-    r = repair()
-    r.apply_carrier_status(LegDirection.INBOUND, LegStatus.IN_TRANSIT, T0, "sim:2", {})
-    changes = r.apply_carrier_status(
-        LegDirection.INBOUND, LegStatus.PICKED_UP, T0 - timedelta(hours=1), "sim:1", {}, is_newest=False
-    )
-    assert [c.kind for c in changes] == ["ignored_event"]
+def feed(r: Repair, seen: list[Scan], status: LegStatus, at: datetime, event_id: str, **details: str) -> list[Change]:
+    """One carrier scan of the inbound leg, after those in ``seen`` (which it joins)."""
+    scan = Scan(at=at, event_id=event_id, status=status, source=f"sim:{event_id}", details=dict(details))
+    seen.append(scan)
+    return r.follow_scans(LegDirection.INBOUND, list(seen), [scan])
+
+
+def test_a_pickup_scan_arriving_after_in_transit_is_recorded_in_the_past_and_redates_the_state() -> None:
+    r, seen = repair(), list[Scan]()
+    feed(r, seen, LegStatus.IN_TRANSIT, T0 + timedelta(hours=2), "2")
+    changes = feed(r, seen, LegStatus.PICKED_UP, T0 + timedelta(hours=1), "1")
+    assert [(c.kind, c.details.get("late"), c.details.get("of")) for c in changes] == [
+        ("leg_status", True, None),
+        ("redated", None, "state_changed"),
+    ]
     assert r.inbound.status is LegStatus.IN_TRANSIT and r.state is JourneyState.IN_TRANSIT_TO_CENTRE
+    assert r.state_since[JourneyState.IN_TRANSIT_TO_CENTRE.value] == T0 + timedelta(hours=1)
 
 
-def test_exception_flag_open_only_while_newest() -> None:
-    r = repair()
-    r.apply_carrier_status(LegDirection.INBOUND, LegStatus.EXCEPTION, T0, "sim:x", {"description": "damaged"})
+def test_a_scan_dated_before_the_leg_existed_proves_nothing() -> None:
+    r, seen = repair(), list[Scan]()
+    feed(r, seen, LegStatus.IN_TRANSIT, T0 + timedelta(hours=2), "2")
+    changes = feed(r, seen, LegStatus.PICKED_UP, T0 - timedelta(days=300), "1")
+    assert [(c.kind, c.details["why"]) for c in changes] == [("ignored_event", "dated before the leg existed")]
+    assert r.state_since[JourneyState.IN_TRANSIT_TO_CENTRE.value] == T0 + timedelta(hours=2)
+
+
+def test_a_repeated_scan_teaches_nothing_and_is_recorded_as_ignored() -> None:
+    r, seen = repair(), list[Scan]()
+    feed(r, seen, LegStatus.IN_TRANSIT, T0, "1")
+    assert [c.kind for c in feed(r, seen, LegStatus.IN_TRANSIT, T0 + timedelta(hours=1), "2")] == ["ignored_event"]
+
+
+def test_exception_flag_open_until_the_next_scan_of_its_leg() -> None:
+    r, seen = repair(), list[Scan]()
+    feed(r, seen, LegStatus.EXCEPTION, T0, "x", description="damaged")
     assert [f.code for f in r.flags if f.cleared_at is None] == ["carrier.exception"]
-    r.apply_carrier_status(LegDirection.INBOUND, LegStatus.IN_TRANSIT, T0 + timedelta(hours=1), "sim:y", {})
+    changes = feed(r, seen, LegStatus.IN_TRANSIT, T0 + timedelta(hours=1), "y")
     assert [f for f in r.flags if f.cleared_at is None] == []
+    assert "flag_cleared" in [c.kind for c in changes]
+
+
+def test_an_exception_arriving_after_a_later_scan_is_raised_and_cleared() -> None:
+    r, seen = repair(), list[Scan]()
+    feed(r, seen, LegStatus.IN_TRANSIT, T0 + timedelta(hours=1), "y")
+    changes = feed(r, seen, LegStatus.EXCEPTION, T0, "x", description="damaged")
+    assert [(c.kind, c.occurred_at) for c in changes] == [
+        ("flag_raised", T0),
+        ("flag_cleared", T0 + timedelta(hours=1)),
+    ]
+
+
+def test_outbound_delivered_before_picked_up_infers_the_transit_step() -> None:
+    r = repair()
+    r.receive(T0, "scan", ReceiptCheck(), (), False)
+    out = Leg(direction=LegDirection.OUTBOUND, method=LegMethod.CENTRE_DISPATCH, carrier="sim", booking_reference="o")
+    r.dispatch(T0, "d", "repaired", None, out)
+    delivered = Scan(T0 + timedelta(days=2), "dl", LegStatus.DELIVERED, "sim:dl")
+    changes = r.follow_scans(LegDirection.OUTBOUND, [delivered], [delivered])
+    moves = [(c.to_state, c.occurred_at, c.details.get("inferred")) for c in changes if c.kind == "state_changed"]
+    assert moves == [
+        (JourneyState.IN_TRANSIT_TO_CUSTOMER, delivered.at, True),
+        (JourneyState.DELIVERED, delivered.at, None),
+    ]
+    picked = Scan(T0 + timedelta(days=1), "pu", LegStatus.PICKED_UP, "sim:pu")
+    r.follow_scans(LegDirection.OUTBOUND, [delivered, picked], [picked])
+    assert r.state_since[JourneyState.IN_TRANSIT_TO_CUSTOMER.value] == picked.at
+    assert r.state is JourneyState.DELIVERED
 
 
 def test_cancel_refused_once_with_carrier() -> None:
     r = repair()
-    r.apply_carrier_status(LegDirection.INBOUND, LegStatus.PICKED_UP, T0, "sim:1", {})
+    feed(r, [], LegStatus.PICKED_UP, T0, "1")
     with pytest.raises(DomainRuleError) as refused:
         r.cancel(T0, "req", "customer changed their mind")
     assert refused.value.code == "repair.not_cancellable"
@@ -177,5 +230,6 @@ def test_the_acceptance_scan_is_read_from_how_the_device_leaves(
 ) -> None:
     # La Poste says "pris en charge" whether the postman took it from the letterbox or a post office did.
     r = repair(method)
-    r.apply_carrier_status(LegDirection.INBOUND, scanned, T0, "colissimo:1", {})
+    scan = Scan(at=T0 + timedelta(hours=1), event_id="1", status=scanned, source="colissimo:1")
+    r.follow_scans(LegDirection.INBOUND, [scan], [scan])
     assert r.inbound.status is recorded
