@@ -15,8 +15,10 @@ from labels.description import (
     CarrierLabelImage,
     LabelAddress,
     LabelDescription,
+    PackedItem,
     PackingInstructions,
     PickupInfo,
+    SupportHours,
 )
 from labels.errors import BarcodeEncodingError, CarrierLabelError, FontUnavailableError, LabelRenderError
 from labels.pages import PAGE_SIZES, PageFormat
@@ -32,8 +34,10 @@ __all__ = [
     "LabelAddress",
     "LabelDescription",
     "LabelRenderError",
+    "PackedItem",
     "PackingInstructions",
     "PageFormat",
     "PickupInfo",
+    "SupportHours",
     "render_label",
 ]

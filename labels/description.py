@@ -13,9 +13,10 @@ from functools import cache
 from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from labels import limits
+from labels.catalogue import ITEM_KINDS, SUPPORTED_LANGUAGES
 
 Direction = Literal["to_repair_centre", "to_customer"]
 CarrierLabelContentType = Literal["application/pdf", "image/png", "image/gif"]
@@ -35,6 +36,22 @@ PostalCode = Annotated[str, _text(limits.POSTAL_CODE_MAX)]
 City = Annotated[str, _text(limits.CITY_MAX)]
 Phone = Annotated[str, _text(limits.PHONE_MAX, min_length=3)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+def _known_item_kind(value: str) -> str:
+    if value not in ITEM_KINDS:
+        raise ValueError(f"no catalogue name for the item kind {value!r}")
+    return value
+
+
+def _catalogue_language(value: str) -> str:
+    if value not in SUPPORTED_LANGUAGES:
+        raise ValueError(f"no message catalogue for {value!r}")
+    return value
+
+
+ItemKindName = Annotated[str, AfterValidator(_known_item_kind)]
+CatalogueLanguage = Annotated[str, AfterValidator(_catalogue_language)]
 
 
 class _Frozen(BaseModel):
@@ -75,17 +92,39 @@ class PickupInfo(_Frozen):
         return self
 
 
+class PackedItem(_Frozen):
+    """Something that travels with the device: its kind (named by the catalogue), a note, how many."""
+
+    kind: ItemKindName
+    note: Annotated[str, _text(limits.ITEM_MAX)] | None = None
+    quantity: int = Field(default=1, ge=1, le=limits.ITEM_QUANTITY_MAX)
+
+
+class SupportHours(_Frozen):
+    """When the support line answers: ISO weekdays (1 = Monday) and local opening times."""
+
+    first_day: int = Field(ge=1, le=7)
+    last_day: int = Field(ge=1, le=7)
+    opens: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    closes: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
 class PackingInstructions(_Frozen):
-    """What the instruction sheet and packing slip tell the customer."""
+    """What the instruction sheet and packing slip tell the customer.
+
+    `drop_off` is the region's own text; `drop_off_language` says which language it is written in, so
+    that a text not in the document's language is printed under a line saying so (None: not known).
+    """
 
     pickup: PickupInfo | None = None
     drop_off: Annotated[str, _text(limits.DROP_OFF_MAX)] | None = None
+    drop_off_language: CatalogueLanguage | None = None
+    ship_by: date | None = None
     defective_media_retention: bool = False
     include_self_test_results: bool = False
-    items_to_include: tuple[Annotated[str, _text(limits.ITEM_MAX)], ...] = Field(
-        default=(), max_length=limits.ITEMS_MAX
-    )
-    support_hours: Annotated[str, _text(limits.SUPPORT_HOURS_MAX)]
+    items_to_include: tuple[PackedItem, ...] = Field(default=(), max_length=limits.ITEMS_MAX)
+    support_hours: SupportHours | None = None
+    support_phone: Phone | None = None
     case_reference: Annotated[str, _text(limits.CASE_REFERENCE_MAX)] | None = None
 
     @model_validator(mode="after")
@@ -108,7 +147,8 @@ class LabelDescription(_Frozen):
     language: Annotated[str, StringConstraints(min_length=2, max_length=limits.LANGUAGE_TAG_MAX)]
     direction: Direction
     carrier_name: Annotated[str, _text(limits.CARRIER_NAME_MAX)]
-    service_name: Annotated[str, _text(limits.SERVICE_NAME_MAX)]
+    # The carrier's product name; without one the label names the service in the document's language.
+    service_name: Annotated[str, _text(limits.SERVICE_NAME_MAX)] | None = None
     sender: LabelAddress
     recipient: LabelAddress
     # Printable ASCII only: Code 128 cannot carry anything else without extended modes scanners dislike.

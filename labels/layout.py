@@ -159,7 +159,10 @@ def _header(description: LabelDescription, catalogue: Catalogue, row: Box) -> li
     mark = Box(row.right - mark_width, row.y, mark_width, row.height).inset(PADDING)
     elements: list[Element] = [
         fit_block(
-            [Paragraph(description.carrier_name, "bold"), Paragraph(description.service_name, scale=0.65)],
+            [
+                Paragraph(description.carrier_name, "bold"),
+                Paragraph(description.service_name or catalogue.text(f"service_{description.direction}"), scale=0.65),
+            ],
             carrier,
             max_size=16.0,
             min_size=5.0,

@@ -36,9 +36,11 @@ PAGE_SIZES: Final[dict[PageFormat, tuple[float, float]]] = {
 A4_MARGIN: Final = mm(10.0)
 
 
-def compose_pages(description: LabelDescription, page_format: PageFormat) -> tuple[Page, ...]:
-    """The laid-out pages of one label document."""
-    catalogue = Catalogue(description.language)
+def compose_pages(
+    description: LabelDescription, page_format: PageFormat, catalogue: Catalogue | None = None
+) -> tuple[Page, ...]:
+    """The laid-out pages of one label document, in the description's language unless `catalogue` is given."""
+    catalogue = catalogue or Catalogue(description.language)
     if page_format == "4x6":
         return _thermal_pages(description, catalogue)
     return _a4_pages(description, catalogue)

@@ -13,17 +13,21 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Literal
 
 from labels import (
+    SUPPORTED_LANGUAGES,
     CarrierLabelImage,
     LabelAddress,
     LabelDescription,
+    PackedItem,
     PackingInstructions,
     PickupInfo,
+    SupportHours,
     render_label,
 )
+from labels.catalogue import resolve_language
 from logistics.clock import Clock
 from logistics.domain.intake import intake_payload
 from logistics.domain.journey import JourneyState, LegDirection, LegMethod
@@ -38,21 +42,18 @@ logger = logging.getLogger(__name__)
 
 PageFormat = Literal["4x6", "a4"]
 
-SUPPORT_HOURS = "Mon–Fri 08:00–17:00"
-
-# What goes in the box besides the computer, as printed on the packing slip.
-ITEM_LABELS = {
-    "ac_adapter": "AC adapter (original box)",
-    "wired_mouse": "Wired mouse (original box)",
-    "wired_keyboard": "Wired keyboard (original box)",
-    "external_monitor": "External monitor (Peripheral Care Pack)",
-    "dock": "Docking station (Peripheral Care Pack)",
-    "wireless_mouse": "Wireless mouse (Peripheral Care Pack)",
-    "wireless_keyboard": "Wireless keyboard (Peripheral Care Pack)",
-    "headset": "Headset (Peripheral Care Pack)",
-}
+# When the support line answers, printed in the customer's language; regions may give their own phone.
+SUPPORT_HOURS = SupportHours(first_day=1, last_day=5, opens="08:00", closes="17:00")
 
 CARRIER_TITLES = {"sim": "Simulated Carrier", "ups": "UPS", "dhl_express": "DHL Express"}
+
+
+def packed_items(items: list[dict[str, Any]]) -> tuple[PackedItem, ...]:
+    """The case's items as the packing slip lists them (kind named by the catalogue, the case's note)."""
+    return tuple(
+        PackedItem(kind=str(item["kind"]), note=item.get("description"), quantity=int(item.get("quantity") or 1))
+        for item in items
+    )
 
 
 def _address(data: dict[str, object]) -> LabelAddress:
@@ -118,25 +119,24 @@ class LabelDocuments:
                     close_time=leg.pickup.close_time.strftime("%H:%M"),
                     time_zone=leg.pickup.time_zone,
                 )
-            items = [
-                ITEM_LABELS.get(str(item["kind"]), str(item.get("description") or item["kind"]))
-                for item in ent.get("items") or []
-            ]
+            drop_off, drop_off_language = (None, None) if pickup is not None else self._drop_off(repair)
+            ship_by = ent.get("ship_by")
             instructions = PackingInstructions(
                 pickup=pickup,
-                drop_off=ent.get("drop_off") if pickup is None else None,
+                drop_off=drop_off,
+                drop_off_language=drop_off_language,
+                ship_by=date.fromisoformat(ship_by) if pickup is None and isinstance(ship_by, str) else None,
                 defective_media_retention=bool(ent.get("defective_media_retention")),
                 include_self_test_results=bool(ent.get("include_self_test_results")),
-                items_to_include=tuple(items[:8]),
+                items_to_include=packed_items(ent.get("items") or []),
                 support_hours=SUPPORT_HOURS,
-                case_reference=repair.case_id[:30],
+                case_reference=repair.case_id,
             )
         ship_date = leg.pickup.local_date if leg.pickup else (leg.status_at or repair.updated_at).date()
         return LabelDescription(
             language=repair.language,
             direction="to_repair_centre" if inbound else "to_customer",
             carrier_name=CARRIER_TITLES.get(leg.carrier, leg.carrier),
-            service_name="Standard" if not inbound else "Return",
             sender=_address(sender),
             recipient=_address(recipient),
             tracking_number=leg.tracking_number,
@@ -145,12 +145,23 @@ class LabelDocuments:
             piece_number=1,
             piece_count=1,
             ship_date=ship_date,
-            case_reference=repair.case_id[:30],
+            case_reference=repair.case_id,
             intake_payload=intake_payload(self._secret, repair.id, direction),
             contains_lithium_battery=product_line == "notebook",
             carrier_label=carrier_image,
             instructions=instructions,
         )
+
+    def _drop_off(self, repair: Repair) -> tuple[str | None, str | None]:
+        """The region's drop-off text in the customer's language where the coverage has it, else as written,
+        and the language it is in (None when the catalogues cannot name it). A region gone from the coverage
+        leaves the text stored when the repair was created, in the coverage's language then."""
+        region = self._routing.coverage.regions.get(repair.region_id) if repair.region_id else None
+        if region is not None and region.self_shipment is not None:
+            text, written_in = region.self_shipment.drop_off_in(resolve_language(repair.language))
+            return text, written_in if written_in in SUPPORTED_LANGUAGES else None
+        stored = repair.entitlement.get("drop_off")
+        return (stored if isinstance(stored, str) else None), None
 
     async def render(self, repair: Repair, direction: LegDirection, page_format: PageFormat) -> tuple[bytes, str]:
         """The PDF and its ETag."""

@@ -133,6 +133,7 @@ class Repairs:
                 **command.entitlement.model_dump(mode="json"),
                 "include_self_test_results": command.include_self_test_results,
                 "drop_off": decision.drop_off,
+                "ship_by": decision.ship_by.isoformat() if decision.ship_by else None,
                 "return_carrier": decision.return_carrier or decision.carrier,
                 "site_time_zone": decision.time_zone,
                 # The calendar the site's days are counted in (a region may name one for its whole area).

@@ -16,7 +16,15 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
-from labels import LabelAddress, LabelDescription, PackingInstructions, PickupInfo, render_label
+from labels import (
+    LabelAddress,
+    LabelDescription,
+    PackedItem,
+    PackingInstructions,
+    PickupInfo,
+    SupportHours,
+    render_label,
+)
 from labels.font_program import font_program
 from labels.pdf_fonts import font_objects
 from tests.bench.host import calibration
@@ -61,7 +69,6 @@ def descriptions(count: int) -> list[LabelDescription]:
                 language=LANGUAGES[i % len(LANGUAGES)],
                 direction="to_repair_centre",
                 carrier_name="UPS",
-                service_name="UPS Standard",
                 sender=customer,
                 recipient=centre,
                 tracking_number=f"1Z999AA1{i:010d}",
@@ -79,8 +86,9 @@ def descriptions(count: int) -> list[LabelDescription]:
                     ),
                     defective_media_retention=i % 2 == 0,
                     include_self_test_results=True,
-                    items_to_include=("Docking station",),
-                    support_hours="Mon–Fri 8:00–17:00",
+                    items_to_include=(PackedItem(kind="ac_adapter"), PackedItem(kind="dock")),
+                    support_hours=SupportHours(first_day=1, last_day=5, opens="08:00", closes="17:00"),
+                    support_phone="+33 1 00 00 00 00",
                 ),
             )
         )

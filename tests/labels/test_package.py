@@ -21,9 +21,11 @@ def test_public_api_is_pinned() -> None:
         "LabelAddress",
         "LabelDescription",
         "LabelRenderError",
+        "PackedItem",
         "PackingInstructions",
         "PageFormat",
         "PickupInfo",
+        "SupportHours",
         "render_label",
     }
 
