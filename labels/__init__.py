@@ -23,6 +23,7 @@ from labels.description import (
 from labels.errors import BarcodeEncodingError, CarrierLabelError, FontUnavailableError, LabelRenderError
 from labels.pages import PAGE_SIZES, PageFormat
 from labels.rendering import render_label
+from labels.repertoire import unprintable
 
 __all__ = [
     "PAGE_SIZES",
@@ -40,4 +41,5 @@ __all__ = [
     "PickupInfo",
     "SupportHours",
     "render_label",
+    "unprintable",
 ]

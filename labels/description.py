@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from labels import limits
 from labels.catalogue import ITEM_KINDS, SUPPORTED_LANGUAGES
+from labels.repertoire import printable_form, unprintable
 
 Direction = Literal["to_repair_centre", "to_customer"]
 CarrierLabelContentType = Literal["application/pdf", "image/png", "image/gif"]
@@ -29,12 +30,23 @@ def _text(max_length: int, *, min_length: int = 1) -> object:
     )
 
 
-Name = Annotated[str, _text(limits.NAME_MAX)]
-Company = Annotated[str, _text(limits.COMPANY_MAX)]
-StreetLine = Annotated[str, _text(limits.STREET_LINE_MAX)]
-PostalCode = Annotated[str, _text(limits.POSTAL_CODE_MAX)]
-City = Annotated[str, _text(limits.CITY_MAX)]
-Phone = Annotated[str, _text(limits.PHONE_MAX, min_length=3)]
+def _printed(value: str) -> str:
+    # Composed, and only characters printed with real glyphs: never an empty box or a replacement character.
+    value = printable_form(value)
+    reason = unprintable(value)
+    if reason is not None:
+        raise ValueError(reason)
+    return value
+
+
+PRINTED = AfterValidator(_printed)
+
+Name = Annotated[str, _text(limits.NAME_MAX), PRINTED]
+Company = Annotated[str, _text(limits.COMPANY_MAX), PRINTED]
+StreetLine = Annotated[str, _text(limits.STREET_LINE_MAX), PRINTED]
+PostalCode = Annotated[str, _text(limits.POSTAL_CODE_MAX), PRINTED]
+City = Annotated[str, _text(limits.CITY_MAX), PRINTED]
+Phone = Annotated[str, _text(limits.PHONE_MAX, min_length=3), PRINTED]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
@@ -96,7 +108,7 @@ class PackedItem(_Frozen):
     """Something that travels with the device: its kind (named by the catalogue), a note, how many."""
 
     kind: ItemKindName
-    note: Annotated[str, _text(limits.ITEM_MAX)] | None = None
+    note: Annotated[str, _text(limits.ITEM_MAX), PRINTED] | None = None
     quantity: int = Field(default=1, ge=1, le=limits.ITEM_QUANTITY_MAX)
 
 
@@ -117,7 +129,7 @@ class PackingInstructions(_Frozen):
     """
 
     pickup: PickupInfo | None = None
-    drop_off: Annotated[str, _text(limits.DROP_OFF_MAX)] | None = None
+    drop_off: Annotated[str, _text(limits.DROP_OFF_MAX), PRINTED] | None = None
     drop_off_language: CatalogueLanguage | None = None
     ship_by: date | None = None
     defective_media_retention: bool = False
@@ -125,7 +137,7 @@ class PackingInstructions(_Frozen):
     items_to_include: tuple[PackedItem, ...] = Field(default=(), max_length=limits.ITEMS_MAX)
     support_hours: SupportHours | None = None
     support_phone: Phone | None = None
-    case_reference: Annotated[str, _text(limits.CASE_REFERENCE_MAX)] | None = None
+    case_reference: Annotated[str, _text(limits.CASE_REFERENCE_MAX), PRINTED] | None = None
 
     @model_validator(mode="after")
     def _pickup_or_drop_off(self) -> PackingInstructions:
@@ -146,21 +158,21 @@ class LabelDescription(_Frozen):
 
     language: Annotated[str, StringConstraints(min_length=2, max_length=limits.LANGUAGE_TAG_MAX)]
     direction: Direction
-    carrier_name: Annotated[str, _text(limits.CARRIER_NAME_MAX)]
+    carrier_name: Annotated[str, _text(limits.CARRIER_NAME_MAX), PRINTED]
     # The carrier's product name; without one the label names the service in the document's language.
-    service_name: Annotated[str, _text(limits.SERVICE_NAME_MAX)] | None = None
+    service_name: Annotated[str, _text(limits.SERVICE_NAME_MAX), PRINTED] | None = None
     sender: LabelAddress
     recipient: LabelAddress
     # Printable ASCII only: Code 128 cannot carry anything else without extended modes scanners dislike.
     tracking_number: Annotated[
         str, StringConstraints(min_length=1, max_length=limits.TRACKING_NUMBER_MAX, pattern=r"^[!-~]+$")
     ]
-    routing_code: Annotated[str, _text(limits.ROUTING_CODE_MAX)] | None = None
+    routing_code: Annotated[str, _text(limits.ROUTING_CODE_MAX), PRINTED] | None = None
     weight_kg: Decimal = Field(gt=0, le=limits.WEIGHT_KG_MAX, decimal_places=3)
     piece_number: int = Field(ge=1, le=limits.PIECE_COUNT_MAX)
     piece_count: int = Field(ge=1, le=limits.PIECE_COUNT_MAX)
     ship_date: date
-    case_reference: Annotated[str, _text(limits.CASE_REFERENCE_MAX)]
+    case_reference: Annotated[str, _text(limits.CASE_REFERENCE_MAX), PRINTED]
     intake_payload: Annotated[str, StringConstraints(min_length=1, max_length=limits.INTAKE_PAYLOAD_MAX)]
     contains_lithium_battery: bool = False
     carrier_label: CarrierLabelImage | None = None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from labels import unprintable
 from logistics.errors import InvalidRequest, PayloadTooLarge
 
 M = TypeVar("M", bound=BaseModel)
@@ -78,3 +80,20 @@ def query_model(model: type[M], request: web.Request) -> M:
             code="request.invalid_query",
             fields=fields,
         ) from exc
+
+
+def refuse_unprintable(printed: Iterable[tuple[str, str]]) -> None:
+    """422 naming every field whose text the labels cannot print with real glyphs (CJK, right-to-left
+    scripts, emoji outside the typeface), before anything is done with the request."""
+    fields = [
+        {"name": name, "reason": reason, "type": "unprintable"}
+        for name, value in printed
+        if (reason := unprintable(value)) is not None
+    ]
+    if fields:
+        raise InvalidRequest(
+            f"{len(fields)} field(s) cannot be printed on the labels: "
+            + "; ".join(f"{f['name']}: {f['reason']}" for f in fields[:5]),
+            code="request.unprintable",
+            fields=fields,
+        )

@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from logistics.api.auth import require_case_system
-from logistics.api.bodies import body_model, query_model, read_body
+from logistics.api.bodies import body_model, query_model, read_body, refuse_unprintable
 from logistics.api.context import request_id_of
 from logistics.api.idempotency import keep_secret, request_origin
 from logistics.api.keys import SERVICES
@@ -17,6 +17,7 @@ from logistics.api.views import custody_view, decision_view, history_view, repai
 from logistics.domain.journey import JourneyState, LegDirection
 from logistics.domain.routing import RoutingRequest
 from logistics.errors import NotFound
+from logistics.services.label_documents import printed_fields
 from logistics.services.ports import RepairFilter
 from logistics.services.repairs import CreateRepair, Reschedule
 
@@ -73,6 +74,7 @@ async def create_repair(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
     body = await read_body(request, svc.settings.max_body_bytes)
     command = body_model(CreateRepair, request, body)
+    refuse_unprintable(printed_fields(command))
 
     async def compute() -> web.Response:
         created = await svc.repairs.create(command, request_id_of(request), origin=request_origin(request))

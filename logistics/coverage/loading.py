@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from labels import unprintable
 from logistics.domain.routing import Coverage, CoverageInvalid, CoverageProblem
 
 
@@ -81,9 +82,37 @@ def load_coverage(path: Path, known_carriers: Collection[str] | None = None) -> 
     """
     document = read_document(path)
     try:
-        return Coverage.from_document(document, known_carriers)
+        coverage = Coverage.from_document(document, known_carriers)
     except CoverageInvalid as exc:
         raise CoverageError(path, exc.problems) from exc
+    problems = printing_problems(coverage)
+    if problems:
+        raise CoverageError(path, problems)
+    return coverage
+
+
+def printing_problems(coverage: Coverage) -> list[CoverageProblem]:
+    """Texts of the coverage that labels print (centre addresses, drop-off texts) but cannot with real glyphs."""
+    problems = []
+    for index, centre in enumerate(coverage.centres.values()):
+        address = centre.address
+        texts = [("name", address.name), ("company", address.company), ("city", address.city)]
+        texts += [(f"street_lines[{n}]", line) for n, line in enumerate(address.street_lines)]
+        texts += [("postal_code", address.postal_code), ("phone", address.phone)]
+        for field, text in texts:
+            if text is not None and (reason := unprintable(text)) is not None:
+                problems.append(CoverageProblem(reason, f"centres[{index}]", centre.id, f"address.{field}"))
+    for index, region in enumerate(coverage.regions.values()):
+        terms = region.self_shipment
+        if terms is None:
+            continue
+        for field, text in [("drop_off", terms.drop_off)] + [
+            (f"drop_off_translations.{language}", translated)
+            for language, translated in terms.drop_off_translations.items()
+        ]:
+            if (reason := unprintable(text)) is not None:
+                problems.append(CoverageProblem(reason, f"regions[{index}]", region.id, f"self_shipment.{field}"))
+    return problems
 
 
 def check_coverage(path: Path, known_carriers: Collection[str] | None = None) -> list[str]:
@@ -92,4 +121,7 @@ def check_coverage(path: Path, known_carriers: Collection[str] | None = None) ->
         document = read_document(path)
     except CoverageError as exc:
         return list(exc.problems)
-    return [str(problem) for problem in Coverage.check_document(document, known_carriers)]
+    problems = Coverage.check_document(document, known_carriers)
+    if problems:
+        return [str(problem) for problem in problems]
+    return [str(problem) for problem in printing_problems(Coverage.from_document(document, known_carriers))]

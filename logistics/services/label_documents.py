@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from datetime import date, datetime
 from typing import Any, Literal
@@ -36,6 +36,7 @@ from logistics.errors import Conflict, NotFound
 from logistics.services import carrier_requests
 from logistics.services.label_links import link_is_live, token_hash
 from logistics.services.ports import Store
+from logistics.services.repairs import CreateRepair
 from logistics.services.routing import Routing
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,24 @@ PageFormat = Literal["4x6", "a4"]
 SUPPORT_HOURS = SupportHours(first_day=1, last_day=5, opens="08:00", closes="17:00")
 
 CARRIER_TITLES = {"sim": "Simulated Carrier", "ups": "UPS", "dhl_express": "DHL Express"}
+
+
+def printed_fields(command: CreateRepair) -> Iterator[tuple[str, str]]:
+    """The fields of a repair's creation that its documents print, named as in the request."""
+    site, device = command.site, command.device
+    yield "site.name", site.name
+    if site.company is not None:
+        yield "site.company", site.company
+    for index, line in enumerate(site.street_lines):
+        yield f"site.street_lines.{index}", line
+    yield "site.postal_code", site.postal_code
+    yield "site.city", site.city
+    yield "site.phone", site.phone
+    yield "device.model", device.model
+    yield "device.serial_number", device.serial_number
+    for index, item in enumerate(command.entitlement.items):
+        if item.description is not None:
+            yield f"entitlement.items.{index}.description", item.description
 
 
 def packed_items(items: list[dict[str, Any]]) -> tuple[PackedItem, ...]:

@@ -27,6 +27,7 @@ def test_public_api_is_pinned() -> None:
         "PickupInfo",
         "SupportHours",
         "render_label",
+        "unprintable",
     }
 
 

@@ -106,7 +106,8 @@ class Entitlement(_Frozen):
     defective_media_retention: bool = False
     accidental_damage_protection: bool = False
     peripheral_care_pack: bool = False
-    items: tuple[Item, ...] = ()
+    # One line each on the packing slip, which has room for 20 (the labels' limit).
+    items: tuple[Item, ...] = Field(default=(), max_length=20)
 
 
 class RoutingRequest(_Frozen):
