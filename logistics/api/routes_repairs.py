@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from logistics.api.auth import require_case_system
 from logistics.api.bodies import body_model, query_model, read_body, refuse_unprintable
+from logistics.api.conditional import none_match
 from logistics.api.context import request_id_of
 from logistics.api.idempotency import keep_secret, request_origin
 from logistics.api.keys import SERVICES
@@ -17,7 +18,7 @@ from logistics.api.views import custody_view, decision_view, history_view, repai
 from logistics.domain.journey import JourneyState, LegDirection
 from logistics.domain.routing import RoutingRequest
 from logistics.errors import NotFound
-from logistics.services.label_documents import printed_fields
+from logistics.services.label_documents import LabelDocument, printed_fields
 from logistics.services.ports import RepairFilter
 from logistics.services.repairs import CreateRepair, Reschedule
 
@@ -54,7 +55,8 @@ class CancelBody(BaseModel):
 
 
 class LabelQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Links travel through mail tools and browsers, which add parameters of their own (utm_source...).
+    model_config = ConfigDict(extra="ignore")
 
     format: Literal["4x6", "a4"] = "4x6"
 
@@ -192,17 +194,12 @@ async def repair_label(request: web.Request) -> web.Response:
     return await pdf_response(request, await svc.labels.render(repair, leg, query.format))
 
 
-async def pdf_response(request: web.Request, document: tuple[bytes, str]) -> web.Response:
-    pdf, etag = document
-    quoted = f'"{etag}"'
-    if request.headers.get("If-None-Match") == quoted:
-        return web.Response(status=304, headers={"ETag": quoted})
-    return web.Response(
-        body=pdf,
-        content_type="application/pdf",
-        headers={
-            "ETag": quoted,
-            "Cache-Control": "private, max-age=300",
-            "Content-Disposition": 'inline; filename="label.pdf"',
-        },
-    )
+async def pdf_response(request: web.Request, document: LabelDocument) -> web.Response:
+    """The PDF, or 304 when the client's copy is current. Browsers keep it but ask again every time
+    (``no-cache``), so a label changed by a reschedule is never shown stale."""
+    quoted = f'"{document.etag}"'
+    headers = {"ETag": quoted, "Cache-Control": "private, no-cache"}
+    if none_match(request.headers.getall("If-None-Match", ()), document.etag):
+        return web.Response(status=304, headers=headers)
+    headers["Content-Disposition"] = f'inline; filename="{document.filename}"'
+    return web.Response(body=document.pdf, content_type="application/pdf", headers=headers)

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from labels import (
     SUPPORTED_LANGUAGES,
@@ -47,6 +47,20 @@ PageFormat = Literal["4x6", "a4"]
 SUPPORT_HOURS = SupportHours(first_day=1, last_day=5, opens="08:00", closes="17:00")
 
 CARRIER_TITLES = {"sim": "Simulated Carrier", "ups": "UPS", "dhl_express": "DHL Express"}
+
+
+class LabelDocument(NamedTuple):
+    """A rendered document: the PDF, its entity tag (unquoted) and the file name it is saved under."""
+
+    pdf: bytes
+    etag: str
+    filename: str
+
+
+def document_filename(repair: Repair, direction: LegDirection, page_format: PageFormat) -> str:
+    """Named after the case and the leg, so that saved labels are told apart: "C-1001-inbound-a4.pdf".
+    Case ids are letters, digits and ``._:-``; the colon, refused in Windows file names, becomes "_"."""
+    return f"{repair.case_id.replace(':', '_')}-{direction.value}-{page_format}.pdf"
 
 
 def printed_fields(command: CreateRepair) -> Iterator[tuple[str, str]]:
@@ -182,10 +196,11 @@ class LabelDocuments:
         stored = repair.entitlement.get("drop_off")
         return (stored if isinstance(stored, str) else None), None
 
-    async def render(self, repair: Repair, direction: LegDirection, page_format: PageFormat) -> tuple[bytes, str]:
-        """The PDF and its ETag."""
+    async def render(self, repair: Repair, direction: LegDirection, page_format: PageFormat) -> LabelDocument:
+        """The PDF, its ETag and its file name."""
         async with self._gate:
-            return await self._render(repair, direction, page_format)
+            pdf, etag = await self._render(repair, direction, page_format)
+        return LabelDocument(pdf, etag, document_filename(repair, direction, page_format))
 
     async def _render(self, repair: Repair, direction: LegDirection, page_format: PageFormat) -> tuple[bytes, str]:
         """The PDF and its ETag."""
@@ -219,14 +234,14 @@ class LabelDocuments:
                 self._cache.popitem(last=False)
         return pdf, key
 
-    async def render_for_token(self, token: str, page_format: PageFormat) -> tuple[bytes, str] | None:
+    async def render_for_token(self, token: str, page_format: PageFormat) -> LabelDocument | None:
         """The customer's label behind a link; None for an unknown, expired or revoked token alike."""
         if not token or len(token) > 128:
             return None
         async with self._gate:
             return await self._render_for_token(token, page_format)
 
-    async def _render_for_token(self, token: str, page_format: PageFormat) -> tuple[bytes, str] | None:
+    async def _render_for_token(self, token: str, page_format: PageFormat) -> LabelDocument | None:
         reader = self._store.reader()
         link = await reader.label_link(token_hash(token))
         now: datetime = self._clock.now()
@@ -235,4 +250,5 @@ class LabelDocuments:
         repair = await reader.get_repair(link.repair_id)
         if repair is None or repair.state is JourneyState.CANCELLED:
             return None  # a cancelled repair's links are revoked; one made since (an answer given again) too
-        return await self._render(repair, link.leg, page_format)
+        pdf, etag = await self._render(repair, link.leg, page_format)
+        return LabelDocument(pdf, etag, document_filename(repair, link.leg, page_format))
