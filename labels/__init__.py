@@ -13,6 +13,8 @@ Nothing here does I/O at import time: fonts and message catalogues are read on f
 from labels.catalogue import SUPPORTED_LANGUAGES
 from labels.description import (
     CarrierLabelImage,
+    DeviceInfo,
+    DispatchSlip,
     LabelAddress,
     LabelDescription,
     PackedItem,
@@ -31,6 +33,8 @@ __all__ = [
     "BarcodeEncodingError",
     "CarrierLabelError",
     "CarrierLabelImage",
+    "DeviceInfo",
+    "DispatchSlip",
     "FontUnavailableError",
     "LabelAddress",
     "LabelDescription",

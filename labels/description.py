@@ -121,6 +121,27 @@ class SupportHours(_Frozen):
     closes: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
+class DeviceInfo(_Frozen):
+    """The device the documents are about, as the packing and dispatch slips name it."""
+
+    model: Annotated[str, _text(limits.DEVICE_MODEL_MAX), PRINTED]
+    serial_number: Annotated[str, _text(limits.SERIAL_NUMBER_MAX), PRINTED]
+
+
+class DispatchSlip(_Frozen):
+    """What the repair centre sends back: the outcome, the replacement's serial, what goes in the box."""
+
+    outcome: Literal["repaired", "replaced"]
+    replacement_serial: Annotated[str, _text(limits.SERIAL_NUMBER_MAX), PRINTED] | None = None
+    items: tuple[PackedItem, ...] = Field(default=(), max_length=limits.ITEMS_MAX)
+
+    @model_validator(mode="after")
+    def _serial_with_replacement(self) -> DispatchSlip:
+        if (self.outcome == "replaced") != (self.replacement_serial is not None):
+            raise ValueError("a replacement serial goes with a replaced device, and only with one")
+        return self
+
+
 class PackingInstructions(_Frozen):
     """What the instruction sheet and packing slip tell the customer.
 
@@ -177,12 +198,33 @@ class LabelDescription(_Frozen):
     contains_lithium_battery: bool = False
     carrier_label: CarrierLabelImage | None = None
     instructions: PackingInstructions | None = None
+    device: DeviceInfo | None = None
+    dispatch: DispatchSlip | None = None
+    # One weight per piece: the document then holds a label per piece, "n of m" with its own weight, and
+    # `weight_kg` is their sum. Empty: one label, piece `piece_number` of `piece_count`.
+    piece_weights_kg: tuple[Annotated[Decimal, Field(gt=0, le=limits.WEIGHT_KG_MAX, decimal_places=3)], ...] = Field(
+        default=(), max_length=limits.PIECE_COUNT_MAX
+    )
 
     @model_validator(mode="after")
     def _piece_within_count(self) -> LabelDescription:
         if self.piece_number > self.piece_count:
             raise ValueError("piece_number cannot exceed piece_count")
+        if self.piece_weights_kg:
+            if len(self.piece_weights_kg) != self.piece_count or self.piece_number != 1:
+                raise ValueError("give one weight per piece, starting with piece 1")
+            if sum(self.piece_weights_kg) != self.weight_kg:
+                raise ValueError("weight_kg must be the sum of the pieces' weights")
         return self
+
+    def pieces(self) -> tuple[LabelDescription, ...]:
+        """One description per label of the document: each piece with its number and weight."""
+        if not self.piece_weights_kg:
+            return (self,)
+        return tuple(
+            self.model_copy(update={"piece_number": number, "weight_kg": weight})
+            for number, weight in enumerate(self.piece_weights_kg, start=1)
+        )
 
     @property
     def is_return(self) -> bool:

@@ -132,6 +132,7 @@ def packing_slip_paragraphs(description: LabelDescription, catalogue: Catalogue)
             f"{description.sender.name} — {description.sender.postal_code} {description.sender.city}, "
             f"{description.sender.country}"
         ),
+        *device_paragraphs(description, catalogue),
     ]
     items = items_in_box(options, catalogue)
     items[0] = catalogue.text("slip_device")
@@ -142,4 +143,40 @@ def packing_slip_paragraphs(description: LabelDescription, catalogue: Catalogue)
     paragraphs.append(Paragraph(f"{CHECKBOX} {items[0]}", scale=1.1, space_before=0.8))
     paragraphs += [Paragraph(f"{CHECKBOX} {item}", scale=1.1, space_before=0.3) for item in items[1:]]
     paragraphs.append(Paragraph(f"{catalogue.text('slip_checked')}: ____________________", "bold", space_before=1.2))
+    return paragraphs
+
+
+def device_paragraphs(description: LabelDescription, catalogue: Catalogue) -> list[Paragraph]:
+    """The device's model and serial number, when the description names the device."""
+    if description.device is None:
+        return []
+    return [
+        Paragraph(f"{catalogue.text('model')}: {description.device.model}", "bold", space_before=0.4),
+        Paragraph(f"{catalogue.text('serial_number')}: {description.device.serial_number}", "bold"),
+    ]
+
+
+def dispatch_slip_paragraphs(description: LabelDescription, catalogue: Catalogue) -> list[Paragraph]:
+    """What the centre sends back: outcome, the replacement's serial, and a checklist of the box."""
+    slip = description.dispatch
+    assert slip is not None
+    paragraphs = [
+        Paragraph(catalogue.text("dispatch_slip_title"), "bold", 1.4),
+        Paragraph(catalogue.text("dispatch_intro"), space_before=0.3),
+        Paragraph(f"{catalogue.text('case_reference')}: {description.case_reference}", "bold", space_before=0.6),
+        Paragraph(f"{catalogue.text('tracking_number')}: {description.tracking_number}"),
+        Paragraph(f"{catalogue.text('ship_date')}: {catalogue.date(description.ship_date)}"),
+        Paragraph(
+            f"{catalogue.text('outcome_title')}: {catalogue.text(f'outcome_{slip.outcome}')}", "bold", space_before=0.6
+        ),
+        *device_paragraphs(description, catalogue),
+    ]
+    if slip.replacement_serial is not None:
+        paragraphs.append(Paragraph(f"{catalogue.text('replacement_serial')}: {slip.replacement_serial}", "bold", 1.2))
+    device = catalogue.text(f"dispatch_device_{slip.outcome}")
+    paragraphs.append(Paragraph(f"{CHECKBOX} {device}", scale=1.1, space_before=0.8))
+    paragraphs += [
+        Paragraph(f"{CHECKBOX} {line}", scale=1.1, space_before=0.3) for line in item_lines(slip.items, catalogue)
+    ]
+    paragraphs.append(Paragraph(f"{catalogue.text('dispatch_packed')}: ____________________", "bold", space_before=1.2))
     return paragraphs

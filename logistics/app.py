@@ -146,7 +146,7 @@ def _service_context(
                 metrics=metrics,
                 coverage=coverage,
                 routing=routing,
-                repairs=Repairs(store, clock, routing, bookings, link_ttl=ttl),
+                repairs=Repairs(store, clock, routing, bookings, link_ttl=ttl, packing=settings.packing.rules()),
                 centres=Centres(store, clock, routing, bookings, intake_secret=secret, link_ttl=ttl),
                 bookings=bookings,
                 tracking=tracking,

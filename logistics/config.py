@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from carriers.resilience import CallPolicy
+from logistics.domain.routing import ItemKind
+from logistics.services.carrier_requests import ITEM_WEIGHTS_KG, OWN_BOX_CM, PackingRules
 
 
 def _simulated_carrier_only() -> dict[str, dict[str, Any]]:
@@ -65,6 +68,27 @@ class WebhookSettings(BaseModel):
     batch: int = Field(default=50, ge=1, le=1000)
 
 
+class PackingSettings(BaseModel):
+    """What each kind of item adds to the declared weight, and which kinds travel in a box of their own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_weights_kg: dict[ItemKind, Annotated[Decimal, Field(gt=0, le=100)]] = Field(
+        default_factory=lambda: {ItemKind(kind): weight for kind, weight in ITEM_WEIGHTS_KG.items()},
+        description="packed weight per item kind; kinds left out weigh 1 kg",
+    )
+    own_box_items: dict[ItemKind, tuple[int, int, int]] = Field(
+        default_factory=lambda: {ItemKind(kind): box for kind, box in OWN_BOX_CM.items()},
+        description="kinds shipped as parcels of their own (one per unit), with their box in cm",
+    )
+
+    def rules(self) -> PackingRules:
+        return PackingRules(
+            item_weights_kg={kind.value: weight for kind, weight in self.item_weights_kg.items()},
+            own_box_cm={kind.value: box for kind, box in self.own_box_items.items()},
+        )
+
+
 class PollingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -108,6 +132,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     label_workers: int = Field(default=2, ge=1, le=32)
     label_cache_entries: int = Field(default=512, ge=0)
+    packing: PackingSettings = Field(default_factory=PackingSettings)
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: str = "INFO"
     workers_enabled: bool = Field(

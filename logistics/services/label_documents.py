@@ -14,11 +14,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 
 from labels import (
     SUPPORTED_LANGUAGES,
     CarrierLabelImage,
+    DeviceInfo,
+    DispatchSlip,
     LabelAddress,
     LabelDescription,
     PackedItem,
@@ -81,6 +84,16 @@ def printed_fields(command: CreateRepair) -> Iterator[tuple[str, str]]:
             yield f"entitlement.items.{index}.description", item.description
 
 
+def dispatch_slip(repair: Repair) -> DispatchSlip:
+    """What goes back: the outcome, the replacement's serial, and the items that came with the device."""
+    assert repair.outcome is not None
+    return DispatchSlip(
+        outcome=repair.outcome,
+        replacement_serial=repair.replacement_serial if repair.outcome == "replaced" else None,
+        items=packed_items(repair.entitlement.get("items") or []),
+    )
+
+
 def packed_items(items: list[dict[str, Any]]) -> tuple[PackedItem, ...]:
     """The case's items as the packing slip lists them (kind named by the catalogue, the case's note)."""
     return tuple(
@@ -135,7 +148,8 @@ class LabelDocuments:
         inbound = direction is LegDirection.INBOUND
         sender, recipient = (repair.site, centre_address) if inbound else (centre_address, repair.site)
         product_line = str(repair.device.get("product_line"))
-        parcel = carrier_requests.parcel_for(product_line)
+        parcels = carrier_requests.repair_parcels(repair.entitlement, repair.device)
+        weights = tuple(parcel.weight_kg for parcel in parcels)
         carrier_image = None
         if leg.carrier_label:
             stored = await self._store.reader().carrier_label(repair.id, direction)
@@ -174,15 +188,18 @@ class LabelDocuments:
             recipient=_address(recipient),
             tracking_number=leg.tracking_number,
             routing_code=leg.routing_code,
-            weight_kg=parcel.weight_kg,
+            weight_kg=sum(weights, Decimal(0)),
             piece_number=1,
-            piece_count=1,
+            piece_count=len(weights),
+            piece_weights_kg=weights if len(weights) > 1 else (),
             ship_date=ship_date,
             case_reference=repair.case_id,
             intake_payload=intake_payload(self._secret, repair.id, direction),
             contains_lithium_battery=product_line == "notebook",
             carrier_label=carrier_image,
             instructions=instructions,
+            device=DeviceInfo(model=str(repair.device["model"]), serial_number=str(repair.device["serial_number"])),
+            dispatch=None if inbound or repair.outcome is None else dispatch_slip(repair),
         )
 
     def _drop_off(self, repair: Repair) -> tuple[str | None, str | None]:

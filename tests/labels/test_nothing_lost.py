@@ -20,6 +20,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from labels import (
+    DeviceInfo,
+    DispatchSlip,
     LabelAddress,
     LabelDescription,
     PackedItem,
@@ -102,6 +104,14 @@ def descriptions(draw: st.DrawFn) -> LabelDescription:
         case_reference=case_id,
     )
     inbound = draw(st.booleans())
+    device = DeviceInfo(model=draw(_line(limits.DEVICE_MODEL_MAX)), serial_number=draw(_line(limits.SERIAL_NUMBER_MAX)))
+    replaced = draw(st.booleans())
+    dispatch = DispatchSlip(
+        outcome="replaced" if replaced else "repaired",
+        replacement_serial=draw(_line(limits.SERIAL_NUMBER_MAX)) if replaced else None,
+        items=tuple(items),
+    )
+    weights = tuple(Decimal(w) / 10 for w in draw(st.lists(st.integers(1, 999), min_size=1, max_size=4)))
     return LabelDescription(
         language=draw(st.sampled_from(SUPPORTED_LANGUAGES)),
         direction="to_repair_centre" if inbound else "to_customer",
@@ -109,14 +119,17 @@ def descriptions(draw: st.DrawFn) -> LabelDescription:
         sender=draw(addresses()),
         recipient=draw(addresses()),
         tracking_number=draw(st.text(alphabet="0123456789ABCDEFGHJKLMNPRSTUVWXYZ", min_size=8, max_size=22)),
-        weight_kg=Decimal(draw(st.integers(1, 999_000))) / 1000,
+        weight_kg=sum(weights, Decimal(0)),
         piece_number=1,
-        piece_count=draw(st.integers(1, limits.PIECE_COUNT_MAX)),
+        piece_count=len(weights),
+        piece_weights_kg=weights if len(weights) > 1 else (),
         ship_date=date(2025, 3, 4),
         case_reference=case_id,
         intake_payload="LGX1|rp_0123456789ab01234567|inbound|ABCDEFGHIJKLMNOP",
         contains_lithium_battery=draw(st.booleans()),
         instructions=instructions if inbound else None,
+        device=device,
+        dispatch=None if inbound else dispatch,
     )
 
 
@@ -128,6 +141,10 @@ def _data_values(label: LabelDescription, page_format: PageFormat) -> list[str]:
     if label.instructions is not None and page_format == "a4":  # the instructions are the A4 pack's
         values += [label.instructions.drop_off, label.instructions.support_phone]
         values += [item.note for item in label.instructions.items_to_include]
+    if label.device is not None and (label.dispatch is not None or page_format == "a4"):  # on either slip
+        values += [label.device.model, label.device.serial_number]
+    if label.dispatch is not None:
+        values += [label.dispatch.replacement_serial, *(item.note for item in label.dispatch.items)]
     return [value for value in values if value]
 
 

@@ -17,6 +17,8 @@ def test_public_api_is_pinned() -> None:
         "BarcodeEncodingError",
         "CarrierLabelError",
         "CarrierLabelImage",
+        "DeviceInfo",
+        "DispatchSlip",
         "FontUnavailableError",
         "LabelAddress",
         "LabelDescription",

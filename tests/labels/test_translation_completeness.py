@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from labels import CarrierLabelImage, LabelDescription, PackedItem, PageFormat
+from labels import CarrierLabelImage, DeviceInfo, DispatchSlip, LabelDescription, PackedItem, PageFormat
 from labels.catalogue import FALLBACK_LANGUAGE, ITEM_KINDS, SUPPORTED_LANGUAGES, Catalogue, messages
 from labels.geometry import TextBlock
 from labels.pages import compose_pages
@@ -29,7 +30,7 @@ SAME_AS_ENGLISH = {
     "de": {"item_quantity", "item_headset", "phone", "service_to_customer", "support_title"},
     "es": {"item_quantity", "phone"},  # "Tel."
     "it": {"item_quantity", "item_dock", "phone", "service_to_customer", "support_hours", "text_in_language"},
-    "nl": {"item_quantity", "item_headset", "phone"},
+    "nl": {"item_quantity", "item_headset", "phone", "model"},
 }
 # Tokens that are the same in every language: the UN number, units, the UTC offset's prefix.
 UNIVERSAL = re.compile(r"UN3481|\bkg\b|UTC")
@@ -66,12 +67,24 @@ def _documents() -> Iterator[tuple[str, LabelDescription, PageFormat]]:
         items_to_include=every_item[10:] + noted,
     )
     image = CarrierLabelImage(content_type="image/png", data=TINY_PNG)
+    device = DeviceInfo(model="EliteBook 840 G9 Zq", serial_number="5CG1234XYZ")
+    replaced = DispatchSlip(outcome="replaced", replacement_serial="5CG9999NEW", items=every_item[:3] + noted)
+    repaired = DispatchSlip(outcome="repaired", items=every_item[3:])
+    pieces = {"piece_count": 3, "piece_weights_kg": (Decimal("4.2"), Decimal("7.5"), Decimal("7.5"))}
+    outbound = {"direction": "to_customer", "instructions": None, "service_name": None, "device": device}
     kinds: dict[str, dict[str, Any]] = {
-        "inbound with pickup": {"instructions": pickup},
+        "inbound with pickup": {"instructions": pickup, "device": device},
         "inbound with drop-off": {"instructions": drop_off, "contains_lithium_battery": False},
+        "inbound in three pieces": {"instructions": pickup, "weight_kg": Decimal("19.2"), **pieces},
         "inbound with the carrier's label": {"instructions": pickup, "carrier_label": image},
-        "outbound": {"direction": "to_customer", "instructions": None, "service_name": None},
-        "outbound with the carrier's label": {"direction": "to_customer", "instructions": None, "carrier_label": image},
+        "outbound, replaced": {**outbound, "dispatch": replaced},
+        "outbound, repaired, in three pieces": {
+            **outbound,
+            "dispatch": repaired,
+            "weight_kg": Decimal("19.2"),
+            **pieces,
+        },
+        "outbound with the carrier's label": {**outbound, "dispatch": repaired, "carrier_label": image},
     }
     for name, changes in kinds.items():
         for page_format in ("4x6", "a4"):
