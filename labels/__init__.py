@@ -24,7 +24,7 @@ from labels.description import (
 )
 from labels.errors import BarcodeEncodingError, CarrierLabelError, FontUnavailableError, LabelRenderError
 from labels.pages import PAGE_SIZES, PageFormat
-from labels.rendering import render_label
+from labels.rendering import render_label, warm_up
 from labels.repertoire import unprintable
 
 __all__ = [
@@ -46,4 +46,5 @@ __all__ = [
     "SupportHours",
     "render_label",
     "unprintable",
+    "warm_up",
 ]

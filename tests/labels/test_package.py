@@ -30,6 +30,7 @@ def test_public_api_is_pinned() -> None:
         "SupportHours",
         "render_label",
         "unprintable",
+        "warm_up",
     }
 
 
