@@ -17,6 +17,8 @@ from datetime import date
 from decimal import Decimal
 
 from labels import (
+    DeviceInfo,
+    DispatchSlip,
     LabelAddress,
     LabelDescription,
     PackedItem,
@@ -80,6 +82,7 @@ def descriptions(count: int) -> list[LabelDescription]:
                 case_reference=f"CASE-2025-{i:06d}",
                 intake_payload=f"RMA:CASE-2025-{i:06d}|SN:5CG{i:07d}|PN:4B6X9EA|CC:{country}",
                 contains_lithium_battery=True,
+                device=DeviceInfo(model="EliteBook 840 G9", serial_number=f"5CG{i:07d}"),
                 instructions=PackingInstructions(
                     pickup=PickupInfo(
                         date=date(2025, 3, 5), ready_time="09:00", close_time="17:00", time_zone="Europe/Paris"
@@ -93,6 +96,25 @@ def descriptions(count: int) -> list[LabelDescription]:
             )
         )
     return result
+
+
+LATIN_COUNTRIES = frozenset({"PL", "FR", "CZ", "TR", "DE", "ES", "HU", "NL"})
+
+
+def dispatched(inbound: LabelDescription) -> LabelDescription:
+    """The way back of a description: centre to customer, with its dispatch slip."""
+    slip = DispatchSlip(
+        outcome="replaced", replacement_serial="5CG9999NEW", items=inbound.instructions.items_to_include
+    )
+    return inbound.model_copy(
+        update={
+            "direction": "to_customer",
+            "sender": inbound.recipient,
+            "recipient": inbound.sender,
+            "instructions": None,
+            "dispatch": slip,
+        }
+    )
 
 
 def measure(
@@ -130,6 +152,11 @@ def main() -> None:
     print(calibration())
     measure("4x6 label", lambda d: render_label(d, "4x6"), items, args.seconds)
     measure("A4 pack  ", lambda d: render_label(d, "a4"), items, args.seconds)
+    latin = [d for d in items if d.sender.country in LATIN_COUNTRIES]
+    measure("4x6 label, Latin names", lambda d: render_label(d, "4x6"), latin, args.seconds)
+    measure("A4 pack, Latin names  ", lambda d: render_label(d, "a4"), latin, args.seconds)
+    outbound = [dispatched(d) for d in items[:1000]]
+    measure("4x6 labels + dispatch slip (centre)", lambda d: render_label(d, "4x6"), outbound, args.seconds)
     measure("4x6 label, font caches cleared before each", cold, items[:400], args.seconds)
 
 
