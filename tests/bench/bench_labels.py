@@ -103,9 +103,8 @@ LATIN_COUNTRIES = frozenset({"PL", "FR", "CZ", "TR", "DE", "ES", "HU", "NL"})
 
 def dispatched(inbound: LabelDescription) -> LabelDescription:
     """The way back of a description: centre to customer, with its dispatch slip."""
-    slip = DispatchSlip(
-        outcome="replaced", replacement_serial="5CG9999NEW", items=inbound.instructions.items_to_include
-    )
+    items = inbound.instructions.items_to_include if inbound.instructions else ()
+    slip = DispatchSlip(outcome="replaced", replacement_serial="5CG9999NEW", items=items)
     return inbound.model_copy(
         update={
             "direction": "to_customer",
