@@ -196,6 +196,9 @@ class LabelDescription(_Frozen):
     case_reference: Annotated[str, _text(limits.CASE_REFERENCE_MAX), PRINTED]
     intake_payload: Annotated[str, StringConstraints(min_length=1, max_length=limits.INTAKE_PAYLOAD_MAX)]
     contains_lithium_battery: bool = False
+    # Batteries packed with the device (not only installed in it): the regulated 100 × 70 mm mark is required,
+    # too large for the 4×6 label, so the documents carry it as a sticker of its own.
+    lithium_mark_required: bool = False
     carrier_label: CarrierLabelImage | None = None
     instructions: PackingInstructions | None = None
     device: DeviceInfo | None = None
@@ -210,6 +213,8 @@ class LabelDescription(_Frozen):
     def _piece_within_count(self) -> LabelDescription:
         if self.piece_number > self.piece_count:
             raise ValueError("piece_number cannot exceed piece_count")
+        if self.lithium_mark_required and not self.contains_lithium_battery:
+            raise ValueError("the lithium battery mark goes with contains_lithium_battery")
         if self.piece_weights_kg:
             if len(self.piece_weights_kg) != self.piece_count or self.piece_number != 1:
                 raise ValueError("give one weight per piece, starting with piece 1")

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from labels.catalogue import Catalogue
 from labels.description import LabelDescription, PackedItem, PackingInstructions, PickupInfo, SupportHours
+from labels.layout import grouped_for_reading
 from labels.text_fitting import Paragraph
 
 BULLET = "•"
@@ -126,7 +127,7 @@ def packing_slip_paragraphs(description: LabelDescription, catalogue: Catalogue)
         Paragraph(catalogue.text("packing_slip_title"), "bold", 1.4),
         Paragraph(catalogue.text("packing_slip_intro"), space_before=0.3),
         Paragraph(f"{catalogue.text('case_reference')}: {description.case_reference}", "bold", space_before=0.6),
-        Paragraph(f"{catalogue.text('tracking_number')}: {description.tracking_number}"),
+        Paragraph(f"{catalogue.text('tracking_number')}: {grouped_for_reading(description.tracking_number)}"),
         Paragraph(f"{catalogue.text('ship_date')}: {catalogue.date(description.ship_date)}"),
         Paragraph(
             f"{description.sender.name} — {description.sender.postal_code} {description.sender.city}, "
@@ -164,7 +165,7 @@ def dispatch_slip_paragraphs(description: LabelDescription, catalogue: Catalogue
         Paragraph(catalogue.text("dispatch_slip_title"), "bold", 1.4),
         Paragraph(catalogue.text("dispatch_intro"), space_before=0.3),
         Paragraph(f"{catalogue.text('case_reference')}: {description.case_reference}", "bold", space_before=0.6),
-        Paragraph(f"{catalogue.text('tracking_number')}: {description.tracking_number}"),
+        Paragraph(f"{catalogue.text('tracking_number')}: {grouped_for_reading(description.tracking_number)}"),
         Paragraph(f"{catalogue.text('ship_date')}: {catalogue.date(description.ship_date)}"),
         Paragraph(
             f"{catalogue.text('outcome_title')}: {catalogue.text(f'outcome_{slip.outcome}')}", "bold", space_before=0.6

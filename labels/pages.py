@@ -28,9 +28,12 @@ from labels.instructions import (
 from labels.layout import (
     LABEL_HEIGHT,
     LABEL_WIDTH,
+    LITHIUM_MARK_HEIGHT,
+    LITHIUM_MARK_WIDTH,
     code128_elements,
     direction_elements,
     label_elements,
+    lithium_battery_mark,
     lithium_elements,
     matrix_elements,
 )
@@ -70,7 +73,25 @@ def _thermal_pages(description: LabelDescription, catalogue: Catalogue) -> tuple
         pages.append(Page(width, height, _intake_elements(description, catalogue, page_box)))
     if description.dispatch is not None:
         pages.append(Page(width, height, _dispatch_slip_elements(description, catalogue, page_box.inset(12.0))))
+    if description.lithium_mark_required:
+        pages.append(Page(width, height, tuple(_lithium_sticker(catalogue, page_box.inset(4.0)))))
     return tuple(pages)
+
+
+def _lithium_sticker(catalogue: Catalogue, area: Box) -> list[Element]:
+    """The regulated lithium battery mark inside a dashed cut frame, with what to do with it above."""
+    frame = Box(
+        area.x + (area.width - LITHIUM_MARK_WIDTH) / 2 - 3.0,
+        area.top - LITHIUM_MARK_HEIGHT - 6.0,
+        LITHIUM_MARK_WIDTH + 6.0,
+        LITHIUM_MARK_HEIGHT + 6.0,
+    )
+    caption = Box(area.x, area.y, area.width, frame.y - area.y - 6.0)
+    return [
+        *lithium_battery_mark(frame.inset(3.0)),
+        Frame(frame, dashed=True),
+        fit_block([Paragraph(f"✂ {catalogue.text('lithium_sticker')}", "bold")], caption, max_size=10.0, min_size=5.0),
+    ]
 
 
 def _dispatch_slip_elements(description: LabelDescription, catalogue: Catalogue, area: Box) -> tuple[Element, ...]:
@@ -162,6 +183,14 @@ def _a4_pages(description: LabelDescription, catalogue: Catalogue) -> tuple[Page
         pages.append(Page(width, height, tuple(elements)))
     if description.is_return:
         pages.append(_packing_slip_page(description, catalogue))
+    if description.lithium_mark_required:
+        sticker = Box(A4_MARGIN, A4_MARGIN, width - 2 * A4_MARGIN, LITHIUM_MARK_HEIGHT + mm(30.0))
+        if description.is_return:
+            # Below the packing slip, which keeps to the top of its page.
+            last = pages[-1]
+            pages[-1] = Page(width, height, (*last.elements, *_lithium_sticker(catalogue, sticker)))
+        else:
+            pages.append(Page(width, height, tuple(_lithium_sticker(catalogue, sticker))))
     return tuple(pages)
 
 
@@ -187,7 +216,7 @@ def _packing_slip_page(description: LabelDescription, catalogue: Catalogue) -> P
     )
     slip = fit_block(
         packing_slip_paragraphs(description, catalogue),
-        Box(slip_area.x, slip_area.top - 520.0, slip_area.width - 130.0, 520.0),
+        Box(slip_area.x, slip_area.top - 470.0, slip_area.width - 130.0, 470.0),
         max_size=12.0,
         min_size=6.0,
     )

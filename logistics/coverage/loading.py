@@ -103,6 +103,8 @@ def printing_problems(coverage: Coverage) -> list[CoverageProblem]:
             if text is not None and (reason := unprintable(text)) is not None:
                 problems.append(CoverageProblem(reason, f"centres[{index}]", centre.id, f"address.{field}"))
     for index, region in enumerate(coverage.regions.values()):
+        if region.support_phone is not None and (reason := unprintable(region.support_phone)) is not None:
+            problems.append(CoverageProblem(reason, f"regions[{index}]", region.id, "support_phone"))
         terms = region.self_shipment
         if terms is None:
             continue

@@ -177,6 +177,7 @@ class LabelDocuments:
                 include_self_test_results=bool(ent.get("include_self_test_results")),
                 items_to_include=packed_items(ent.get("items") or []),
                 support_hours=SUPPORT_HOURS,
+                support_phone=self._support_phone(repair),
                 case_reference=repair.case_id,
             )
         ship_date = leg.pickup.local_date if leg.pickup else (leg.status_at or repair.updated_at).date()
@@ -196,11 +197,18 @@ class LabelDocuments:
             case_reference=repair.case_id,
             intake_payload=intake_payload(self._secret, repair.id, direction),
             contains_lithium_battery=product_line == "notebook",
+            # A battery packed with the notebook, beside the one installed in it, needs the regulated mark.
+            lithium_mark_required=product_line == "notebook"
+            and any(item.get("kind") == "battery" for item in repair.entitlement.get("items") or []),
             carrier_label=carrier_image,
             instructions=instructions,
             device=DeviceInfo(model=str(repair.device["model"]), serial_number=str(repair.device["serial_number"])),
             dispatch=None if inbound or repair.outcome is None else dispatch_slip(repair),
         )
+
+    def _support_phone(self, repair: Repair) -> str | None:
+        region = self._routing.coverage.regions.get(repair.region_id) if repair.region_id else None
+        return region.support_phone if region is not None else None
 
     def _drop_off(self, repair: Repair) -> tuple[str | None, str | None]:
         """The region's drop-off text in the customer's language where the coverage has it, else as written,

@@ -115,3 +115,33 @@ async def test_a_notebook_with_two_monitors_and_a_dock_travels_as_three_pieces_t
     _, pdf, _ = await service.call("GET", _path(single["customer_label"]["url"]), None, params={"format": "4x6"})
     (text,) = _texts(pdf)
     assert "Colis 1 sur 1" in text and "4,0 kg" in text  # 3.5 kg packed notebook and its 0.5 kg adapter
+
+
+async def test_the_pack_gives_the_regions_support_phone_and_the_ship_by_date_or_the_pickup_offset(
+    service: Service,
+) -> None:
+    _, shipped, _ = await service.call("POST", "/v1/repairs", json=repair_request(CORSICA_SITE, "C-LOOKS-1"))
+    _, pdf, _ = await service.call("GET", _path(shipped["customer_label"]["url"]), None)
+    first = _texts(pdf)[0]
+    assert "Tél. +33 1 00 00 00 01" in first  # the region's support line, from the coverage
+    ship_by = shipped["decision"]["ship_by"]
+    year, month, day = ship_by.split("-")
+    assert f"Déposez le colis au plus tard le {day}/{month}/{year}" in first
+    assert "Emballez l'appareil dans son carton d'origine ou un carton rembourré" in first  # French drop-off
+    _, picked, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-LOOKS-2"))
+    _, pdf, _ = await service.call("GET", _path(picked["customer_label"]["url"]), None)
+    first = _texts(pdf)[0]
+    assert "heure locale (UTC+01:00)" in first or "heure locale (UTC+02:00)" in first
+    assert "Europe/Paris" not in first
+
+
+async def test_a_battery_sent_with_a_notebook_brings_the_lithium_mark_sticker(service: Service) -> None:
+    body = repair_request(CORSICA_SITE, "C-LITHIUM-1")
+    body["entitlement"]["items"] = [{"kind": "battery"}]
+    _, created, _ = await service.call("POST", "/v1/repairs", json=body)
+    _, pdf, _ = await service.call("GET", _path(created["customer_label"]["url"]), None, params={"format": "4x6"})
+    texts = _texts(pdf)
+    assert "UN3481" in texts[-1] and "batterie au lithium" in texts[-1]
+    _, plain, _ = await service.call("POST", "/v1/repairs", json=repair_request(CORSICA_SITE, "C-LITHIUM-2"))
+    _, pdf, _ = await service.call("GET", _path(plain["customer_label"]["url"]), None, params={"format": "4x6"})
+    assert len(_texts(pdf)) == 1  # one notebook, its battery installed: no mark required

@@ -63,6 +63,13 @@ def _pieces(language: str) -> LabelDescription:
     )
 
 
+def _battery(language: str) -> LabelDescription:
+    items = (*ITEMS, PackedItem(kind="battery"))
+    return description(
+        language=language, device=DEVICE, instructions=instructions(items_to_include=items), lithium_mark_required=True
+    )
+
+
 KINDS: dict[str, tuple[Callable[[str], LabelDescription], PageFormat]] = {
     "inbound-4x6": (_inbound, "4x6"),
     "inbound-a4": (_inbound, "a4"),
@@ -70,6 +77,7 @@ KINDS: dict[str, tuple[Callable[[str], LabelDescription], PageFormat]] = {
     "outbound-4x6": (_outbound, "4x6"),
     "outbound-a4": (_outbound, "a4"),
     "three-pieces-4x6": (_pieces, "4x6"),
+    "battery-sticker-a4": (_battery, "a4"),
 }
 CASES = [(kind, language) for kind in KINDS for language in LANGUAGES]
 

@@ -46,7 +46,7 @@ def test_every_field_of_the_label_is_printed() -> None:
     for expected in (
         label.carrier_name,
         label.service_name,
-        label.tracking_number,
+        "1Z99 9AA1 0123 4567 84",  # the tracking number, grouped for reading
         label.routing_code,
         label.case_reference,
         "RETOUR",

@@ -20,6 +20,7 @@ import pytest
 from labels import CarrierLabelImage, DeviceInfo, DispatchSlip, LabelDescription, PackedItem, PageFormat
 from labels.catalogue import FALLBACK_LANGUAGE, ITEM_KINDS, SUPPORTED_LANGUAGES, Catalogue, messages
 from labels.geometry import TextBlock
+from labels.layout import grouped_for_reading
 from labels.pages import compose_pages
 from logistics.domain.routing import ItemKind
 from tests.labels.label_builders import description, instructions
@@ -114,7 +115,10 @@ def test_documents_print_no_word_outside_the_catalogue(
     data = sorted(
         {
             value
-            for value in _data_values(label.model_dump(mode="json", exclude={"language", "carrier_label"}))
+            for value in [
+                *_data_values(label.model_dump(mode="json", exclude={"language", "carrier_label"})),
+                grouped_for_reading(label.tracking_number),  # the tracking number as people read it out
+            ]
             if value
         },
         key=len,

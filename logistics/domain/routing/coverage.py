@@ -172,6 +172,9 @@ class Region(_Frozen):
         default_factory=dict
     )
     turnaround: TurnaroundTargets
+    support_phone: str | None = Field(
+        default=None, min_length=4, max_length=25, description="the support line customers of the region call"
+    )
 
     _zone = field_validator("time_zone")(_check_zone)
 
