@@ -2,7 +2,8 @@
 
 The package is a pure, synchronous library. It knows nothing of the service, the carriers' APIs or any
 event loop; it depends on pydantic, reportlab (TrueType parsing and raster images), zxing-cpp (barcode
-encoding) and, for carrier labels issued as PDF, pypdf.
+encoding), python-bidi and arabic-reshaper (Hebrew and Arabic lines in drawing order) and, for carrier
+labels issued as PDF, pypdf.
 
     pdf = render_label(description, "4x6")   # thermal 101.6 × 152.4 mm
     pdf = render_label(description, "a4")    # label, cut line, instructions, packing slip

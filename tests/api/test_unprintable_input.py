@@ -1,4 +1,5 @@
-"""Text the labels cannot print with real glyphs is refused when a repair is created, naming the field."""
+"""Text the labels cannot print with real glyphs is refused when a repair is created, naming the field;
+Hebrew and Arabic are printed (shaped, right to left)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def _with(path: tuple[str, ...], value: Any) -> dict[str, Any]:
 
 REFUSED = [
     ("a Japanese name", ("site", "name"), "山田太郎", "site.name"),
-    ("a Hebrew street", ("site", "street_lines"), ["14 rue Oberkampf", "רחוב הרצל 5"], "site.street_lines.1"),
-    ("an Arabic city", ("site", "city"), "الدار البيضاء", "site.city"),
+    ("Hebrew vowel points", ("site", "street_lines"), ["14 rue Oberkampf", "רְחוֹב הֶרְצֵל 5"], "site.street_lines.1"),
+    ("an Arabic letter the typeface lacks", ("site", "city"), "ؠرية", "site.city"),
     ("an emoji in a model", ("device", "model"), "EliteBook 😀", "device.model"),
     ("a joiner in a company", ("site", "company"), "Atelier\u200dMartin", "site.company"),
     (
@@ -49,9 +50,10 @@ async def test_text_without_real_glyphs_is_refused_with_the_field(
     assert database_digest(service.services.settings.database_path) == before
 
 
-async def test_scripts_of_the_countries_served_are_accepted(service: Service) -> None:
+async def test_scripts_of_the_countries_served_and_right_to_left_ones_are_accepted(service: Service) -> None:
     body = _with(("site", "name"), "Ἀλέξανδρος Łukasiewicz")
-    body["site"]["street_lines"] = ["ул. Тверская 7", "Nguyễn Văn Thắng"]
+    body["site"]["street_lines"] = ["ул. Тверская 7", "Nguyễn Văn Thắng", "רחוב הרצל 5"]
+    body["site"]["company"] = "شركة الأمل"
     body["site"]["city"] = "Pari\u0301s"  # a combining accent is printed in its composed form
     status, created, _ = await service.call("POST", "/v1/repairs", json=body)
     assert status in (201, 202), created
