@@ -17,6 +17,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 
+from pydantic import ValidationError
+
 from labels import (
     SUPPORTED_LANGUAGES,
     CarrierLabelImage,
@@ -135,6 +137,17 @@ class LabelDocuments:
         self._on_render = on_render
 
     async def describe(self, repair: Repair, direction: LegDirection) -> LabelDescription:
+        """What the leg's documents say, from the repair and the coverage in service."""
+        try:
+            return await self._describe(repair, direction)
+        except ValidationError as exc:
+            # Data stored under older limits (text the labels cannot print, say): a clear refusal, not a 500.
+            reason = exc.errors(include_url=False)[0]["msg"]
+            raise Conflict(
+                f"a label cannot be made from this repair's data: {reason}", code="label.unprintable"
+            ) from exc
+
+    async def _describe(self, repair: Repair, direction: LegDirection) -> LabelDescription:
         leg = repair.leg(direction)
         if leg is None or leg.tracking_number is None:
             raise Conflict(

@@ -3,6 +3,7 @@ packing slip, and one label per piece with the weights the items make."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import pypdfium2
@@ -145,3 +146,13 @@ async def test_a_battery_sent_with_a_notebook_brings_the_lithium_mark_sticker(se
     _, plain, _ = await service.call("POST", "/v1/repairs", json=repair_request(CORSICA_SITE, "C-LITHIUM-2"))
     _, pdf, _ = await service.call("GET", _path(plain["customer_label"]["url"]), None, params={"format": "4x6"})
     assert len(_texts(pdf)) == 1  # one notebook, its battery installed: no mark required
+
+
+async def test_a_repair_stored_under_older_limits_gets_a_clear_refusal_not_a_500(service: Service) -> None:
+    _, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(CORSICA_SITE, "C-OLD-1"))
+    repair_id = created["repair"]["id"]
+    with sqlite3.connect(service.services.settings.database_path) as conn:  # as an older version let it in
+        conn.execute("UPDATE repairs SET doc = json_set(doc, '$.site.name', '山田太郎') WHERE id = ?", (repair_id,))
+    status, problem, _ = await service.call("GET", f"/v1/repairs/{repair_id}/labels/inbound")
+    assert status == 409 and problem["code"] == "label.unprintable"
+    assert "U+5C71" in problem["detail"]
