@@ -109,8 +109,8 @@ def printing_problems(coverage: Coverage) -> list[CoverageProblem]:
         if terms is None:
             continue
         for field, text in [("drop_off", terms.drop_off)] + [
-            (f"drop_off_translations.{language}", translated)
-            for language, translated in terms.drop_off_translations.items()
+            (f"drop_off_by_language.{language}", translated)
+            for language, translated in terms.drop_off_by_language.items()
         ]:
             if (reason := unprintable(text)) is not None:
                 problems.append(CoverageProblem(reason, f"regions[{index}]", region.id, f"self_shipment.{field}"))

@@ -229,7 +229,7 @@ class LabelDocuments:
         leaves the text stored when the repair was created, in the coverage's language then."""
         region = self._routing.coverage.regions.get(repair.region_id) if repair.region_id else None
         if region is not None and region.self_shipment is not None:
-            text, written_in = region.self_shipment.drop_off_in(resolve_language(repair.language))
+            text, written_in = region.self_shipment.drop_off_with_language(resolve_language(repair.language))
             return text, written_in if written_in in SUPPORTED_LANGUAGES else None
         stored = repair.entitlement.get("drop_off")
         return (stored if isinstance(stored, str) else None), None

@@ -156,8 +156,8 @@ def _all_text(label: LabelDescription) -> str:
 def test_the_coverage_gives_the_drop_off_text_in_the_customers_language_when_it_has_it() -> None:
     from logistics.domain.routing.coverage import SelfShipment
 
-    terms = SelfShipment(carrier="sim", drop_off="Any relay point", drop_off_translations={"fr": "Tout point relais"})
+    terms = SelfShipment(carrier="sim", drop_off="Any relay point", drop_off_by_language={"fr": "Tout point relais"})
 
-    assert terms.drop_off_in("fr") == ("Tout point relais", "fr")
-    assert terms.drop_off_in("en") == ("Any relay point", "en")
-    assert terms.drop_off_in("nl") == ("Any relay point", "en")  # no Dutch text: the English one, said so
+    assert terms.drop_off_with_language("fr") == ("Tout point relais", "fr")
+    assert terms.drop_off_with_language("en") == ("Any relay point", "en")
+    assert terms.drop_off_with_language("nl") == ("Any relay point", "en")  # no Dutch text: the English one, said so

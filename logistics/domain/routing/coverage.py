@@ -128,24 +128,24 @@ class CourierPickup(_Frozen):
 class SelfShipment(_Frozen):
     """Self-shipment terms: the label's carrier, where to drop the parcel, how long the customer has.
 
-    ``drop_off`` is written in ``drop_off_language``; ``drop_off_translations`` gives the same text in
-    other languages (by two-letter code), printed on the labels of customers who speak them.
+    ``drop_off`` is written in ``drop_off_language``; ``drop_off_by_language`` gives the same text in other
+    languages (by two-letter code), printed on the labels of customers who speak them.
     """
 
     carrier: str = Field(pattern=CARRIER_PATTERN)
     drop_off: str = Field(min_length=1, max_length=1000)
     drop_off_language: str = Field(default="en", pattern=r"^[a-z]{2}$")
-    drop_off_translations: Mapping[
+    drop_off_by_language: Mapping[
         Annotated[str, Field(pattern=r"^[a-z]{2}$")], Annotated[str, Field(min_length=1, max_length=1000)]
     ] = Field(default_factory=dict)
     ship_within_business_days: int = Field(default=5, ge=1, le=30)
 
-    def drop_off_in(self, language: str) -> tuple[str, str]:
+    def drop_off_with_language(self, language: str) -> tuple[str, str]:
         """The drop-off text for a customer speaking ``language`` and the language it is written in:
         the translation when there is one, else the text as written."""
         if language == self.drop_off_language:
             return self.drop_off, language
-        translated = self.drop_off_translations.get(language)
+        translated = self.drop_off_by_language.get(language)
         return (translated, language) if translated is not None else (self.drop_off, self.drop_off_language)
 
 
