@@ -8,6 +8,7 @@ back to English. Files are read on first use and cached. This module must not la
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -15,6 +16,25 @@ from typing import Final
 
 FALLBACK_LANGUAGE: Final = "en"
 SUPPORTED_LANGUAGES: Final = ("en", "fr", "de", "es", "it", "nl")
+# Kinds of items that travel with a device, each named by the catalogue key "item_<kind>".
+ITEM_KINDS: Final = frozenset(
+    {
+        "ac_adapter",
+        "wired_mouse",
+        "wired_keyboard",
+        "external_monitor",
+        "dock",
+        "wireless_mouse",
+        "wireless_keyboard",
+        "headset",
+        "other_peripheral",
+        "battery",
+        "consumable",
+        "removable_media",
+        "tablet_pen",
+        "non_branded_device",
+    }
+)
 
 
 def resolve_language(tag: str) -> str:
@@ -38,9 +58,11 @@ def messages(language: str) -> dict[str, str]:
 class Catalogue:
     """Messages of one language with English as the fallback for any missing key."""
 
-    def __init__(self, tag: str) -> None:
+    def __init__(self, tag: str, own: Mapping[str, str] | None = None) -> None:
+        # `own` replaces the language's messages (a pseudo-language that marks every catalogue text, for the
+        # test that finds words printed from anywhere else).
         self.language = resolve_language(tag)
-        self._own = messages(self.language)
+        self._own = messages(self.language) if own is None else own
         self._fallback = messages(FALLBACK_LANGUAGE)
 
     def text(self, key: str, **values: object) -> str:

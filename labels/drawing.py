@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from functools import lru_cache
 
-from labels.geometry import Bars, Element, Frame, ImageSlot, Page, Rule, TextBlock
+from labels.geometry import Bars, Element, Frame, HatchedBorder, ImageSlot, Page, Polygon, Rule, TextBlock
 from labels.pdf_document import number, precise
 from labels.pdf_fonts import show
 
@@ -52,7 +52,52 @@ def _cached(element: Element) -> bytes:
             return rect + b" f"
         dash, undash = (b"[3 2] 0 d ", b" [] 0 d") if element.dashed else (b"", b"")
         return dash + number(element.line_width) + b" w " + rect + b" S" + undash
+    if isinstance(element, HatchedBorder):
+        return _hatched(element)
+    if isinstance(element, Polygon):
+        path = b" ".join(
+            b"%s %s %s" % (number(x), number(y), b"l" if i else b"m") for i, (x, y) in enumerate(element.points)
+        )
+        return path + (b" h f" if element.filled else b" h %s w S" % number(element.line_width))
     raise TypeError(f"cannot draw {type(element).__name__}")
+
+
+def _hatched(border: HatchedBorder) -> bytes:
+    # Clip to the band between the outer and inner rectangles (even-odd), then fill 45° stripes across it.
+    box, band, stripe = border.box, border.band, border.stripe
+    out = [b"q", b"1 0 0 rg" if border.colour == "red" else b"0 g"]
+    out.append(
+        b"%s %s %s %s re %s %s %s %s re W* n"
+        % (
+            number(box.x),
+            number(box.y),
+            number(box.width),
+            number(box.height),
+            number(box.x + band),
+            number(box.y + band),
+            number(box.width - 2 * band),
+            number(box.height - 2 * band),
+        )
+    )
+    offset = -box.height
+    while offset < box.width:
+        x0 = box.x + offset
+        out.append(
+            b"%s %s m %s %s l %s %s l %s %s l h f"
+            % (
+                number(x0),
+                number(box.y),
+                number(x0 + stripe),
+                number(box.y),
+                number(x0 + stripe + box.height),
+                number(box.top),
+                number(x0 + box.height),
+                number(box.top),
+            )
+        )
+        offset += 2 * stripe
+    out.append(b"Q")
+    return b"\n".join(out)
 
 
 def _text(block: TextBlock) -> bytes:

@@ -150,7 +150,27 @@ class ImageSlot:
     box: Box
 
 
-Element = TextBlock | Rule | Frame | Bars | ImageSlot
+@dataclass(frozen=True)
+class HatchedBorder:
+    """A border band of `band` points filled with diagonal stripes `stripe` points wide, in `colour`: the
+    hatched edge of the lithium battery mark."""
+
+    box: Box
+    band: float
+    stripe: float
+    colour: Literal["black", "red"] = "red"
+
+
+@dataclass(frozen=True)
+class Polygon:
+    """A filled or stroked closed outline (the pictogram of the lithium battery mark)."""
+
+    points: tuple[tuple[float, float], ...]
+    filled: bool = False
+    line_width: float = 0.8
+
+
+Element = TextBlock | Rule | Frame | Bars | ImageSlot | HatchedBorder | Polygon
 
 
 @dataclass(frozen=True)

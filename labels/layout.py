@@ -17,7 +17,19 @@ from typing import Final
 from labels.catalogue import Catalogue
 from labels.description import LabelAddress, LabelDescription
 from labels.errors import BarcodeEncodingError
-from labels.geometry import PRINTER_DOT, Bars, Box, Element, Frame, Rule, TextBlock, TextLine, mm
+from labels.geometry import (
+    PRINTER_DOT,
+    Bars,
+    Box,
+    Element,
+    Frame,
+    HatchedBorder,
+    Polygon,
+    Rule,
+    TextBlock,
+    TextLine,
+    mm,
+)
 from labels.symbols import code128, datamatrix
 from labels.text_fitting import Paragraph, fit_block, fit_line
 
@@ -97,6 +109,63 @@ def lithium_elements(catalogue: Catalogue, box: Box) -> list[Element]:
     return [frame, text]
 
 
+LITHIUM_MARK_WIDTH: Final = mm(100.0)  # the smallest size the regulations allow (ADR 5.2.1.9, IATA 7.1.5.5)
+LITHIUM_MARK_HEIGHT: Final = mm(70.0)
+LITHIUM_MARK_HATCHING: Final = mm(5.0)
+
+
+def lithium_battery_mark(box: Box) -> list[Element]:
+    """The lithium battery mark at its smallest regulated size (100 × 70 mm), centred in `box`: a red hatched
+    edge 5 mm wide, a pictogram of batteries, one of them burning, and the UN number UN3481."""
+    mark = Box(
+        box.x + (box.width - LITHIUM_MARK_WIDTH) / 2,
+        box.y + (box.height - LITHIUM_MARK_HEIGHT) / 2,
+        LITHIUM_MARK_WIDTH,
+        LITHIUM_MARK_HEIGHT,
+    )
+    inner = mark.inset(LITHIUM_MARK_HATCHING)
+    elements: list[Element] = [
+        Frame(mark, line_width=0.5),
+        HatchedBorder(mark, LITHIUM_MARK_HATCHING, mm(1.5)),
+        Frame(inner, line_width=0.5),
+    ]
+    picture = Box(inner.x + inner.width * 0.2, inner.y + inner.height * 0.42, inner.width * 0.6, inner.height * 0.5)
+    cell_width, cell_height = picture.width / 5, picture.height * 0.7
+    for index in range(3):  # three cells side by side, each with its terminal
+        cell = Box(picture.x + index * cell_width * 1.25, picture.y, cell_width, cell_height)
+        elements.append(Frame(cell, line_width=1.2))
+        elements.append(
+            Frame(Box(cell.x + cell_width * 0.3, cell.top, cell_width * 0.4, cell_height * 0.08), filled=True)
+        )
+    # The flame rising from the last cell: a filled outline of three tongues.
+    base_x, base_y, w, h = picture.x + 2 * cell_width * 1.25, picture.y + cell_height * 0.9, cell_width, picture.height
+    elements.append(
+        Polygon(
+            (
+                (base_x, base_y),
+                (base_x + w * 0.1, base_y + h * 0.35),
+                (base_x + w * 0.3, base_y + h * 0.2),
+                (base_x + w * 0.5, base_y + h * 0.45),
+                (base_x + w * 0.7, base_y + h * 0.2),
+                (base_x + w * 0.9, base_y + h * 0.35),
+                (base_x + w, base_y),
+            ),
+            filled=True,
+        )
+    )
+    elements.append(
+        fit_line(
+            "UN3481",
+            Box(inner.x, inner.y + mm(2.0), inner.width, inner.height * 0.36),
+            weight="bold",
+            max_size=28.0,
+            min_size=12.0,
+            align="centre",
+        )
+    )
+    return elements
+
+
 def matrix_elements(payload: str, box: Box) -> Bars:
     """The DataMatrix of `payload`, as large as `box` allows in whole printer dots, top-left aligned."""
     symbol = datamatrix(payload)
@@ -123,6 +192,12 @@ def code128_elements(text: str, box: Box) -> Bars:
     x0 = _on_dot_grid(box.x + (box.width - width) / 2)
     x_bars = x0 + CODE128_QUIET_MODULES * module
     return Bars(Box(x0, box.y, width, box.height), x_bars, box.y, module, box.height, symbol.bars, text)
+
+
+def grouped_for_reading(number: str) -> str:
+    """A tracking number in groups of four, as people read it out ("1Z99 9AA1 0123 4567 84"); the bars
+    carry it whole."""
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
 
 
 def format_weight(weight: Decimal, catalogue: Catalogue) -> str:
@@ -159,7 +234,10 @@ def _header(description: LabelDescription, catalogue: Catalogue, row: Box) -> li
     mark = Box(row.right - mark_width, row.y, mark_width, row.height).inset(PADDING)
     elements: list[Element] = [
         fit_block(
-            [Paragraph(description.carrier_name, "bold"), Paragraph(description.service_name, scale=0.65)],
+            [
+                Paragraph(description.carrier_name, "bold"),
+                Paragraph(description.service_name or catalogue.text(f"service_{description.direction}"), scale=0.65),
+            ],
             carrier,
             max_size=16.0,
             min_size=5.0,
@@ -218,7 +296,14 @@ def _tracking(description: LabelDescription, catalogue: Catalogue, row: Box) -> 
     return [
         fit_line(catalogue.text("tracking_number"), caption, weight="regular", max_size=7.0, min_size=4.0),
         code128_elements(description.tracking_number, bars),
-        fit_line(description.tracking_number, number, weight="bold", max_size=12.0, min_size=5.0, align="centre"),
+        fit_line(
+            grouped_for_reading(description.tracking_number),
+            number,
+            weight="bold",
+            max_size=12.0,
+            min_size=5.0,
+            align="centre",
+        ),
     ]
 
 

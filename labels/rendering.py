@@ -7,8 +7,12 @@ randomness, no files written. This module must not know about carriers' APIs or 
 
 from __future__ import annotations
 
+import os
+from datetime import date
+from decimal import Decimal
+
 from labels.carrier_label import add_carrier_label
-from labels.description import LabelDescription
+from labels.description import LabelAddress, LabelDescription, PackingInstructions
 from labels.drawing import page_content
 from labels.geometry import ImageSlot, Page, TextBlock
 from labels.pages import PageFormat, compose_pages
@@ -55,3 +59,35 @@ def write_pdf(pages: tuple[Page, ...], description: LabelDescription) -> bytes:
     )
     document.put(catalog, b"<< /Type /Catalog /Pages %d 0 R >>" % page_tree)
     return document.to_bytes(catalog)
+
+
+def warm_up() -> int:
+    """Render a sample label in both formats, so that a fresh worker process has parsed the typeface and
+    filled its caches before the first real label; returns the process id (which workers are warm)."""
+    address = LabelAddress(
+        name="Repair centre",
+        street_lines=("1 Repair Way",),
+        postal_code="00000",
+        city="City",
+        country="FR",
+        phone="000",
+    )
+    sample = LabelDescription(
+        language="en",
+        direction="to_repair_centre",
+        carrier_name="Carrier",
+        sender=address,
+        recipient=address,
+        tracking_number="0000000000",
+        weight_kg=Decimal("1"),
+        piece_number=1,
+        piece_count=1,
+        ship_date=date(2000, 1, 3),
+        case_reference="WARM-UP",
+        intake_payload="WARM-UP",
+        contains_lithium_battery=True,
+        instructions=PackingInstructions(),
+    )
+    for page_format in ("4x6", "a4"):
+        render_label(sample, page_format)
+    return os.getpid()

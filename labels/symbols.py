@@ -53,7 +53,10 @@ def datamatrix(payload: str) -> MatrixSymbol:
     try:
         # With its quiet zone every row starts and ends light, so one scan of the whole bitmap finds
         # the runs and none wraps from one row to the next.
-        image = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.DataMatrix).to_image(add_quiet_zones=True)
+        # Square symbols only: the smallest for some lengths is a long 12 × 64 rectangle (DMRE), which is
+        # small per module in a square space and which many hand scanners do not read.
+        symbol = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.DataMatrix, force_square=True)
+        image = symbol.to_image(add_quiet_zones=True)
     except (ValueError, RuntimeError) as exc:
         raise BarcodeEncodingError(f"DataMatrix cannot encode the intake payload: {exc}") from exc
     height, width = int(image.shape[0]), int(image.shape[1])

@@ -1,8 +1,10 @@
 """Fitting text into a box: wrap at word boundaries, then shrink, then (last resort) cut with an ellipsis.
 
 All paragraphs of a block share one scale so a block reads as one unit; each paragraph keeps its own
-weight and relative size. The published field limits are chosen so real values never need cutting;
-`TextBlock.truncated` says when it happened anyway. This module must not draw.
+weight and relative size. Lines are wrapped in logical order and measured and drawn in their visual
+form (`visual_order`), so Hebrew and Arabic come out right to left and joined. The published field
+limits are chosen so real values never need cutting; `TextBlock.truncated` says when it happened anyway.
+This module must not draw.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Literal
 
 from labels.geometry import Box, Colour, TextBlock, TextLine
 from labels.typeface import ASCENT, DESCENT, LINE_HEIGHT, Weight, typeface
+from labels.visual_order import visual
 
 Align = Literal["left", "centre"]
 _ELLIPSIS = "…"
@@ -92,9 +95,9 @@ def _fit_block(
                 truncated = True
                 _cut_last(lines, box)
                 return TextBlock(box, tuple(lines), truncated=True)
-            width = face.width(text, line_size)
+            width = face.width(visual(text), line_size)
             x = box.x + (box.width - width) / 2 if align == "centre" else box.x
-            lines.append(TextLine(x, baseline, text, paragraph.weight, line_size, width, colour))
+            lines.append(TextLine(x, baseline, visual(text), paragraph.weight, line_size, width, colour))
             top -= LINE_HEIGHT * line_size
     return TextBlock(box, tuple(lines), truncated=truncated)
 
@@ -104,14 +107,15 @@ def fit_line(
 ) -> TextBlock:
     """A single line: shrink to fit the width, never wrap."""
     face = typeface(weight)
-    unit = face.width(text, 1.0)
+    unit = face.width(visual(text), 1.0)
     size = min(max_size, box.height / LINE_HEIGHT)
     if unit * size > box.width:
         # Width grows linearly with size: the fitting size is known, put it on the size grid.
         size = max(min_size, math.floor(box.width / unit / _STEP) * _STEP)
-    truncated = face.width(text, size) > box.width
+    truncated = face.width(visual(text), size) > box.width
     if truncated:
         text = _shorten(text, weight, size, box.width)
+    text = visual(text)
     width = face.width(text, size)
     baseline = box.y + (box.height - (ASCENT + DESCENT) * size) / 2 + DESCENT * size
     x = box.x + (box.width - width) / 2 if align == "centre" else box.x
@@ -130,21 +134,21 @@ def _height(paragraphs: Sequence[Paragraph], wrapped: Sequence[list[str]], size:
 
 def _wrap(text: str, weight: Weight, size: float, width: float) -> list[str]:
     face = typeface(weight)
-    if face.width(text, size) <= width:
+    if face.width(visual(text), size) <= width:
         return [text]
     lines: list[str] = []
     current = ""
     for word in text.split(" "):
         candidate = f"{current} {word}" if current else word
-        if face.width(candidate, size) <= width:
+        if face.width(visual(candidate), size) <= width:
             current = candidate
             continue
         if current:
             lines.append(current)
         # A word wider than the box (long phone numbers, URLs) is broken between characters.
-        while face.width(word, size) > width and len(word) > 1:
+        while face.width(visual(word), size) > width and len(word) > 1:
             cut = len(word) - 1
-            while cut > 1 and face.width(word[:cut], size) > width:
+            while cut > 1 and face.width(visual(word[:cut]), size) > width:
                 cut -= 1
             lines.append(word[:cut])
             word = word[cut:]

@@ -24,6 +24,7 @@ from aiohttp import web
 from carriers import CarrierAdapter, CarrierContext, Sleep
 from carriers.registry import CarrierRegistry
 from carriers.resilience import AttemptRecord, ResilientCarrier
+from labels import warm_up
 from logistics.api import routes_centres, routes_notifications, routes_public, routes_repairs
 from logistics.api.access_log import access_middleware
 from logistics.api.auth import KeyRing, auth_middleware
@@ -160,6 +161,11 @@ def _service_context(
                 )
                 stack.callback(pool.shutdown, wait=True, cancel_futures=True)
                 executor = pool
+                # Start every worker now, each rendering a label once (fonts parsed, caches warm): the first
+                # downloads after a start do not wait for a process to spawn.
+                await asyncio.gather(
+                    *(asyncio.wrap_future(pool.submit(warm_up)) for _ in range(settings.label_workers))
+                )
 
             routing = Routing(coverage, clock)
             bookings = Bookings(
@@ -184,7 +190,7 @@ def _service_context(
                 metrics=metrics,
                 coverage=coverage,
                 routing=routing,
-                repairs=Repairs(store, clock, routing, bookings, link_ttl=ttl),
+                repairs=Repairs(store, clock, routing, bookings, link_ttl=ttl, packing=settings.packing.rules()),
                 centres=Centres(store, clock, routing, bookings, intake_secret=secret, link_ttl=ttl),
                 bookings=bookings,
                 tracking=tracking,

@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -21,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_val
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from carriers.resilience import CallPolicy
+from logistics.domain.routing import ItemKind
+from logistics.services.carrier_requests import ITEM_WEIGHTS_KG, OWN_BOX_CM, PackingRules
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
@@ -74,6 +77,27 @@ class WebhookSettings(BaseModel):
     )
     max_backoff_s: float = Field(default=3600.0, gt=0)
     batch: int = Field(default=50, ge=1, le=1000)
+
+
+class PackingSettings(BaseModel):
+    """What each kind of item adds to the declared weight, and which kinds travel in a box of their own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_weights_kg: dict[ItemKind, Annotated[Decimal, Field(gt=0, le=100)]] = Field(
+        default_factory=lambda: {ItemKind(kind): weight for kind, weight in ITEM_WEIGHTS_KG.items()},
+        description="packed weight per item kind; kinds left out weigh 1 kg",
+    )
+    own_box_items: dict[ItemKind, tuple[int, int, int]] = Field(
+        default_factory=lambda: {ItemKind(kind): box for kind, box in OWN_BOX_CM.items()},
+        description="kinds shipped as parcels of their own (one per unit), with their box in cm",
+    )
+
+    def rules(self) -> PackingRules:
+        return PackingRules(
+            item_weights_kg={kind.value: weight for kind, weight in self.item_weights_kg.items()},
+            own_box_cm={kind.value: box for kind, box in self.own_box_items.items()},
+        )
 
 
 class PollingSettings(BaseModel):
@@ -153,6 +177,7 @@ class Settings(BaseSettings):
     metrics_public: bool = Field(
         default=False, description="serve /metrics and /openapi.yaml without a key (otherwise: the operator key)"
     )
+    packing: PackingSettings = Field(default_factory=PackingSettings)
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: str = "INFO"
     workers_enabled: bool = Field(

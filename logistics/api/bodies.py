@@ -10,6 +10,7 @@ nesting that reaches the models is bounded again, far lower, before any validati
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import orjson
@@ -17,6 +18,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
 
+from labels import unprintable
 from logistics.errors import InvalidRequest, PayloadTooLarge
 
 M = TypeVar("M", bound=BaseModel)
@@ -136,3 +138,20 @@ def iso_instant_only(value: Any) -> Any:
     if value is not None and (not isinstance(value, str) or not _ISO_INSTANT.match(value)):
         raise ValueError("an ISO 8601 date and time with a UTC offset, e.g. 2025-03-03T09:00:00+01:00")
     return value
+
+
+def refuse_unprintable(printed: Iterable[tuple[str, str]]) -> None:
+    """422 naming every field whose text the labels cannot print with real glyphs (CJK, right-to-left
+    scripts, emoji outside the typeface), before anything is done with the request."""
+    fields = [
+        {"name": name, "reason": reason, "type": "unprintable"}
+        for name, value in printed
+        if (reason := unprintable(value)) is not None
+    ]
+    if fields:
+        raise InvalidRequest(
+            f"{len(fields)} field(s) cannot be printed on the labels: "
+            + "; ".join(f"{f['name']}: {f['reason']}" for f in fields[:5]),
+            code="request.unprintable",
+            fields=fields,
+        )

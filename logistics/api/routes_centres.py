@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from logistics.api.auth import require_centre
-from logistics.api.bodies import body_model, query_model, read_body
+from logistics.api.bodies import body_model, query_model, read_body, refuse_unprintable
 from logistics.api.context import request_id_of
 from logistics.api.idempotency import keep_secret
 from logistics.api.keys import SERVICES
@@ -53,6 +53,8 @@ async def dispatch(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
     body = await read_body(request, svc.settings.max_body_bytes)
     command = body_model(Dispatch, request, body)
+    if command.replacement_serial is not None:
+        refuse_unprintable([("replacement_serial", command.replacement_serial)])
 
     async def compute() -> web.Response:
         done = await svc.centres.dispatch(centre_id, command, request_id_of(request))
@@ -60,7 +62,11 @@ async def dispatch(request: web.Request) -> web.Response:
         response = json_response(
             {
                 "repair": repair_view(done.repair),
-                "label": {"url": label_url(request, done.label_token), "expires_at": done.label_expires_at.isoformat()},
+                # The centre prints on its thermal printer: the 4x6 label(s), then the dispatch slip.
+                "label": {
+                    "url": label_url(request, done.label_token) + "?format=4x6",
+                    "expires_at": done.label_expires_at.isoformat(),
+                },
             },
             status=201 if booked else 202,
         )

@@ -31,7 +31,8 @@ OPENAPI_PATH = Path(__file__).resolve().parents[1] / "openapi.yaml"
 
 
 class CustomerLabelQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Mail tools add tracking parameters (utm_source...) to the links they carry: ignored.
+    model_config = ConfigDict(extra="ignore")
 
     format: Literal["4x6", "a4"] = "a4"
 

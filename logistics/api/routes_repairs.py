@@ -10,7 +10,8 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from logistics.api.auth import require_case_system
-from logistics.api.bodies import body_model, iso_instant_only, query_model, read_body
+from logistics.api.bodies import body_model, iso_instant_only, query_model, read_body, refuse_unprintable
+from logistics.api.conditional import none_match
 from logistics.api.context import request_id_of
 from logistics.api.idempotency import keep_secret, request_origin
 from logistics.api.keys import SERVICES
@@ -20,6 +21,7 @@ from logistics.domain.routing import RoutingRequest
 from logistics.domain.text import plain_text
 from logistics.errors import NotFound
 from logistics.services.bookings import REQUEST_STARTED
+from logistics.services.label_documents import LabelDocument, printed_fields
 from logistics.services.ports import RepairFilter
 from logistics.services.repairs import CreateRepair, Reschedule
 
@@ -65,7 +67,8 @@ class CancelBody(BaseModel):
 
 
 class LabelQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Links travel through mail tools and browsers, which add parameters of their own (utm_source...).
+    model_config = ConfigDict(extra="ignore")
 
     format: Literal["4x6", "a4"] = "4x6"
 
@@ -86,6 +89,7 @@ async def create_repair(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
     body = await read_body(request, svc.settings.max_body_bytes)
     command = body_model(CreateRepair, request, body)
+    refuse_unprintable(printed_fields(command))
 
     async def compute() -> web.Response:
         created = await svc.repairs.create(command, request_id_of(request), origin=request_origin(request))
@@ -234,17 +238,12 @@ async def repair_label(request: web.Request) -> web.Response:
     return await pdf_response(request, await svc.labels.render(repair, leg, query.format))
 
 
-async def pdf_response(request: web.Request, document: tuple[bytes, str]) -> web.Response:
-    pdf, etag = document
-    quoted = f'"{etag}"'
-    if request.headers.get("If-None-Match") == quoted:
-        return web.Response(status=304, headers={"ETag": quoted})
-    return web.Response(
-        body=pdf,
-        content_type="application/pdf",
-        headers={
-            "ETag": quoted,
-            "Cache-Control": "private, max-age=300",
-            "Content-Disposition": 'inline; filename="label.pdf"',
-        },
-    )
+async def pdf_response(request: web.Request, document: LabelDocument) -> web.Response:
+    """The PDF, or 304 when the client's copy is current. Browsers keep it but ask again every time
+    (``no-cache``), so a label changed by a reschedule is never shown stale."""
+    quoted = f'"{document.etag}"'
+    headers = {"ETag": quoted, "Cache-Control": "private, no-cache"}
+    if none_match(request.headers.getall("If-None-Match", ()), document.etag):
+        return web.Response(status=304, headers=headers)
+    headers["Content-Disposition"] = f'inline; filename="{document.filename}"'
+    return web.Response(body=document.pdf, content_type="application/pdf", headers=headers)

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from labels import unprintable
 from logistics.domain.routing import Coverage, CoverageInvalid, CoverageProblem
 
 
@@ -184,9 +185,39 @@ def load_coverage(path: Path, known_carriers: Collection[str] | None = None) -> 
     """
     located = read_located(path)
     try:
-        return Coverage.from_document(located.data, known_carriers)
+        coverage = Coverage.from_document(located.data, known_carriers)
     except CoverageInvalid as exc:
         raise CoverageError(path, located.describe(exc.problems)) from exc
+    problems = printing_problems(coverage)
+    if problems:
+        raise CoverageError(path, located.describe(problems))
+    return coverage
+
+
+def printing_problems(coverage: Coverage) -> list[CoverageProblem]:
+    """Texts of the coverage that labels print (centre addresses, drop-off texts) but cannot with real glyphs."""
+    problems = []
+    for index, centre in enumerate(coverage.centres.values()):
+        address = centre.address
+        texts = [("name", address.name), ("company", address.company), ("city", address.city)]
+        texts += [(f"street_lines[{n}]", line) for n, line in enumerate(address.street_lines)]
+        texts += [("postal_code", address.postal_code), ("phone", address.phone)]
+        for field, text in texts:
+            if text is not None and (reason := unprintable(text)) is not None:
+                problems.append(CoverageProblem(reason, f"centres[{index}]", centre.id, f"address.{field}"))
+    for index, region in enumerate(coverage.regions.values()):
+        if region.support_phone is not None and (reason := unprintable(region.support_phone)) is not None:
+            problems.append(CoverageProblem(reason, f"regions[{index}]", region.id, "support_phone"))
+        terms = region.self_shipment
+        if terms is None:
+            continue
+        for field, text in [("drop_off", terms.drop_off)] + [
+            (f"drop_off_by_language.{language}", translated)
+            for language, translated in terms.drop_off_by_language.items()
+        ]:
+            if (reason := unprintable(text)) is not None:
+                problems.append(CoverageProblem(reason, f"regions[{index}]", region.id, f"self_shipment.{field}"))
+    return problems
 
 
 def check_coverage(path: Path, known_carriers: Collection[str] | None = None) -> list[str]:
@@ -195,4 +226,7 @@ def check_coverage(path: Path, known_carriers: Collection[str] | None = None) ->
         located = read_located(path)
     except CoverageError as exc:
         return list(exc.problems)
-    return located.describe(Coverage.check_document(located.data, known_carriers))
+    problems = Coverage.check_document(located.data, known_carriers)
+    if problems:
+        return located.describe(problems)
+    return located.describe(printing_problems(Coverage.from_document(located.data, known_carriers)))

@@ -346,7 +346,7 @@ class Bookings:
         pickup = carrier_requests.pickup_request(
             leg.pickup_reference,
             repair.site,
-            str(repair.device["product_line"]),
+            carrier_requests.repair_parcels(repair.entitlement, repair.device),
             leg.pickup.model_dump(mode="json"),
             shipment.tracking_numbers,
         )

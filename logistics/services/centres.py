@@ -205,7 +205,7 @@ class Centres:
                 outbound.booking_reference,
                 centre.address.model_dump(mode="json"),
                 repair.site,
-                str(repair.device["product_line"]),
+                carrier_requests.repair_parcels(repair.entitlement, repair.device),
                 now.date(),
                 is_return=False,
             )

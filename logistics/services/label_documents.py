@@ -11,19 +11,28 @@ import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal, NamedTuple
+
+from pydantic import ValidationError
 
 from labels import (
+    SUPPORTED_LANGUAGES,
     CarrierLabelImage,
+    DeviceInfo,
+    DispatchSlip,
     LabelAddress,
     LabelDescription,
+    PackedItem,
     PackingInstructions,
     PickupInfo,
+    SupportHours,
     render_label,
 )
+from labels.catalogue import resolve_language
 from logistics.clock import Clock
 from logistics.domain.intake import intake_payload
 from logistics.domain.journey import JourneyState, LegDirection, LegMethod
@@ -32,27 +41,67 @@ from logistics.errors import Conflict, NotFound
 from logistics.services import carrier_requests
 from logistics.services.label_links import link_is_live, token_hash
 from logistics.services.ports import Store
+from logistics.services.repairs import CreateRepair
 from logistics.services.routing import Routing
 
 logger = logging.getLogger(__name__)
 
 PageFormat = Literal["4x6", "a4"]
 
-SUPPORT_HOURS = "Mon–Fri 08:00–17:00"
-
-# What goes in the box besides the computer, as printed on the packing slip.
-ITEM_LABELS = {
-    "ac_adapter": "AC adapter (original box)",
-    "wired_mouse": "Wired mouse (original box)",
-    "wired_keyboard": "Wired keyboard (original box)",
-    "external_monitor": "External monitor (Peripheral Care Pack)",
-    "dock": "Docking station (Peripheral Care Pack)",
-    "wireless_mouse": "Wireless mouse (Peripheral Care Pack)",
-    "wireless_keyboard": "Wireless keyboard (Peripheral Care Pack)",
-    "headset": "Headset (Peripheral Care Pack)",
-}
+# When the support line answers, printed in the customer's language; regions may give their own phone.
+SUPPORT_HOURS = SupportHours(first_day=1, last_day=5, opens="08:00", closes="17:00")
 
 CARRIER_TITLES = {"sim": "Simulated Carrier", "ups": "UPS", "dhl_express": "DHL Express", "colissimo": "Colissimo"}
+
+
+class LabelDocument(NamedTuple):
+    """A rendered document: the PDF, its entity tag (unquoted) and the file name it is saved under."""
+
+    pdf: bytes
+    etag: str
+    filename: str
+
+
+def document_filename(repair: Repair, direction: LegDirection, page_format: PageFormat) -> str:
+    """Named after the case and the leg, so that saved labels are told apart: "C-1001-inbound-a4.pdf".
+    Case ids are letters, digits and ``._:-``; the colon, refused in Windows file names, becomes "_"."""
+    return f"{repair.case_id.replace(':', '_')}-{direction.value}-{page_format}.pdf"
+
+
+def printed_fields(command: CreateRepair) -> Iterator[tuple[str, str]]:
+    """The fields of a repair's creation that its documents print, named as in the request."""
+    site, device = command.site, command.device
+    yield "site.name", site.name
+    if site.company is not None:
+        yield "site.company", site.company
+    for index, line in enumerate(site.street_lines):
+        yield f"site.street_lines.{index}", line
+    yield "site.postal_code", site.postal_code
+    yield "site.city", site.city
+    yield "site.phone", site.phone
+    yield "device.model", device.model
+    yield "device.serial_number", device.serial_number
+    for index, item in enumerate(command.entitlement.items):
+        if item.description is not None:
+            yield f"entitlement.items.{index}.description", item.description
+
+
+def dispatch_slip(repair: Repair) -> DispatchSlip:
+    """What goes back: the outcome, the replacement's serial, and the items that came with the device."""
+    assert repair.outcome is not None
+    return DispatchSlip(
+        outcome=repair.outcome,
+        replacement_serial=repair.replacement_serial if repair.outcome == "replaced" else None,
+        items=packed_items(repair.entitlement.get("items") or []),
+    )
+
+
+def packed_items(items: list[dict[str, Any]]) -> tuple[PackedItem, ...]:
+    """The case's items as the packing slip lists them (kind named by the catalogue, the case's note)."""
+    return tuple(
+        PackedItem(kind=str(item["kind"]), note=item.get("description"), quantity=int(item.get("quantity") or 1))
+        for item in items
+    )
 
 
 def _address(data: dict[str, object]) -> LabelAddress:
@@ -102,6 +151,17 @@ class LabelDocuments:
         self._on_render = on_render
 
     async def describe(self, repair: Repair, direction: LegDirection) -> LabelDescription:
+        """What the leg's documents say, from the repair and the coverage in service."""
+        try:
+            return await self._describe(repair, direction)
+        except ValidationError as exc:
+            # Data stored under older limits (text the labels cannot print, say): a clear refusal, not a 500.
+            reason = exc.errors(include_url=False)[0]["msg"]
+            raise Conflict(
+                f"a label cannot be made from this repair's data: {reason}", code="label.unprintable"
+            ) from exc
+
+    async def _describe(self, repair: Repair, direction: LegDirection) -> LabelDescription:
         leg = repair.leg(direction)
         if leg is None or leg.tracking_number is None:
             raise Conflict(
@@ -115,7 +175,8 @@ class LabelDocuments:
         inbound = direction is LegDirection.INBOUND
         sender, recipient = (repair.site, centre_address) if inbound else (centre_address, repair.site)
         product_line = str(repair.device.get("product_line"))
-        parcel = carrier_requests.parcel_for(product_line)
+        parcels = carrier_requests.repair_parcels(repair.entitlement, repair.device)
+        weights = tuple(parcel.weight_kg for parcel in parcels)
         carrier_image = None
         if leg.carrier_label:
             stored = await self._store.reader().carrier_label(repair.id, direction)
@@ -132,44 +193,66 @@ class LabelDocuments:
                     close_time=leg.pickup.close_time.strftime("%H:%M"),
                     time_zone=leg.pickup.time_zone,
                 )
-            items = [
-                ITEM_LABELS.get(str(item["kind"]), str(item.get("description") or item["kind"]))
-                for item in ent.get("items") or []
-            ]
+            drop_off, drop_off_language = (None, None) if pickup is not None else self._drop_off(repair)
+            ship_by = ent.get("ship_by")
             instructions = PackingInstructions(
                 pickup=pickup,
-                drop_off=ent.get("drop_off") if pickup is None else None,
+                drop_off=drop_off,
+                drop_off_language=drop_off_language,
+                ship_by=date.fromisoformat(ship_by) if pickup is None and isinstance(ship_by, str) else None,
                 defective_media_retention=bool(ent.get("defective_media_retention")),
                 include_self_test_results=bool(ent.get("include_self_test_results")),
-                items_to_include=tuple(items[:8]),
+                items_to_include=packed_items(ent.get("items") or []),
                 support_hours=SUPPORT_HOURS,
-                case_reference=repair.case_id[:30],
+                support_phone=self._support_phone(repair),
+                case_reference=repair.case_id,
             )
         ship_date = leg.pickup.local_date if leg.pickup else (leg.status_at or repair.updated_at).date()
         return LabelDescription(
             language=repair.language,
             direction="to_repair_centre" if inbound else "to_customer",
             carrier_name=CARRIER_TITLES.get(leg.carrier, leg.carrier),
-            service_name="Standard" if not inbound else "Return",
             sender=_address(sender),
             recipient=_address(recipient),
             tracking_number=leg.tracking_number,
             routing_code=leg.routing_code,
-            weight_kg=parcel.weight_kg,
+            weight_kg=sum(weights, Decimal(0)),
             piece_number=1,
-            piece_count=1,
+            piece_count=len(weights),
+            piece_weights_kg=weights if len(weights) > 1 else (),
             ship_date=ship_date,
-            case_reference=repair.case_id[:30],
+            case_reference=repair.case_id,
             intake_payload=intake_payload(self._secret, repair.id, direction),
             contains_lithium_battery=product_line == "notebook",
+            # A battery packed with the notebook, beside the one installed in it, needs the regulated mark.
+            lithium_mark_required=product_line == "notebook"
+            and any(item.get("kind") == "battery" for item in repair.entitlement.get("items") or []),
             carrier_label=carrier_image,
             instructions=instructions,
+            device=DeviceInfo(model=str(repair.device["model"]), serial_number=str(repair.device["serial_number"])),
+            dispatch=None if inbound or repair.outcome is None else dispatch_slip(repair),
         )
 
-    async def render(self, repair: Repair, direction: LegDirection, page_format: PageFormat) -> tuple[bytes, str]:
-        """The PDF and its ETag."""
+    def _support_phone(self, repair: Repair) -> str | None:
+        region = self._routing.coverage.regions.get(repair.region_id) if repair.region_id else None
+        return region.support_phone if region is not None else None
+
+    def _drop_off(self, repair: Repair) -> tuple[str | None, str | None]:
+        """The region's drop-off text in the customer's language where the coverage has it, else as written,
+        and the language it is in (None when the catalogues cannot name it). A region gone from the coverage
+        leaves the text stored when the repair was created, in the coverage's language then."""
+        region = self._routing.coverage.regions.get(repair.region_id) if repair.region_id else None
+        if region is not None and region.self_shipment is not None:
+            text, written_in = region.self_shipment.drop_off_with_language(resolve_language(repair.language))
+            return text, written_in if written_in in SUPPORTED_LANGUAGES else None
+        stored = repair.entitlement.get("drop_off")
+        return (stored if isinstance(stored, str) else None), None
+
+    async def render(self, repair: Repair, direction: LegDirection, page_format: PageFormat) -> LabelDocument:
+        """The PDF, its ETag and its file name."""
         async with self._gate:
-            return await self._render(repair, direction, page_format)
+            pdf, etag = await self._render(repair, direction, page_format)
+        return LabelDocument(pdf, etag, document_filename(repair, direction, page_format))
 
     async def _render(self, repair: Repair, direction: LegDirection, page_format: PageFormat) -> tuple[bytes, str]:
         """The PDF and its ETag."""
@@ -203,14 +286,14 @@ class LabelDocuments:
                 self._cache.popitem(last=False)
         return pdf, key
 
-    async def render_for_token(self, token: str, page_format: PageFormat) -> tuple[bytes, str] | None:
+    async def render_for_token(self, token: str, page_format: PageFormat) -> LabelDocument | None:
         """The customer's label behind a link; None for an unknown, expired or revoked token alike."""
         if not token or len(token) > 128:
             return None
         async with self._gate:
             return await self._render_for_token(token, page_format)
 
-    async def _render_for_token(self, token: str, page_format: PageFormat) -> tuple[bytes, str] | None:
+    async def _render_for_token(self, token: str, page_format: PageFormat) -> LabelDocument | None:
         reader = self._store.reader()
         link = await reader.label_link(token_hash(token))
         now: datetime = self._clock.now()
@@ -219,4 +302,5 @@ class LabelDocuments:
         repair = await reader.get_repair(link.repair_id)
         if repair is None or repair.state is JourneyState.CANCELLED:
             return None  # a cancelled repair's links are revoked; one made since (an answer given again) too
-        return await self._render(repair, link.leg, page_format)
+        pdf, etag = await self._render(repair, link.leg, page_format)
+        return LabelDocument(pdf, etag, document_filename(repair, link.leg, page_format))

@@ -76,8 +76,16 @@ def new_repair_id(now: datetime) -> str:
 
 class Repairs:
     def __init__(
-        self, store: Store, clock: Clock, routing: Routing, bookings: Bookings, *, link_ttl: timedelta
+        self,
+        store: Store,
+        clock: Clock,
+        routing: Routing,
+        bookings: Bookings,
+        *,
+        link_ttl: timedelta,
+        packing: carrier_requests.PackingRules | None = None,
     ) -> None:
+        self._packing = packing or carrier_requests.PackingRules()
         self._store = store
         self._clock = clock
         self._routing = routing
@@ -135,6 +143,16 @@ class Repairs:
                 # Printed on the customer's packing instructions: in the repair's language where the region
                 # gives it.
                 "drop_off": decision.drop_off_by_language.get(command.language, decision.drop_off),
+                "ship_by": decision.ship_by.isoformat() if decision.ship_by else None,
+                # The pieces declared to carriers and printed on the labels, both ways.
+                "parcels": [
+                    parcel.model_dump(mode="json")
+                    for parcel in carrier_requests.parcels_for(
+                        command.device.product_line.value,
+                        [item.model_dump(mode="json") for item in command.entitlement.items],
+                        self._packing,
+                    )
+                ],
                 "return_carrier": decision.return_carrier or decision.carrier,
                 "site_time_zone": decision.time_zone,
                 # The calendar the site's days are counted in, as routing decided it from the address.
@@ -154,7 +172,7 @@ class Repairs:
             inbound.booking_reference,
             site,
             centre.address.model_dump(mode="json"),
-            command.device.product_line.value,
+            carrier_requests.repair_parcels(repair.entitlement, repair.device),
             ship_date,
             is_return=True,
         )
@@ -352,7 +370,7 @@ class Repairs:
                 pickup = carrier_requests.pickup_request(
                     leg.pickup_reference,
                     repair.site,
-                    str(repair.device["product_line"]),
+                    carrier_requests.repair_parcels(repair.entitlement, repair.device),
                     slot.model_dump(mode="json"),
                     (leg.tracking_number,),
                 )

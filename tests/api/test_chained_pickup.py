@@ -101,7 +101,9 @@ async def test_a_shipment_taken_over_looks_its_pickup_up_before_booking_it(servi
     assert repair["inbound"]["tracking_number"] is None  # the shipment waits for the worker
     slot = repair["inbound"]["pickup"]
     booked_before = await sim.schedule_pickup(
-        carrier_requests.pickup_request(f"{repair['id']}-in-p1", PARIS_SITE, "notebook", slot, ("1ZPREVIOUS01",))
+        carrier_requests.pickup_request(
+            f"{repair['id']}-in-p1", PARIS_SITE, (carrier_requests.parcel_for("notebook"),), slot, ("1ZPREVIOUS01",)
+        )
     )
     service.clock.advance(minutes=15)
     await service.services.bookings.run_due()
@@ -140,7 +142,9 @@ async def _died_after_chaining(service: Service, case_id: str) -> dict[str, Any]
     repair = await _create(service, case_id)
     slot = repair["inbound"]["pickup"]
     await sim.schedule_pickup(
-        carrier_requests.pickup_request(f"{repair['id']}-in-p1", PARIS_SITE, "notebook", slot, ("1ZPREVIOUS01",))
+        carrier_requests.pickup_request(
+            f"{repair['id']}-in-p1", PARIS_SITE, (carrier_requests.parcel_for("notebook"),), slot, ("1ZPREVIOUS01",)
+        )
     )
     return repair
 

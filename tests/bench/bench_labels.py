@@ -16,7 +16,17 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
-from labels import LabelAddress, LabelDescription, PackingInstructions, PickupInfo, render_label
+from labels import (
+    DeviceInfo,
+    DispatchSlip,
+    LabelAddress,
+    LabelDescription,
+    PackedItem,
+    PackingInstructions,
+    PickupInfo,
+    SupportHours,
+    render_label,
+)
 from labels.font_program import font_program
 from labels.pdf_fonts import font_objects
 from tests.bench.host import calibration
@@ -61,7 +71,6 @@ def descriptions(count: int) -> list[LabelDescription]:
                 language=LANGUAGES[i % len(LANGUAGES)],
                 direction="to_repair_centre",
                 carrier_name="UPS",
-                service_name="UPS Standard",
                 sender=customer,
                 recipient=centre,
                 tracking_number=f"1Z999AA1{i:010d}",
@@ -73,18 +82,38 @@ def descriptions(count: int) -> list[LabelDescription]:
                 case_reference=f"CASE-2025-{i:06d}",
                 intake_payload=f"RMA:CASE-2025-{i:06d}|SN:5CG{i:07d}|PN:4B6X9EA|CC:{country}",
                 contains_lithium_battery=True,
+                device=DeviceInfo(model="EliteBook 840 G9", serial_number=f"5CG{i:07d}"),
                 instructions=PackingInstructions(
                     pickup=PickupInfo(
                         date=date(2025, 3, 5), ready_time="09:00", close_time="17:00", time_zone="Europe/Paris"
                     ),
                     defective_media_retention=i % 2 == 0,
                     include_self_test_results=True,
-                    items_to_include=("Docking station",),
-                    support_hours="Mon–Fri 8:00–17:00",
+                    items_to_include=(PackedItem(kind="ac_adapter"), PackedItem(kind="dock")),
+                    support_hours=SupportHours(first_day=1, last_day=5, opens="08:00", closes="17:00"),
+                    support_phone="+33 1 00 00 00 00",
                 ),
             )
         )
     return result
+
+
+LATIN_COUNTRIES = frozenset({"PL", "FR", "CZ", "TR", "DE", "ES", "HU", "NL"})
+
+
+def dispatched(inbound: LabelDescription) -> LabelDescription:
+    """The way back of a description: centre to customer, with its dispatch slip."""
+    items = inbound.instructions.items_to_include if inbound.instructions else ()
+    slip = DispatchSlip(outcome="replaced", replacement_serial="5CG9999NEW", items=items)
+    return inbound.model_copy(
+        update={
+            "direction": "to_customer",
+            "sender": inbound.recipient,
+            "recipient": inbound.sender,
+            "instructions": None,
+            "dispatch": slip,
+        }
+    )
 
 
 def measure(
@@ -122,6 +151,11 @@ def main() -> None:
     print(calibration())
     measure("4x6 label", lambda d: render_label(d, "4x6"), items, args.seconds)
     measure("A4 pack  ", lambda d: render_label(d, "a4"), items, args.seconds)
+    latin = [d for d in items if d.sender.country in LATIN_COUNTRIES]
+    measure("4x6 label, Latin names", lambda d: render_label(d, "4x6"), latin, args.seconds)
+    measure("A4 pack, Latin names  ", lambda d: render_label(d, "a4"), latin, args.seconds)
+    outbound = [dispatched(d) for d in items[:1000]]
+    measure("4x6 labels + dispatch slip (centre)", lambda d: render_label(d, "4x6"), outbound, args.seconds)
     measure("4x6 label, font caches cleared before each", cold, items[:400], args.seconds)
 
 

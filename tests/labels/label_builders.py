@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from itertools import cycle as _cycle
 from typing import Any
 
-from labels import LabelAddress, LabelDescription, PackingInstructions, PickupInfo, limits
+from labels import LabelAddress, LabelDescription, PackedItem, PackingInstructions, PickupInfo, SupportHours, limits
+from labels.catalogue import ITEM_KINDS
 
 LANGUAGES = ("en", "fr", "de", "es", "it", "nl")
 
@@ -43,8 +45,9 @@ def instructions(**changes: Any) -> PackingInstructions:
         "pickup": PickupInfo(date=date(2025, 3, 5), ready_time="09:00", close_time="17:00", time_zone="Europe/Warsaw"),
         "defective_media_retention": True,
         "include_self_test_results": True,
-        "items_to_include": ("Docking station", "Wireless keyboard"),
-        "support_hours": "Mon–Fri 8:00–17:00",
+        "items_to_include": (PackedItem(kind="dock"), PackedItem(kind="wireless_keyboard")),
+        "support_hours": SupportHours(first_day=1, last_day=5, opens="08:00", closes="17:00"),
+        "support_phone": "+48 22 000 00 00",
     }
     values.update(changes)
     return PackingInstructions(**values)
@@ -113,8 +116,13 @@ def longest_description(language: str = "en", **changes: Any) -> LabelDescriptio
             drop_off=_widest(limits.DROP_OFF_MAX),
             defective_media_retention=True,
             include_self_test_results=True,
-            items_to_include=tuple(_widest(limits.ITEM_MAX) for _ in range(limits.ITEMS_MAX)),
-            support_hours=_widest(limits.SUPPORT_HOURS_MAX),
+            drop_off_language="de" if language != "de" else "fr",
+            items_to_include=tuple(
+                PackedItem(kind=kind, note=_widest(limits.ITEM_MAX), quantity=limits.ITEM_QUANTITY_MAX)
+                for kind, _ in zip(_cycle(sorted(ITEM_KINDS)), range(limits.ITEMS_MAX), strict=False)
+            ),
+            support_hours=SupportHours(first_day=1, last_day=7, opens="00:00", closes="23:59"),
+            support_phone="+" + "8" * (limits.PHONE_MAX - 1),
             case_reference="W" * limits.CASE_REFERENCE_MAX,
         ),
     }

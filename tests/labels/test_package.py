@@ -17,14 +17,20 @@ def test_public_api_is_pinned() -> None:
         "BarcodeEncodingError",
         "CarrierLabelError",
         "CarrierLabelImage",
+        "DeviceInfo",
+        "DispatchSlip",
         "FontUnavailableError",
         "LabelAddress",
         "LabelDescription",
         "LabelRenderError",
+        "PackedItem",
         "PackingInstructions",
         "PageFormat",
         "PickupInfo",
+        "SupportHours",
         "render_label",
+        "unprintable",
+        "warm_up",
     }
 
 

@@ -25,7 +25,7 @@ def test_thermal_label_scans_in_every_language(language: str) -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a4_pack_scans_in_every_language(language: str) -> None:
-    label = description(language=language, tracking_number="JJD000390007827453", direction="to_customer")
+    label = description(language=language, tracking_number="JJD000390007827453")
 
     first, slip = scan(render_label(label, "a4"))
 

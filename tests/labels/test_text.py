@@ -46,7 +46,7 @@ def test_every_field_of_the_label_is_printed() -> None:
     for expected in (
         label.carrier_name,
         label.service_name,
-        label.tracking_number,
+        "1Z99 9AA1 0123 4567 84",  # the tracking number, grouped for reading
         label.routing_code,
         label.case_reference,
         "RETOUR",
@@ -81,11 +81,12 @@ def test_a4_pack_says_what_the_instructions_ask() -> None:
     assert "not responsible for the loss of any data" in text
     assert "remove the hard drive or SSD and keep it" in text
     assert "self-test" in text
-    assert "The AC adapter from the original box" in text
-    assert "Docking station" in text and "Wireless keyboard" in text
+    assert "AC adapter" not in text  # only the items the case lists
+    assert "1 × Docking station" in text and "1 × Wireless keyboard" in text
     assert "external monitors" in text
-    assert "2025-03-05, between 09:00 and 17:00 local time (Europe/Warsaw)" in text
-    assert "Mon–Fri 8:00–17:00" in text
+    assert "2025-03-05, between 09:00 and 17:00 local time (UTC+01:00)" in text
+    assert "Tel. +48 22 000 00 00" in text
+    assert "Mon–Fri, 08:00–17:00" in text
     assert "Packing slip" in text
     assert "Hard drive / SSD removed, kept by the customer" in text
     assert label.case_reference in text

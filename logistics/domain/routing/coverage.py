@@ -204,17 +204,25 @@ class CourierPickup(_Frozen):
 class SelfShipment(_Frozen):
     """Self-shipment terms: the label's carrier, where to drop the parcel, how long the customer has.
 
-    ``drop_off`` is the text for customers in any language; ``drop_off_by_language`` gives it in others,
-    by two-letter language code.
+    ``drop_off`` is written in ``drop_off_language``; ``drop_off_by_language`` gives the same text in other
+    languages (by two-letter code), printed on the labels of customers who speak them.
     """
 
     carrier: str = Field(pattern=CARRIER_PATTERN)
-    # The customer's label prints the text: 300 characters is what its instructions hold (labels.limits).
-    drop_off: str = Field(min_length=1, max_length=300)
+    drop_off: str = Field(min_length=1, max_length=1000)
+    drop_off_language: str = Field(default="en", pattern=r"^[a-z]{2}$")
     drop_off_by_language: Mapping[
-        Annotated[str, Field(pattern=r"^[a-z]{2}$")], Annotated[str, Field(min_length=1, max_length=300)]
+        Annotated[str, Field(pattern=r"^[a-z]{2}$")], Annotated[str, Field(min_length=1, max_length=1000)]
     ] = Field(default_factory=dict)
     ship_within_business_days: int = Field(default=5, ge=1, le=30)
+
+    def drop_off_with_language(self, language: str) -> tuple[str, str]:
+        """The drop-off text for a customer speaking ``language`` and the language it is written in:
+        the translation when there is one, else the text as written."""
+        if language == self.drop_off_language:
+            return self.drop_off, language
+        translated = self.drop_off_by_language.get(language)
+        return (translated, language) if translated is not None else (self.drop_off, self.drop_off_language)
 
     def drop_off_in(self, language: str | None) -> str:
         """The drop-off text in ``language`` ("fr", or "fr-CA" read as "fr"), else the default text."""
@@ -250,6 +258,9 @@ class Region(_Frozen):
     )
     turnaround: TurnaroundTargets
     business_days: WorkDays = WorkDays()
+    support_phone: str | None = Field(
+        default=None, min_length=4, max_length=25, description="the support line customers of the region call"
+    )
 
     @field_validator("time_zone")
     @classmethod

@@ -103,6 +103,7 @@ class Entitlement(_Frozen):
     defective_media_retention: bool = False
     accidental_damage_protection: bool = False
     peripheral_care_pack: bool = False
+    # One line each on the packing slip, which has room for 20 (the labels' limit).
     items: tuple[Item, ...] = Field(default=(), max_length=MAX_ITEMS)
 
 
