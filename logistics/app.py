@@ -38,6 +38,7 @@ from logistics.coverage import SAMPLE_COVERAGE_PATH, load_coverage
 from logistics.domain.routing import BusinessCalendar, calendar_for
 from logistics.services.bookings import Bookings
 from logistics.services.centres import Centres
+from logistics.services.customer_links import CustomerLinks
 from logistics.services.housekeeping import Housekeeping
 from logistics.services.label_documents import LabelDocuments
 from logistics.services.label_links import SealedTokens
@@ -49,6 +50,7 @@ from logistics.services.turnaround import CalendarOf, TurnaroundWatch, site_and_
 from logistics.services.webhook_delivery import WebhookDelivery
 from logistics.storage.database import Database
 from logistics.storage.sqlite_store import SqliteStore
+from logistics.web import setup_web
 
 logger = logging.getLogger(__name__)
 
@@ -68,13 +70,15 @@ def create_app(
     clock = clock or SystemClock()
     metrics = Metrics()
     keys = api_keys if api_keys is not None else settings.api_keys
+    ring = KeyRing(keys)
     app = web.Application(
-        middlewares=[access_middleware(metrics), problem_middleware, auth_middleware(KeyRing(keys))],
+        middlewares=[access_middleware(metrics), problem_middleware, auth_middleware(ring)],
         client_max_size=settings.max_body_bytes,
     )
     app.add_routes(routes_repairs.routes)
     app.add_routes(routes_centres.routes)
     app.add_routes(routes_public.routes)
+    setup_web(app, ring=ring, clock=clock, secure_cookies=settings.public_base_url.startswith("https://"))
     app.cleanup_ctx.append(_service_context(settings, clock, sleep, registry, label_executor, metrics))
     return app
 
@@ -139,6 +143,7 @@ def _service_context(
             ttl = timedelta(days=settings.label_link_ttl_days)
             secret = settings.intake_secret.get_secret_value().encode()
             tracking = Tracking(store, clock)
+            repairs = Repairs(store, clock, routing, bookings, link_ttl=ttl)
             services = ServiceSet(
                 settings=settings,
                 clock=clock,
@@ -146,7 +151,8 @@ def _service_context(
                 metrics=metrics,
                 coverage=coverage,
                 routing=routing,
-                repairs=Repairs(store, clock, routing, bookings, link_ttl=ttl),
+                repairs=repairs,
+                customer_links=CustomerLinks(store, clock, routing, repairs),
                 centres=Centres(store, clock, routing, bookings, intake_secret=secret, link_ttl=ttl),
                 bookings=bookings,
                 tracking=tracking,

@@ -17,7 +17,8 @@ from logistics.api.context import PRINCIPAL, Handler, Principal, principal_of
 from logistics.config import ApiKey
 from logistics.errors import Forbidden, NotAuthenticated, NotFound
 
-PUBLIC_PREFIXES = ("/health", "/metrics", "/openapi.yaml", "/v1/labels/", "/v1/carriers/")
+# The web pages (``/web/``) have their own sign-in: a repair centre's session cookie (``logistics.web``).
+PUBLIC_PREFIXES = ("/health", "/metrics", "/openapi.yaml", "/v1/labels/", "/v1/carriers/", "/web/")
 
 
 class KeyRing:

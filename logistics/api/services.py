@@ -12,6 +12,7 @@ from logistics.clock import Clock
 from logistics.config import Settings
 from logistics.services.bookings import Bookings
 from logistics.services.centres import Centres
+from logistics.services.customer_links import CustomerLinks
 from logistics.services.housekeeping import Housekeeping
 from logistics.services.label_documents import LabelDocuments
 from logistics.services.polling import Poller
@@ -32,6 +33,7 @@ class ServiceSet:
     coverage: CoverageInService
     routing: Routing
     repairs: Repairs
+    customer_links: CustomerLinks
     centres: Centres
     bookings: Bookings
     tracking: Tracking
