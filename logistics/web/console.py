@@ -212,7 +212,7 @@ async def _home(request: web.Request, session: ConsoleSession, *, status: int = 
                 leg = repair.outbound if name == "dispatched" and repair.outbound else repair.inbound
                 shown = leg.status.value.replace("_", " ")
             rows.append(_row(repair, texts, shown))
-        lists.append({"name": name, "title": texts(title), "status_title": texts(status_title), "items": rows})
+        lists.append({"name": name, "title": texts(title), "status_title": texts(status_title), "rows": rows})
     return render(
         request,
         "console.html",
