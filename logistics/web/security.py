@@ -1,7 +1,7 @@
 """What keeps the web pages safe: security headers, the console's sessions, and cross-site request checks.
 
 - Every page and asset goes out with a strict Content-Security-Policy (no script at all, styles and images
-  from the service itself only, forms posting only to it, never framed), ``nosniff``, no referrer (a
+  from the service itself only, forms posting only to it, never framed), ``nosniff``, no referrer to other sites (a
   customer's page carries its token in its address) and no caching of pages.
 - A repair centre signs in once with its centre key and gets a session: a random 256-bit id in an HttpOnly,
   SameSite=Strict cookie, kept in the process only as its hash, that lapses after a short idle time and
@@ -30,7 +30,7 @@ CONTENT_SECURITY_POLICY = (
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # never to another site; "no-referrer" would make forms send Origin: null
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
