@@ -24,7 +24,7 @@ from logistics.domain.model import Repair
 from logistics.errors import Conflict, LogisticsError, NotFound
 from logistics.services.centres import Dispatch, Receipt, expected_items
 from logistics.services.label_documents import ITEM_LABELS
-from logistics.web.pages import WEB, load_assets, render
+from logistics.web.pages import WEB, load_assets, read_form, render
 from logistics.web.security import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -76,7 +76,9 @@ def signed_in(handler: Callable[[web.Request, ConsoleSession], Awaitable[web.Str
     async def wrapped(request: web.Request) -> web.StreamResponse:
         session = session_of(request)
         if request.method == "POST":
-            form = await request.post()
+            form = await read_form(request)
+            if form is None:
+                return _refused(request, 400, texts_for(request)("web_form_expired"))
             token = str(form.get("form_token") or "")
             if session is None or not from_own_pages(request):
                 return _refused(request, 403, texts_for(request)("web_form_expired"))
@@ -154,8 +156,10 @@ def _login_page(request: web.Request, status: int, problem: str | None) -> web.R
 @routes.post("/centre/login")
 async def login(request: web.Request) -> web.StreamResponse:
     """Exchange the centre key for a session cookie. The key comes in the form body, never in an address."""
-    form = await request.post()
+    form = await read_form(request)
     texts = texts_for(request)
+    if form is None:
+        return _login_page(request, 400, texts("web_form_expired"))
     expected = request.cookies.get(LOGIN_COOKIE, "")
     token = str(form.get("form_token") or "")
     if not from_own_pages(request) or not expected or not hmac.compare_digest(token.encode(), expected.encode()):

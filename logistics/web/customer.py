@@ -20,7 +20,7 @@ from logistics.errors import Conflict, NotFound, RuleRefused
 from logistics.services.customer_links import GoneLink, OpenLink
 from logistics.services.label_documents import SUPPORT_HOURS
 from logistics.services.label_links import token_hash
-from logistics.web.pages import WEB, render
+from logistics.web.pages import WEB, read_form, render
 from logistics.web.security import from_own_pages
 from logistics.web.texts import Texts, best_language, next_steps, timeline
 
@@ -115,7 +115,12 @@ async def move_pickup(request: web.Request) -> web.StreamResponse:
     """Move the courier pickup to the offered day the customer chose, then back to the page (303)."""
     svc = request.app[SERVICES]
     token = request.match_info["token"]
-    form = await request.post()
+    form = await read_form(request)
+    if form is None:
+        texts = Texts("en")
+        return render(
+            request, "message.html", texts, status=400, title=texts("web_move_title"), message=texts("web_form_expired")
+        )
     lang = best_language(str(form.get("lang") or ""), "en")
     texts = Texts(lang)
     if not from_own_pages(request) or not request.app[WEB].forms.check(

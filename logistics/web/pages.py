@@ -9,6 +9,8 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
 
 from logistics.web.security import FormTokens, Sessions, secure
 from logistics.web.texts import Texts, languages
@@ -35,6 +37,14 @@ def render(request: web.Request, template: str, texts: Texts, status: int = 200,
     )
     secure(response)
     return response
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | FileField] | None:
+    """The posted form, or None when the body is not a form that can be read (a malformed multipart body)."""
+    try:
+        return await request.post()
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _quality(accept: str, wanted: tuple[str, ...]) -> float:

@@ -134,3 +134,13 @@ async def test_a_cross_site_or_tokenless_post_is_refused_and_changes_nothing(ser
     assert repair["inbound"]["pickup"] == created["pickup"]
     status, html, _ = await post_form(service, "/v1/labels/" + "A" * 32 + "/pickup", {"date": dates[0]})
     assert status == 403
+
+
+async def test_a_body_that_is_not_a_readable_form_is_refused_with_400(service: Service) -> None:
+    _, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-WEB-11"))
+    async with service.http.post(
+        service.base_url + link_path(created) + "/pickup",
+        data=b"date=2026-03-04",
+        headers={"Content-Type": "multipart/form-data"},  # no boundary
+    ) as response:
+        assert response.status == 400 and response.content_type == "text/html"
