@@ -137,7 +137,8 @@ async def move_pickup(request: web.Request) -> web.StreamResponse:
         await svc.customer_links.move_pickup(token, chosen, request_id_of(request))
     except NotFound:
         opened = await svc.customer_links.open(token)
-        assert not isinstance(opened, OpenLink)
+        if isinstance(opened, OpenLink):  # live again in between: nothing was moved, let the page say so
+            raise _back(request, token, lang, problem="move_refused") from None
         return gone_page(request, opened)
     except (Conflict, RuleRefused):
         raise _back(request, token, lang, problem="move_refused") from None
