@@ -214,7 +214,7 @@ async def _home(request: web.Request, session: ConsoleSession, *, status: int = 
                 shown = texts(f"web_turnaround_{repair.turnaround_status}")
             else:
                 leg = repair.outbound if name == "dispatched" and repair.outbound else repair.inbound
-                shown = leg.status.value.replace("_", " ")
+                shown = texts(f"web_leg_{leg.status.value}")
             rows.append(_row(repair, texts, shown))
         lists.append({"name": name, "title": texts(title), "status_title": texts(status_title), "rows": rows})
     return render(

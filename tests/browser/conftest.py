@@ -51,9 +51,11 @@ def chromium_path() -> str | None:
 def browser() -> Iterator[Browser]:
     path = chromium_path()
     if path is None:
+        named = os.environ.get("CHROMIUM")
+        missing = f"CHROMIUM={named} does not exist" if named else MISSING
         if os.environ.get("CI"):
-            pytest.fail(MISSING + " (CI installs it in .ci/run: the browser tests must not be skipped)")
-        pytest.skip(MISSING)
+            pytest.fail(missing + " (CI installs it in .ci/run: the browser tests must not be skipped)")
+        pytest.skip(missing)
     with sync_playwright() as playwright:
         launched = _launch(playwright, path)
         try:

@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
+from labels.catalogue import messages
+from logistics.domain.journey import JourneyState, LegStatus
 from logistics.web.pages import prefers_html
 from logistics.web.security import FormTokens, Sessions, from_own_pages
 from logistics.web.texts import best_language, from_accept_language
@@ -100,3 +102,12 @@ def test_a_form_token_is_bound_to_its_purpose_and_subject() -> None:
     assert not tokens.check("other", "hash-1", token)
     assert not tokens.check("move-pickup", "hash-1", "é" + token[1:])
     assert not FormTokens().check("move-pickup", "hash-1", token)  # another process's key
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de", "es", "it", "nl"])
+def test_every_state_and_carrier_status_has_words_in_every_language(language: str) -> None:
+    own = messages(language)
+    for state in JourneyState:
+        assert f"web_state_{state.value}" in own
+    for status in LegStatus:
+        assert f"web_leg_{status.value}" in own
