@@ -40,6 +40,13 @@ MISSING = (
 _taken: list[Path] = []
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last. Playwright's sync API keeps its event loop running in the main thread from the
+    first browser test until the browser closes at the end of the session: no asyncio test can run after."""
+    here = Path(__file__).resolve().parent
+    items.sort(key=lambda item: Path(str(item.path)).resolve().is_relative_to(here))
+
+
 def chromium_path() -> str | None:
     named = os.environ.get("CHROMIUM")
     if named:
