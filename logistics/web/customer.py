@@ -22,7 +22,7 @@ from logistics.services.label_documents import SUPPORT_HOURS
 from logistics.services.label_links import token_hash
 from logistics.web.pages import WEB, read_form, render
 from logistics.web.security import from_own_pages
-from logistics.web.texts import Texts, best_language, next_steps, timeline
+from logistics.web.texts import Texts, best_language, from_accept_language, next_steps, timeline
 
 routes = web.RouteTableDef()
 
@@ -84,7 +84,9 @@ async def customer_page(request: web.Request, token: str) -> web.Response:
 
 def gone_page(request: web.Request, gone: GoneLink) -> web.Response:
     """Why a link opens nothing, in the repair's language where it is known. Always 404, as for machines."""
-    texts = _page_language(request, gone.repair.language if gone.repair else "en")
+    # The repair's language where the link names one; else the browser's.
+    fallback = gone.repair.language if gone.repair else from_accept_language(request.headers.get("Accept-Language", ""))
+    texts = _page_language(request, fallback)
     if gone.reason == "expired" and gone.expires_at is not None:
         message = texts("web_link_expired", date=texts.date(gone.expires_at.date()))
     elif gone.reason == "revoked":

@@ -7,7 +7,7 @@ import re
 from logistics.domain.journey import Actor
 from tests.support.journeys import CORSICA_SITE, PARIS_SITE, repair_request
 from tests.support.service import Service
-from tests.web.pages import form_token, get_page, link_path, post_form
+from tests.web.pages import BROWSER_ACCEPT, form_token, get_page, link_path, post_form
 
 
 async def test_a_browser_gets_the_page_and_a_machine_or_format_the_pdf(service: Service) -> None:
@@ -144,3 +144,10 @@ async def test_a_body_that_is_not_a_readable_form_is_refused_with_400(service: S
         headers={"Content-Type": "multipart/form-data"},  # no boundary
     ) as response:
         assert response.status == 400 and response.content_type == "text/html"
+
+
+async def test_an_unknown_link_is_explained_in_the_browsers_language(service: Service) -> None:
+    headers = {"Accept": BROWSER_ACCEPT, "Accept-Language": "de-DE,de;q=0.9"}
+    async with service.http.get(service.base_url + "/v1/labels/" + "B" * 32, headers=headers) as response:
+        status, html = response.status, await response.text()
+    assert status == 404 and '<html lang="de">' in html and "Unter dieser Adresse gibt es kein Etikett" in html
