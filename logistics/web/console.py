@@ -12,6 +12,7 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -44,6 +45,12 @@ LOGIN = "/web/centre/login"
 HOME = "/web/centre"
 RECEIVABLE = (JourneyState.AWAITING_PICKUP, JourneyState.AWAITING_DROP_OFF, JourneyState.IN_TRANSIT_TO_CENTRE)
 CONDITIONS = ("as_expected", "damaged_packaging", "damaged_device")
+PAGE_SIZE = 50  # devices per list and page
+LISTS = {  # the list's name (as in the API's centre view), its title, and the title of its status column
+    "expected": ("web_list_expected", "web_col_carrier_status"),
+    "at_centre": ("web_list_at_centre", "web_col_turnaround"),
+    "dispatched": ("web_list_dispatched", "web_col_carrier_status"),
+}
 ASSETS = load_assets()
 
 
@@ -199,15 +206,16 @@ def _row(repair: Repair, texts: Texts, status: str) -> dict[str, Any]:
 
 
 async def _home(request: web.Request, session: ConsoleSession, *, status: int = 200, **extra: Any) -> web.Response:
+    """The three lists, a page of each; ``?list=<name>&cursor=…`` shows the next page of one of them."""
     svc = request.config_dict[SERVICES]
     texts = texts_for(request)
+    only = request.query.get("list") if request.query.get("list") in LISTS else None
     lists = []
-    for name, title, status_title in (
-        ("expected", "web_list_expected", "web_col_carrier_status"),
-        ("at_centre", "web_list_at_centre", "web_col_turnaround"),
-        ("dispatched", "web_list_dispatched", "web_col_carrier_status"),
-    ):
-        page = await svc.centres.repairs(session.centre_id, name, 50, None)  # type: ignore[arg-type]
+    for name, (title, status_title) in LISTS.items():
+        if only is not None and name != only:
+            continue
+        cursor = request.query.get("cursor") if name == only else None
+        page = await svc.centres.repairs(session.centre_id, name, PAGE_SIZE, cursor)  # type: ignore[arg-type]
         rows = []
         for repair in page.items:
             if name == "at_centre":
@@ -216,7 +224,10 @@ async def _home(request: web.Request, session: ConsoleSession, *, status: int = 
                 leg = repair.outbound if name == "dispatched" and repair.outbound else repair.inbound
                 shown = texts(f"web_leg_{leg.status.value}")
             rows.append(_row(repair, texts, shown))
-        lists.append({"name": name, "title": texts(title), "status_title": texts(status_title), "rows": rows})
+        more = f"{HOME}?{urlencode({'list': name, 'cursor': page.next_cursor})}" if page.next_cursor else None
+        lists.append(
+            {"name": name, "title": texts(title), "status_title": texts(status_title), "rows": rows, "more": more}
+        )
     return render(
         request,
         "console.html",

@@ -3,6 +3,7 @@ and the refusals (no session, another centre's device, cross-site forms)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -188,3 +189,27 @@ async def test_signing_out_ends_the_session(service: Service, browser: aiohttp.C
     async with aiohttp.ClientSession() as stranger:  # the old cookie, replayed, opens nothing
         status, _, response = await get_page(service, "/web/centre", jar=stranger, Cookie=f"lgx_console={cookie}")
     assert status == 303
+
+
+async def test_a_long_list_goes_on_over_further_pages(
+    service: Service, browser: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("logistics.web.console.PAGE_SIZE", 2)
+    cases = {f"C-CON-P{index}" for index in range(5)}
+    for case in sorted(cases):
+        await _repair(service, case)
+    await sign_in(service, browser)
+    seen: set[str] = set()
+    path: str | None = "/web/centre"
+    pages = 0
+    while path is not None:
+        status, html, _ = await get_page(service, path, jar=browser)
+        assert status == 200
+        expected = html.split('id="list-expected"', 1)[1].split("</section>", 1)[0]
+        seen |= set(re.findall(r"C-CON-P\d", expected))
+        found = re.search(r'<a href="(/web/centre\?list=expected&amp;cursor=[^"]+)"', expected)
+        path = found.group(1).replace("&amp;", "&") if found else None
+        pages += 1
+    assert seen == cases and pages == 3
+    status, _, _ = await get_page(service, "/web/centre?list=expected&cursor=forged", jar=browser)
+    assert status == 422
