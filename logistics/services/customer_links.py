@@ -24,6 +24,10 @@ from logistics.services.routing import Routing
 
 GoneReason = Literal["unknown", "expired", "revoked"]
 
+# Each move cancels a booked pickup and books another with the carrier: a customer moves it online a few
+# times at most, then asks support (the case system can still reschedule).
+CUSTOMER_MOVES = 3
+
 
 @dataclass(frozen=True)
 class OpenLink:
@@ -43,6 +47,11 @@ class GoneLink:
     reason: GoneReason
     expires_at: datetime | None = None
     repair: Repair | None = None
+
+
+def customer_moves(opened: OpenLink) -> int:
+    """How often the customer has moved the pickup through the link's page."""
+    return sum(1 for e in opened.history if e.change.kind == "rescheduled" and e.change.actor is Actor.CUSTOMER)
 
 
 def can_move_pickup(opened: OpenLink) -> bool:
@@ -82,7 +91,7 @@ class CustomerLinks:
 
     def offered_slots(self, opened: OpenLink) -> tuple[PickupSlot, ...]:
         """The pickup slots the customer may move to now (none where the journey no longer allows a move)."""
-        if not can_move_pickup(opened):
+        if not can_move_pickup(opened) or customer_moves(opened) >= CUSTOMER_MOVES:
             return ()
         try:
             decision = self._routing.quote(routing_request(opened.repair, None))
@@ -101,6 +110,10 @@ class CustomerLinks:
             return opened.repair
         if not can_move_pickup(opened):
             raise Conflict("this pickup can no longer be moved", code="reschedule.not_possible")
+        if customer_moves(opened) >= CUSTOMER_MOVES:
+            raise RuleRefused(
+                f"the pickup was moved {CUSTOMER_MOVES} times online already", code="reschedule.customer_limit"
+            )
         if local_date not in {slot.local_date for slot in self.offered_slots(opened)}:
             raise RuleRefused("that day is not an offered pickup slot", code="reschedule.slot_not_offered")
         repair, _ = await self._repairs.reschedule(

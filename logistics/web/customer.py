@@ -17,7 +17,7 @@ from aiohttp import web
 from logistics.api.context import request_id_of
 from logistics.api.keys import SERVICES
 from logistics.errors import Conflict, NotFound, RuleRefused
-from logistics.services.customer_links import GoneLink, OpenLink
+from logistics.services.customer_links import CUSTOMER_MOVES, GoneLink, OpenLink, can_move_pickup, customer_moves
 from logistics.services.label_documents import SUPPORT_HOURS
 from logistics.services.label_links import token_hash
 from logistics.web.pages import WEB, read_form, render
@@ -60,6 +60,7 @@ async def customer_page(request: web.Request, token: str) -> web.Response:
         for slot in svc.customer_links.offered_slots(opened)
         if slot.local_date != held
     ]
+    move_limit = can_move_pickup(opened) and customer_moves(opened) >= CUSTOMER_MOVES
     notice = NOTICES.get(request.query.get("done", ""))
     problem = PROBLEMS.get(request.query.get("problem", ""))
     response = render(
@@ -77,6 +78,7 @@ async def customer_page(request: web.Request, token: str) -> web.Response:
         notice=texts(notice) if notice else None,
         problem=texts(problem) if problem else None,
         support_hours=SUPPORT_HOURS,
+        move_limit=texts("web_move_limit") if move_limit else None,
     )
     response.headers["Vary"] = "Accept"
     return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from logistics.domain.journey import Actor
+from logistics.services.customer_links import CUSTOMER_MOVES
 from tests.support.journeys import CORSICA_SITE, PARIS_SITE, repair_request
 from tests.support.service import Service
 from tests.web.pages import BROWSER_ACCEPT, form_token, get_page, link_path, post_form
@@ -151,3 +152,20 @@ async def test_an_unknown_link_is_explained_in_the_browsers_language(service: Se
     async with service.http.get(service.base_url + "/v1/labels/" + "B" * 32, headers=headers) as response:
         status, html = response.status, await response.text()
     assert status == 404 and '<html lang="de">' in html and "Unter dieser Adresse gibt es kein Etikett" in html
+
+
+async def test_the_customer_moves_the_pickup_online_a_few_times_then_asks_support(service: Service) -> None:
+    _, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-WEB-12"))
+    path, repair_id = link_path(created), created["repair"]["id"]
+    for _ in range(CUSTOMER_MOVES):
+        dates, token = await _offered_dates(service, path)
+        status, _, response = await post_form(service, f"{path}/pickup", {"date": dates[0], "form_token": token})
+        assert status == 303 and response.headers["Location"].endswith("done=moved")
+    held = (await service.call("GET", f"/v1/repairs/{repair_id}"))[1]["inbound"]["pickup"]["local_date"]
+    _, html, _ = await get_page(service, path + "?lang=en")
+    assert "moved as often as it can be online" in html and 'name="date"' not in html
+    other = "2026-03-04" if held != "2026-03-04" else "2026-03-05"
+    status, _, response = await post_form(service, f"{path}/pickup", {"date": other, "form_token": token})
+    assert status == 303 and "problem=move_refused" in response.headers["Location"]
+    _, history, _ = await service.call("GET", f"/v1/repairs/{repair_id}/events")
+    assert sum(1 for e in history["items"] if e["kind"] == "rescheduled") == CUSTOMER_MOVES
