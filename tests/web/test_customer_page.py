@@ -169,3 +169,19 @@ async def test_the_customer_moves_the_pickup_online_a_few_times_then_asks_suppor
     assert status == 303 and "problem=move_refused" in response.headers["Location"]
     _, history, _ = await service.call("GET", f"/v1/repairs/{repair_id}/events")
     assert sum(1 for e in history["items"] if e["kind"] == "rescheduled") == CUSTOMER_MOVES
+
+
+async def test_every_asset_a_page_loads_is_served_by_the_service_itself(service: Service) -> None:
+    _, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-WEB-13"))
+    _, html, _ = await get_page(service, link_path(created))
+    assets = re.findall(r'(?:href|src)="([^"?#]+\.(?:css|svg|js|png|woff2?))"', html)
+    assert set(assets) == {"/web/static/site.css", "/web/static/icon.svg"}
+    for asset in assets:
+        async with service.http.get(service.base_url + asset) as response:
+            assert response.status == 200 and response.content_type in ("text/css", "image/svg+xml")
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            etag = response.headers["ETag"]
+        async with service.http.get(service.base_url + asset, headers={"If-None-Match": etag}) as response:
+            assert response.status == 304
+    async with service.http.get(service.base_url + "/web/static/missing.css") as response:
+        assert response.status == 404 and response.content_type == "text/html"
