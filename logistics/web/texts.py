@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from labels.catalogue import SUPPORTED_LANGUAGES, Catalogue, resolve_language
@@ -24,9 +25,10 @@ class Language:
     name: str
 
 
-def languages() -> list[Language]:
+@cache
+def languages() -> tuple[Language, ...]:
     """The six languages a page can be read in, each named in itself."""
-    return [Language(code, Catalogue(code).text("web_language_name")) for code in LANGUAGES]
+    return tuple(Language(code, Catalogue(code).text("web_language_name")) for code in LANGUAGES)
 
 
 def best_language(requested: str | None, fallback: str) -> str:
