@@ -87,7 +87,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
 
 def new_context(browser: Browser, *, phone: bool = False, **options: Any) -> BrowserContext:
     context = browser.new_context(viewport=PHONE if phone else DESKTOP, accept_downloads=True, **options)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)  # generous: CI machines are shared
     return context
 
 

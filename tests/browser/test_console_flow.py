@@ -14,6 +14,11 @@ from tests.browser.journeys import create, repair
 from tests.support.live_service import LiveService
 
 
+def wait_for_focus(page: Page, selector: str) -> None:
+    """The page gives ``selector`` the focus by itself (``autofocus``), as the browser gets round to it."""
+    page.wait_for_function(f"document.activeElement && document.activeElement.matches({selector!r})")
+
+
 def sign_in(
     browser: Browser, live: LiveService, centre: str = "fr-lyon", **options: Any
 ) -> tuple[BrowserContext, Page]:
@@ -21,10 +26,12 @@ def sign_in(
     page = context.new_page()
     page.goto(live.service.base_url + "/web/centre")
     assert page.url.endswith("/web/centre/login")  # no session: sent to sign in
-    page.keyboard.type(live.service.keys[centre])  # the key field has the focus
+    wait_for_focus(page, "#key")
+    page.keyboard.type(live.service.keys[centre])
     page.keyboard.press("Enter")
     page.wait_for_url("**/web/centre")
     assert live.service.keys[centre] not in page.url
+    wait_for_focus(page, "#code")  # the scan field, ready for the scanner
     return context, page
 
 
@@ -94,6 +101,7 @@ def test_another_centres_device_is_invisible(browser: Browser, live: LiveService
         assert response is not None and response.status == 404
         assert "C-BR-CON-3" not in page.content()
         page.goto(live.service.base_url + "/web/centre")
+        wait_for_focus(page, "#code")
         page.keyboard.type(created["repair"]["inbound"]["tracking_number"])
         page.keyboard.press("Enter")
         page.wait_for_load_state()
