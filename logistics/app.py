@@ -40,6 +40,7 @@ from logistics.domain.routing import BusinessCalendar
 from logistics.services.bookings import Bookings
 from logistics.services.centres import Centres
 from logistics.services.customer_labels import CustomerLabels
+from logistics.services.customer_links import CustomerLinks
 from logistics.services.housekeeping import Housekeeping
 from logistics.services.label_documents import LabelDocuments
 from logistics.services.label_links import SealedTokens
@@ -52,6 +53,7 @@ from logistics.services.turnaround import CalendarOf, TurnaroundWatch, centre_ca
 from logistics.services.webhook_delivery import WebhookDelivery
 from logistics.storage.database import Database
 from logistics.storage.sqlite_store import SqliteStore
+from logistics.web import setup_web
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +73,12 @@ def create_app(
     clock = clock or SystemClock()
     metrics = Metrics()
     keys = api_keys if api_keys is not None else settings.api_keys
+    ring = KeyRing(keys)
     app = web.Application(
         middlewares=[
             access_middleware(metrics),
             problem_middleware,
-            auth_middleware(KeyRing(keys), operations_public=settings.metrics_public),
+            auth_middleware(ring, operations_public=settings.metrics_public),
         ],
         client_max_size=settings.max_body_bytes,
     )
@@ -84,6 +87,7 @@ def create_app(
     app.add_routes(routes_public.routes)
     app.on_response_prepare.append(name_the_server)
     app.add_routes(routes_notifications.routes)
+    setup_web(app, ring=ring, clock=clock, secure_cookies=settings.public_base_url.startswith("https://"))
     app.cleanup_ctx.append(_service_context(settings, clock, sleep, registry, label_executor, metrics))
     return app
 
@@ -183,6 +187,7 @@ def _service_context(
             tracking = Tracking(
                 store, clock, future_tolerance=timedelta(minutes=settings.tracking.future_tolerance_min)
             )
+            repairs = Repairs(store, clock, routing, bookings, link_ttl=ttl, packing=settings.packing.rules())
             services = ServiceSet(
                 settings=settings,
                 clock=clock,
@@ -190,7 +195,8 @@ def _service_context(
                 metrics=metrics,
                 coverage=coverage,
                 routing=routing,
-                repairs=Repairs(store, clock, routing, bookings, link_ttl=ttl, packing=settings.packing.rules()),
+                repairs=repairs,
+                customer_links=CustomerLinks(store, clock, routing, repairs),
                 centres=Centres(store, clock, routing, bookings, intake_secret=secret, link_ttl=ttl),
                 bookings=bookings,
                 tracking=tracking,

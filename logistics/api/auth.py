@@ -18,7 +18,8 @@ from logistics.api.context import PRINCIPAL, Handler, Principal, principal_of
 from logistics.config import ApiKey
 from logistics.errors import Forbidden, NotAuthenticated, NotFound
 
-PUBLIC_PREFIXES = ("/health", "/v1/labels/", "/v1/carriers/")
+# The web pages (``/web/``) have their own sign-in: a repair centre's session cookie (``logistics.web``).
+PUBLIC_PREFIXES = ("/health", "/v1/labels/", "/v1/carriers/", "/web/")
 # What tells an outsider how the service runs: the operator key, unless ``metrics_public`` (a scraper behind
 # the operator's own network) says otherwise. Anyone who can reach a customer's label link can reach these.
 OPERATIONS_PATHS = ("/metrics", "/openapi.yaml")

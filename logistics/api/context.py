@@ -40,7 +40,7 @@ def principal_of(request: web.Request) -> Principal:
 
 
 # Routes whose paths carry a credential (a customer's label token): logged by their template, never as sent.
-SECRET_PATH_ROUTES = frozenset({"/v1/labels/{token}"})
+SECRET_PATH_ROUTES = frozenset({"/v1/labels/{token}", "/v1/labels/{token}/pickup"})
 
 
 def loggable_path(request: web.Request) -> str:

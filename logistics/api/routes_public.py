@@ -18,6 +18,8 @@ from logistics.api.context import principal_of
 from logistics.api.keys import SERVICES
 from logistics.api.routes_repairs import json_response, pdf_response
 from logistics.errors import Forbidden, InvalidRequest, NotAuthenticated, NotFound
+from logistics.services.customer_links import GoneLink
+from logistics.web import customer_page, gone_page, prefers_html
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +42,22 @@ class CustomerLabelQuery(BaseModel):
 @routes.get("/v1/labels/{token}")
 async def customer_label(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
-    query = query_model(CustomerLabelQuery, request)
     token = request.match_info["token"]
+    # A browser (Accept: text/html) gets the customer's page; ?format= always gets the PDF.
+    html = prefers_html(request)
+    if html and "format" not in request.query:
+        return await customer_page(request, token)
+    query = query_model(CustomerLabelQuery, request)
     document = await svc.labels.render_for_token(token, query.format)
     if document is None:
+        if html:  # a person following a link that no longer works is told why; a machine is not
+            opened = await svc.customer_links.open(token)
+            if isinstance(opened, GoneLink):
+                return gone_page(request, opened)
         raise NotFound(NOT_FOUND, code="label.not_found")  # unknown, expired and revoked alike
-    return await pdf_response(request, document)
+    response = await pdf_response(request, document)
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 @routes.post("/v1/carriers/{carrier}/events")

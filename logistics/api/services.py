@@ -13,6 +13,7 @@ from logistics.config import Settings
 from logistics.services.bookings import Bookings
 from logistics.services.centres import Centres
 from logistics.services.customer_labels import CustomerLabels
+from logistics.services.customer_links import CustomerLinks
 from logistics.services.housekeeping import Housekeeping
 from logistics.services.label_documents import LabelDocuments
 from logistics.services.notification_log import NotificationLog
@@ -34,6 +35,7 @@ class ServiceSet:
     coverage: CoverageInService
     routing: Routing
     repairs: Repairs
+    customer_links: CustomerLinks
     centres: Centres
     bookings: Bookings
     tracking: Tracking

@@ -526,7 +526,7 @@ class Repair(_Model):
         self.updated_at = max(self.updated_at, at)
         return changes
 
-    def reschedule(self, slot: Slot, at: datetime, source: str) -> list[Change]:
+    def reschedule(self, slot: Slot, at: datetime, source: str, actor: Actor = Actor.CASE_SYSTEM) -> list[Change]:
         if self.state is not JourneyState.AWAITING_PICKUP or self.inbound.method is not LegMethod.COURIER_PICKUP:
             raise DomainRuleError("reschedule.not_possible", "only a courier pickup that has not happened can move")
         previous = self.inbound.pickup
@@ -538,7 +538,7 @@ class Repair(_Model):
             Change(
                 kind="rescheduled",
                 occurred_at=at,
-                actor=Actor.CASE_SYSTEM,
+                actor=actor,
                 source=source,
                 leg=LegDirection.INBOUND,
                 details={
@@ -550,7 +550,7 @@ class Repair(_Model):
         # The pickup booked for the old slot is no longer the leg's: back to waiting for the new one.
         waiting = LegStatus.LABEL_CREATED if self.inbound.tracking_number else LegStatus.BOOKING_PENDING
         if self.inbound.status is not waiting:
-            changes.append(self._set_leg_status(self.inbound, waiting, at, Actor.CASE_SYSTEM, source, {}))
+            changes.append(self._set_leg_status(self.inbound, waiting, at, actor, source, {}))
         return changes
 
 

@@ -10,9 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from logistics.clock import Clock
+from logistics.domain.intake import PREFIX as INTAKE_PREFIX
 from logistics.domain.intake import read_intake_payload
 from logistics.domain.journey import JourneyState, LegDirection, LegMethod
 from logistics.domain.model import DomainRuleError, Leg, ReceiptCheck, Repair
@@ -126,6 +136,22 @@ class Centres:
         if repair is None:
             raise NotFound("no such repair at this centre", code="repair.not_found")
         return repair.id
+
+    async def find(self, centre_id: str, code: str) -> Repair:
+        """The centre's device that a scanned label (its 2D payload) or a typed tracking number names; a code
+        that names nothing of this centre is "not found", whatever it names elsewhere."""
+        code = code.strip()
+        try:
+            receipt = Receipt(scan=code) if code.startswith(f"{INTAKE_PREFIX}|") else Receipt(tracking_number=code)
+        except ValidationError as exc:  # empty or longer than any code of ours
+            raise NotFound("no such repair at this centre", code="repair.not_found") from exc
+        try:
+            repair_id = await self._locate(centre_id, receipt)
+        except InvalidRequest as exc:  # a damaged or foreign 2D code
+            raise NotFound("no such repair at this centre", code="repair.not_found") from exc
+        repair = await self._store.reader().get_repair(repair_id)
+        assert repair is not None
+        return repair
 
     async def receive(self, centre_id: str, receipt: Receipt, source: str) -> Repair:
         repair_id = await self._locate(centre_id, receipt)

@@ -312,7 +312,11 @@ class Repairs:
             # An intent attempted but not done is in flight or waits for a retry. In flight, what it books is
             # undone when it lands; retried, it is only looked up, and undone if an earlier attempt booked it.
 
-    async def reschedule(self, repair_id: str, command: Reschedule, source: str) -> tuple[Repair, RoutingDecision]:
+    async def reschedule(
+        self, repair_id: str, command: Reschedule, source: str, actor: Actor = Actor.CASE_SYSTEM
+    ) -> tuple[Repair, RoutingDecision]:
+        """Move the courier pickup to the first slot on or after the preferred date; ``actor`` is who asked
+        (the case system, or the customer through the label link's page)."""
         now = self._clock.now()
         current = await self.get(repair_id)
         if current.state is not JourneyState.AWAITING_PICKUP:
@@ -320,7 +324,7 @@ class Repairs:
                 "only a courier pickup that has not happened can be rescheduled",
                 code="reschedule.not_possible",
             )
-        decision = self._routing.quote(_routing_request(current, command.preferred_date))
+        decision = self._routing.quote(routing_request(current, command.preferred_date))
         if not decision.slots:
             raise RuleRefused(
                 "no pickup slot is available",
@@ -339,7 +343,7 @@ class Repairs:
             assert repair is not None
             old_reference = repair.inbound.pickup_reference
             try:
-                changes = repair.reschedule(slot, now, source)
+                changes = repair.reschedule(slot, now, source, actor)
             except DomainRuleError as exc:
                 raise Conflict(exc.message, code=exc.code) from exc
             old = await tx.intent(old_reference)
@@ -395,7 +399,7 @@ def _same_window(slot: PickupSlot, held: Slot) -> bool:
     return (slot.local_date, slot.ready_time, slot.close_time) == (held.local_date, held.ready_time, held.close_time)
 
 
-def _routing_request(repair: Repair, preferred_date: date | None) -> RoutingRequest:
+def routing_request(repair: Repair, preferred_date: date | None) -> RoutingRequest:
     """What routing needs to quote again for a stored repair. Text an older release stored under looser rules
     is tidied (trimmed; empty optional fields dropped), and item descriptions, which routing does not read,
     are left out."""
