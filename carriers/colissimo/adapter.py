@@ -185,6 +185,10 @@ class ColissimoAdapter:
             f"Suivi {self._settings.tracking_base_url}: Okapi key accepted",
         ]
 
+    async def check_access(self) -> str:
+        """``logistics carriers check``: both keys proved by calls that change nothing."""
+        return "; ".join(await self.check_credentials())
+
     async def aclose(self) -> None:
         """Nothing to release: the HTTP session belongs to the service."""
 

@@ -25,6 +25,7 @@ from carriers.errors import (
     CarrierUnavailable,
 )
 from carriers.models import Parcel, TrackingStatus
+from carriers.registry import CarrierRegistry, check_access
 from carriers.testing import ManualClock
 from tests.carriers.colissimo.builders import (
     BELGIAN_CUSTOMER,
@@ -424,3 +425,22 @@ async def test_without_keys_every_call_is_refused_before_sending(
     with pytest.raises(CarrierAuthError, match=r"carriers\.colissimo\.okapi_key"):
         await adapter.track([domestic_number("8R", 90)])
     assert fake_colissimo.requests == []
+
+
+@pytest.mark.parametrize(("key", "ok"), [(None, True), ("api_key", False), ("okapi_key", False)])
+async def test_carriers_check_gives_colissimo_its_verdict(
+    fake_colissimo: FakeColissimoServer, context: CarrierContext, key: str | None, ok: bool
+) -> None:
+    configured = {
+        "base_url": fake_colissimo.sls_url,
+        "tracking_base_url": fake_colissimo.suivi_url,
+        "api_key": fake_colissimo.api_key,
+        "okapi_key": fake_colissimo.okapi_key,
+    }
+    if key is not None:
+        configured[key] = "wrong"
+    verdicts = await check_access(CarrierRegistry.discover(), {"colissimo": configured}, context)
+    assert [(v.carrier, v.ok) for v in verdicts] == [("colissimo", ok)]
+    assert ("accepted" in verdicts[0].detail) if ok else ("credentials refused" in verdicts[0].detail)
+    assert fake_colissimo.labels == {} and fake_colissimo.pickups == {}
+    fake_colissimo.violations.clear()
