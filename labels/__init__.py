@@ -24,6 +24,7 @@ from labels.description import (
     SupportHours,
 )
 from labels.errors import BarcodeEncodingError, CarrierLabelError, FontUnavailableError, LabelRenderError
+from labels.instructions import support_hours_text
 from labels.pages import PAGE_SIZES, PageFormat
 from labels.rendering import render_label, warm_up
 from labels.repertoire import unprintable
@@ -46,6 +47,7 @@ __all__ = [
     "PickupInfo",
     "SupportHours",
     "render_label",
+    "support_hours_text",
     "unprintable",
     "warm_up",
 ]

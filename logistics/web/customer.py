@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from labels import support_hours_text
 from logistics.api.context import request_id_of
 from logistics.api.keys import SERVICES
 from logistics.errors import Conflict, NotFound, RuleRefused
@@ -77,7 +78,7 @@ async def customer_page(request: web.Request, token: str) -> web.Response:
         form_token=request.app[WEB].forms.issue(MOVE_PICKUP, token_hash(token)),
         notice=texts(notice) if notice else None,
         problem=texts(problem) if problem else None,
-        support_hours=SUPPORT_HOURS,
+        support_hours=support_hours_text(SUPPORT_HOURS, texts.catalogue),
         move_limit=texts("web_move_limit") if move_limit else None,
     )
     response.headers["Vary"] = "Accept"

@@ -29,6 +29,7 @@ def test_public_api_is_pinned() -> None:
         "PickupInfo",
         "SupportHours",
         "render_label",
+        "support_hours_text",
         "unprintable",
         "warm_up",
     }

@@ -185,3 +185,12 @@ async def test_every_asset_a_page_loads_is_served_by_the_service_itself(service:
             assert response.status == 304
     async with service.http.get(service.base_url + "/web/static/missing.css") as response:
         assert response.status == 404 and response.content_type == "text/html"
+
+
+async def test_the_support_hours_are_written_in_the_pages_language(service: Service) -> None:
+    _, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-WEB-HOURS"))
+    _, html, _ = await get_page(service, link_path(created) + "?lang=fr")
+    assert "du lun. au ven., de 08:00 à 17:00" in html
+    _, html, _ = await get_page(service, link_path(created) + "?lang=en")
+    assert "Mon–Fri, 08:00–17:00" in html
+    assert "first_day" not in html
