@@ -49,27 +49,28 @@ def _database_is_a_folder(workdir: Path, env: dict[str, str]) -> None:
     Path(env["LOGISTICS_DATABASE_PATH"]).mkdir()
 
 
-def _coverage(text: str) -> Prepare:
+def _file(variable: str, name: str, text: str) -> Prepare:
+    """Write ``text`` to ``name`` in the work folder and point the environment ``variable`` at it."""
+
     def prepare(workdir: Path, env: dict[str, str]) -> None:
-        path = workdir / "coverage.yaml"
+        path = workdir / name
         path.write_text(text, encoding="utf-8")
-        env["LOGISTICS_COVERAGE_PATH"] = str(path)
+        env[variable] = str(path)
 
     return prepare
+
+
+def _coverage(text: str) -> Prepare:
+    return _file("LOGISTICS_COVERAGE_PATH", "coverage.yaml", text)
+
+
+def _config_file(text: str) -> Prepare:
+    return _file("LOGISTICS_CONFIG_FILE", "config.yaml", text)
 
 
 def _sample_coverage_with_carrier(carrier: str) -> str:
     sample = Path(__file__).resolve().parents[2] / "logistics" / "coverage" / "sample-coverage.yaml"
     return sample.read_text(encoding="utf-8").replace("return_carrier: sim", f"return_carrier: {carrier}", 1)
-
-
-def _config_file(text: str) -> Prepare:
-    def prepare(workdir: Path, env: dict[str, str]) -> None:
-        path = workdir / "config.yaml"
-        path.write_text(text, encoding="utf-8")
-        env["LOGISTICS_CONFIG_FILE"] = str(path)
-
-    return prepare
 
 
 def _port_in_use(holder: list[socket.socket]) -> Prepare:
