@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
@@ -46,11 +47,19 @@ def problem(status: int, code: str, title: str, detail: str, request: web.Reques
 
 
 def problem_for(exc: LogisticsError, request: web.Request) -> web.Response:
-    answer = problem(exc.status, exc.code, type(exc).__name__, exc.message, request, **exc.extra)
+    # The title names the kind of problem for a person (the status's phrase); ``code`` is for machines.
+    answer = problem(exc.status, exc.code, _title(exc.status), exc.message, request, **exc.extra)
     retry_after = getattr(exc, "retry_after_s", None)
     if retry_after is not None:
         answer.headers["Retry-After"] = str(retry_after)
     return answer
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 async def name_the_server(request: web.Request, response: web.StreamResponse) -> None:

@@ -192,3 +192,11 @@ async def test_a_receipt_names_items_as_the_packing_slip_does(service: Service, 
     assert status == 422 and problem["code"] == "request.invalid", problem
     assert [f["name"] for f in problem["fields"]] == ["items_received.1"]
     assert database_digest(service.services.settings.database_path) == before
+
+
+async def test_problem_titles_are_for_people_and_codes_for_machines(service: Service) -> None:
+    body = _with(("site", "country"), "fr")
+    status, problem, _ = await service.call("POST", "/v1/repairs", json=body)
+    assert status == 422 and problem["title"] == "Unprocessable Entity" and problem["code"] == "request.invalid"
+    status, problem, _ = await service.call("GET", "/v1/repairs/rp_00000000000000000000")
+    assert status == 404 and problem["title"] == "Not Found"
