@@ -15,12 +15,13 @@ Bounded to well under a minute. Run: ``PYTHONPATH=. python tests/bench/bench_car
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import date, timedelta
 
 import aiohttp
@@ -94,23 +95,46 @@ async def main(calls: int) -> None:
     print(f"total {time.perf_counter() - budget_started:.2f} s")
 
 
+_HEADER = f"{'operation':<18}{'our cpu p50':>12}{'our cpu p99':>12}{'wall p50':>10}{'wall p99':>10}  (microseconds)"
+
+
+@contextlib.contextmanager
+def _fake_server(module: str) -> Iterator[str]:
+    """A fake carrier server in its own process on a free port; yields the first line it prints."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", module, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert server.stdout is not None
+        yield server.stdout.readline()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+async def _measure_over_loopback(operation: str, call: Callable[[int], Awaitable[object]], calls: int) -> None:
+    """Warm up (token, connections), then time ``calls`` calls: our CPU and the wall clock, p50 and p99."""
+    for i in range(20):
+        await call(-1 - i)
+    cpu: list[float] = []
+    wall: list[float] = []
+    for i in range(calls):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        await call(i)
+        cpu.append(time.process_time() - started_cpu)
+        wall.append(time.perf_counter() - started)
+    print(
+        f"{operation:<18}{_percentile(cpu, 0.5) * 1e6:>12.0f}{_percentile(cpu, 0.99) * 1e6:>12.0f}"
+        f"{_percentile(wall, 0.5) * 1e6:>10.0f}{_percentile(wall, 0.99) * 1e6:>10.0f}"
+    )
+
+
 def ups_over_loopback(calls: int) -> None:
     if not specs_available():
         print("UPS over loopback: skipped, the UPS API descriptions are not beside the repository")
         return
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.ups_server", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        base_url = json.loads(server.stdout.readline())["base_url"]
-        asyncio.run(_ups_calls(base_url, calls))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with _fake_server("tests.fakes.ups_server") as first_line:
+        asyncio.run(_ups_calls(json.loads(first_line)["base_url"], calls))
 
 
 async def _ups_calls(base_url: str, calls: int) -> None:
@@ -126,9 +150,7 @@ async def _ups_calls(base_url: str, calls: int) -> None:
         adapter = ResilientCarrier(UPS_PLUGIN.factory(settings, context), CallPolicy())
         day = date.today() + timedelta(days=1)
         print(f"\nUPS adapter over loopback, fake UPS in its own process, {calls} calls each")
-        print(
-            f"{'operation':<18}{'our cpu p50':>12}{'our cpu p99':>12}{'wall p50':>10}{'wall p99':>10}  (microseconds)"
-        )
+        print(_HEADER)
         for operation in ("schedule_pickup", "create_shipment"):
 
             async def call(i: int, operation: str = operation) -> object:
@@ -136,19 +158,7 @@ async def _ups_calls(base_url: str, calls: int) -> None:
                     return await adapter.schedule_pickup(ups_pickup_request(f"BENCH-UP-{i}", day))
                 return await adapter.create_shipment(ups_shipment_request(f"BENCH-US-{i}", day, is_return=True))
 
-            for i in range(20):  # warm-up: token, connections
-                await call(-1 - i)
-            cpu: list[float] = []
-            wall: list[float] = []
-            for i in range(calls):
-                started, started_cpu = time.perf_counter(), time.process_time()
-                await call(i)
-                cpu.append(time.process_time() - started_cpu)
-                wall.append(time.perf_counter() - started)
-            print(
-                f"{operation:<18}{_percentile(cpu, 0.5) * 1e6:>12.0f}{_percentile(cpu, 0.99) * 1e6:>12.0f}"
-                f"{_percentile(wall, 0.5) * 1e6:>10.0f}{_percentile(wall, 0.99) * 1e6:>10.0f}"
-            )
+            await _measure_over_loopback(operation, call, calls)
         await adapter.aclose()
 
 
@@ -156,19 +166,8 @@ def dhl_over_loopback(calls: int) -> None:
     if not dhl_spec_path().is_file():
         print("DHL Express over loopback: skipped, the MyDHL API description is not beside the repository")
         return
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.dhl_server", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        base_url = server.stdout.readline().split()[-1]  # "fake DHL Express listening on http://…"
-        asyncio.run(_dhl_calls(base_url, calls))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with _fake_server("tests.fakes.dhl_server") as first_line:
+        asyncio.run(_dhl_calls(first_line.split()[-1], calls))  # "fake DHL Express listening on http://…"
 
 
 async def _dhl_calls(base_url: str, calls: int) -> None:
@@ -183,9 +182,7 @@ async def _dhl_calls(base_url: str, calls: int) -> None:
         adapter = ResilientCarrier(DHL_PLUGIN.factory(settings, context), CallPolicy())
         day = date.today() + timedelta(days=1)
         print(f"\nDHL Express adapter over loopback, fake MyDHL in its own process, {calls} calls each")
-        print(
-            f"{'operation':<18}{'our cpu p50':>12}{'our cpu p99':>12}{'wall p50':>10}{'wall p99':>10}  (microseconds)"
-        )
+        print(_HEADER)
         for operation in ("schedule_pickup", "create_shipment"):
 
             async def call(i: int, operation: str = operation) -> object:
@@ -195,19 +192,7 @@ async def _dhl_calls(base_url: str, calls: int) -> None:
                     dhl_shipment_request(f"BENCH-DS-{i}", is_return=True, ship_date=day)
                 )
 
-            for i in range(20):  # warm-up: connections
-                await call(-1 - i)
-            cpu: list[float] = []
-            wall: list[float] = []
-            for i in range(calls):
-                started, started_cpu = time.perf_counter(), time.process_time()
-                await call(i)
-                cpu.append(time.process_time() - started_cpu)
-                wall.append(time.perf_counter() - started)
-            print(
-                f"{operation:<18}{_percentile(cpu, 0.5) * 1e6:>12.0f}{_percentile(cpu, 0.99) * 1e6:>12.0f}"
-                f"{_percentile(wall, 0.5) * 1e6:>10.0f}{_percentile(wall, 0.99) * 1e6:>10.0f}"
-            )
+            await _measure_over_loopback(operation, call, calls)
         await adapter.aclose()
 
 
@@ -215,19 +200,9 @@ def colissimo_over_loopback(calls: int) -> None:
     if not colissimo_spec_path().is_file():
         print("Colissimo over loopback: skipped, Colissimo's SLS description is not beside the repository")
         return
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.colissimo_server", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        urls = json.loads(server.stdout.readline())
+    with _fake_server("tests.fakes.colissimo_server") as first_line:
+        urls = json.loads(first_line)
         asyncio.run(_colissimo_calls(urls["sls_url"], urls["suivi_url"], calls))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def _business_day_after(day: date, days: int) -> date:
@@ -251,9 +226,7 @@ async def _colissimo_calls(sls_url: str, suivi_url: str, calls: int) -> None:
         pickup_day = _business_day_after(date.today(), 2)  # past any cut-off, on a day La Poste collects
         numbers: list[str] = []
         print(f"\nColissimo adapter over loopback, fake SLS and Suivi in their own process, {calls} calls each")
-        print(
-            f"{'operation':<18}{'our cpu p50':>12}{'our cpu p99':>12}{'wall p50':>10}{'wall p99':>10}  (microseconds)"
-        )
+        print(_HEADER)
         for operation in ("create_shipment", "schedule_pickup", "track"):
 
             async def call(i: int, operation: str = operation) -> object:
@@ -270,19 +243,7 @@ async def _colissimo_calls(sls_url: str, suivi_url: str, calls: int) -> None:
                     )
                 return await adapter.track([number])
 
-            for i in range(20):  # warm-up: connections
-                await call(-1 - i)
-            cpu: list[float] = []
-            wall: list[float] = []
-            for i in range(calls):
-                started, started_cpu = time.perf_counter(), time.process_time()
-                await call(i)
-                cpu.append(time.process_time() - started_cpu)
-                wall.append(time.perf_counter() - started)
-            print(
-                f"{operation:<18}{_percentile(cpu, 0.5) * 1e6:>12.0f}{_percentile(cpu, 0.99) * 1e6:>12.0f}"
-                f"{_percentile(wall, 0.5) * 1e6:>10.0f}{_percentile(wall, 0.99) * 1e6:>10.0f}"
-            )
+            await _measure_over_loopback(operation, call, calls)
         await adapter.aclose()
 
 
