@@ -40,6 +40,7 @@ from typing import Any
 from carriers.colissimo.schemas import SlsEnvelope, SuiviError, SuiviShipment, SuiviUnit
 from carriers.colissimo.settings import ColissimoSettings
 from carriers.colissimo.statuses import description_for, status_for
+from carriers.customs import within_the_eu
 from carriers.errors import CarrierNotSupported, CarrierRejected
 from carriers.http import summarize_body
 from carriers.models import (
@@ -66,38 +67,6 @@ MIN_WEIGHT_KG = Decimal("0.01")
 #: Overseas departments and collectivities: ISO codes, and the French postal prefixes they use.
 OVERSEAS_COUNTRIES = frozenset({"GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF"})
 _OVERSEAS_POSTAL = re.compile(r"^9[78]\d{3}$")
-#: European Union members: no customs declaration between them.
-EU = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-    ]
-)
 #: Products that can be collected from the customer's letterbox (``planPickup``).
 LETTERBOX_PRODUCTS = frozenset({"CORE", "CORF"})
 
@@ -206,7 +175,7 @@ def product_for(request: ShipmentRequest, settings: ColissimoSettings) -> str:
             return settings.return_product
         return settings.international_return_product
     domestic = destination.country == "FR" or is_overseas(destination)
-    if domestic or (destination.country in EU and request.shipper.country in EU):
+    if domestic or within_the_eu(destination.country, request.shipper.country):
         return settings.outbound_product
     raise CarrierNotSupported(
         "Colissimo parcels are offered within France and the European Union only",

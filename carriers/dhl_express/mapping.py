@@ -29,6 +29,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from carriers.customs import within_the_eu
 from carriers.dhl_express.settings import DhlExpressSettings
 from carriers.dhl_express.statuses import description_for, status_for
 from carriers.errors import CarrierNotSupported, CarrierRejected
@@ -60,39 +61,6 @@ _CITY_MAX = 45
 _CONTACT_MAX = 70
 _INSTRUCTION_MAX = 80
 
-# Shipments between EU member states carry no customs declaration; anything else would need an export
-# declaration (line items, values) that the logistics service does not hold.
-_EU = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-    ]
-)
 _DETAIL_CODE = re.compile(r"^\s*(\d{3,5})\s*:\s*(.*)$", re.DOTALL)
 _SCHEMA_FIELD = re.compile(r"^(#/[^:\s]*)\s*:")
 _MILLI = Decimal("0.001")
@@ -270,7 +238,9 @@ def is_already_cancelled(detail: str) -> bool:
 
 
 def _customs_declarable(shipper: Address, recipient: Address) -> bool:
-    return shipper.country != recipient.country and not (shipper.country in _EU and recipient.country in _EU)
+    # Between EU member states no customs declaration; anything else would need an export declaration
+    # (line items, values) that the logistics service does not hold.
+    return shipper.country != recipient.country and not within_the_eu(shipper.country, recipient.country)
 
 
 def planned_shipping_time(ship_date: date, settings: DhlExpressSettings, now: datetime | None) -> str:
