@@ -22,6 +22,8 @@ from logistics.api.context import request_id_of
 from logistics.api.keys import SERVICES
 from logistics.domain.journey import JourneyState, LegDirection
 from logistics.domain.model import Repair
+from logistics.domain.routing.eligibility import ACCESSORIES, PERIPHERALS
+from logistics.domain.routing.request import ItemKind
 from logistics.errors import Conflict, LogisticsError, NotFound
 from logistics.services.centres import Dispatch, Receipt, expected_items
 from logistics.web.pages import WEB, load_assets, read_form, render
@@ -36,17 +38,12 @@ from logistics.web.security import (
 from logistics.web.texts import Texts, from_accept_language
 
 # What a receipt may find in the parcel besides what the packing slip expects: the accessories and
-# peripherals the programme covers, named as the packing slip names them.
-ACCESSORY_KINDS = (
-    "ac_adapter",
-    "wired_mouse",
-    "wired_keyboard",
-    "external_monitor",
-    "dock",
-    "wireless_mouse",
-    "wireless_keyboard",
-    "headset",
+# peripherals the programme covers (the eligibility rules' own sets, in their declared order), named as the
+# packing slip names them. "Other peripheral" has no box to tick: the slip describes it in words.
+ACCESSORY_KINDS = tuple(
+    kind.value for kind in ItemKind if kind in ACCESSORIES | PERIPHERALS and kind is not ItemKind.OTHER_PERIPHERAL
 )
+
 
 routes = web.RouteTableDef()
 
