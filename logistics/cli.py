@@ -18,7 +18,9 @@ from aiohttp import web
 from pydantic import ValidationError
 
 if TYPE_CHECKING:
+    from carriers.registry import CarrierRegistry
     from logistics.config import ApiKey, Settings
+    from logistics.domain.routing import Coverage
 
 logger = logging.getLogger(__name__)
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (CPython's default: 700)
@@ -53,14 +55,9 @@ def _settings() -> object:
         raise SystemExit(2) from None
 
 
-def carrier_settings_valid(settings: object) -> bool:
+def carrier_settings_valid(settings: Settings, registry: CarrierRegistry) -> bool:
     """Check the enabled carriers' settings before serving: each problem is one line naming the setting,
     on standard error, without a traceback."""
-    from carriers.registry import CarrierRegistry
-    from logistics.config import Settings
-
-    assert isinstance(settings, Settings)
-    registry = CarrierRegistry.discover(disabled=settings.disabled_carriers)
     problems = registry.settings_problems(settings.carriers)
     for problem in problems:
         print(f"logistics: setting {problem}", file=sys.stderr)
@@ -82,6 +79,7 @@ def _event_loop(kind: str) -> asyncio.AbstractEventLoop:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from carriers.registry import CarrierRegistry
     from logistics.app import create_app
     from logistics.config import Settings
     from logistics.logconfig import configure_logging
@@ -89,19 +87,21 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     assert isinstance(settings, Settings)
-    if not carrier_settings_valid(settings):
+    # Plug-ins are found once: the checks below and the application use the same registry.
+    registry = CarrierRegistry.discover(disabled=settings.disabled_carriers)
+    if not carrier_settings_valid(settings, registry):
         return 2
     configure_logging(settings.log_level, settings.log_format)
     loop = _event_loop(settings.event_loop)
     try:
-        check_coverage(settings)
+        coverage = check_coverage(settings, registry)
         loop.run_until_complete(check_database(settings))
-        keys = _api_keys(settings)
+        keys = _api_keys(settings, coverage)
     except StartupFailed as exc:
         loop.close()
         print(f"logistics: {exc}", file=sys.stderr)
         return 2
-    app = create_app(settings, api_keys=keys)
+    app = create_app(settings, api_keys=keys, registry=registry)
 
     async def on_startup(app: web.Application) -> None:
         from logistics.api.keys import SERVICES
@@ -125,10 +125,9 @@ def serve(args: argparse.Namespace) -> int:
     return run(settings, app, loop)
 
 
-def _api_keys(settings: Settings) -> list[ApiKey]:
-    """The configured keys, or the development keys file (made once) when none are configured."""
-    from carriers.registry import CarrierRegistry
-    from logistics.app import known_carrier_names, load_coverage_for
+def _api_keys(settings: Settings, coverage: Coverage) -> list[ApiKey]:
+    """The configured keys, or the development keys file (made once, a key per centre of ``coverage``) when
+    none are configured."""
     from logistics.dev_keys import load_or_create
     from logistics.server import StartupFailed
 
@@ -136,10 +135,8 @@ def _api_keys(settings: Settings) -> list[ApiKey]:
         return settings.api_keys
     if settings.dev_keys_path is None:
         raise StartupFailed("api_keys: none are configured and dev_keys_path is unset")
-    registry = CarrierRegistry.discover(disabled=settings.disabled_carriers)
-    coverage = load_coverage_for(settings, known_carrier_names(registry))
     try:
-        keys, _ = load_or_create(settings.dev_keys_path, coverage.current.centres)
+        keys, _ = load_or_create(settings.dev_keys_path, coverage.centres)
     except OSError as exc:
         raise StartupFailed(f"dev_keys_path {settings.dev_keys_path}: {exc.strerror or exc}") from None
     print(f"development API keys: {settings.dev_keys_path.resolve()}", flush=True)

@@ -18,11 +18,16 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from logistics.api.connections import listen, raise_file_limit
 from logistics.config import Settings
+
+if TYPE_CHECKING:
+    from carriers.registry import CarrierRegistry
+    from logistics.domain.routing import Coverage
 
 logger = logging.getLogger(__name__)
 
@@ -72,23 +77,21 @@ def _sqlite_reason(exc: sqlite3.Error) -> str:
     return reason
 
 
-def check_coverage(settings: Settings) -> None:
-    """The coverage file loads and books only with enabled carriers."""
-    from carriers.registry import CarrierRegistry
+def check_coverage(settings: Settings, registry: CarrierRegistry) -> Coverage:
+    """The coverage file, loaded once: it must load and book only with enabled carriers."""
     from logistics.app import enabled_carriers, known_carrier_names, load_coverage_for
-    from logistics.coverage import SAMPLE_COVERAGE_PATH, check_coverage, report_problems
+    from logistics.coverage import CoverageError, report_problems
 
-    registry = CarrierRegistry.discover(disabled=settings.disabled_carriers)
-    path = settings.coverage_path or SAMPLE_COVERAGE_PATH
-    problems = check_coverage(path, known_carrier_names(registry))
-    if problems:
+    try:
+        return load_coverage_for(settings, known_carrier_names(registry), enabled=enabled_carriers(settings)).current
+    except CoverageError as exc:
         # The same report as ``logistics coverage check``: one line per problem, with its place in the file.
         report = io.StringIO()
-        report_problems(path, problems, report)
-        raise StartupFailed(f"coverage_path {path}: the coverage file cannot be used:\n{report.getvalue().rstrip()}")
-    try:
-        load_coverage_for(settings, known_carrier_names(registry), enabled=enabled_carriers(settings))
-    except Exception as exc:  # every refusal of the coverage is reported the same way
+        report_problems(exc.path, exc.problems, report)
+        raise StartupFailed(
+            f"coverage_path {exc.path}: the coverage file cannot be used:\n{report.getvalue().rstrip()}"
+        ) from None
+    except Exception as exc:  # every other refusal of the coverage is reported the same way, in one line
         where = settings.coverage_path or "the sample coverage"
         raise StartupFailed(f"coverage_path {where}: {_one_line(str(exc))}") from None
 
