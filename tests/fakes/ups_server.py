@@ -281,6 +281,7 @@ class FakeUps:
         self.labels: dict[str, bytes] = {}  # the label image issued for each tracking number, as UPS keeps it
         self.labels_recovered = 0
         self.latency_s = 0.0  # added to every answer, the token's included
+        self.landscape_labels = False  # GIF labels turned a quarter, as UPS issues them
         self._serial = itertools.count(1)
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -731,7 +732,11 @@ class FakeUps:
         packages = []
         for number in numbers:
             # A new label per package, drawn as UPS draws it: a 4x6 GIF at 203 dpi, or printer code.
-            image = ups_label(number, "GIF", ship_to=ship_to_lines) if label_format == "GIF" else ups_zpl(number)
+            image = (
+                ups_label(number, "GIF", ship_to=ship_to_lines, landscape=self.landscape_labels)
+                if label_format == "GIF"
+                else ups_zpl(number)
+            )
             self.labels[number] = image
             label_image = base64.b64encode(image).decode()
             html = base64.b64encode(f'<html><body><img src="label{number}.gif"></body></html>'.encode()).decode()
@@ -981,9 +986,12 @@ class FakeUps:
         return headers, json.dumps(body).encode()
 
 
-async def _serve(port: int, latency_s: float = 0.0, account_number: str = "A1B2C3") -> None:
+async def _serve(
+    port: int, latency_s: float = 0.0, account_number: str = "A1B2C3", *, landscape_labels: bool = False
+) -> None:
     fake = FakeUps(account_number=account_number)
     fake.latency_s = latency_s
+    fake.landscape_labels = landscape_labels
     await fake.start(port)
     print(json.dumps({"base_url": fake.base_url, "client_id": fake.client_id}), flush=True)
     try:
@@ -998,12 +1006,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
     parser.add_argument("--account-number", default="A1B2C3", help="the shipper number the fake expects")
     parser.add_argument("--quiet", action="store_true", help="log warnings only")
+    parser.add_argument(
+        "--landscape-labels", action="store_true", help="GIF labels turned a quarter, as UPS issues them (~13 KB)"
+    )
     args = parser.parse_args(argv)
     if not specs_available():
         raise SystemExit(f"UPS specs not found in {SPEC_DIR}")
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.port, args.latency_ms / 1000, args.account_number))
+        asyncio.run(
+            _serve(args.port, args.latency_ms / 1000, args.account_number, landscape_labels=args.landscape_labels)
+        )
 
 
 if __name__ == "__main__":
