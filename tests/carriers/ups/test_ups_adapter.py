@@ -261,6 +261,19 @@ async def test_return_label_is_a_print_return_label_with_a_gif(
     assert all(is_valid_1z(number) for number in booking.tracking_numbers)
 
 
+async def test_a_notebooks_return_declares_its_battery_and_ups_accepts_it(
+    adapter: UpsAdapter, fake: FakeUps, clock: ManualClock
+) -> None:
+    request = shipment_request("PRL-LI", clock.now().date(), is_return=True)
+    notebook = request.parcels[0].model_copy(update={"contains_lithium_battery": True})
+    booking = await adapter.create_shipment(request.model_copy(update={"parcels": (notebook,)}))
+    sent = fake.last_bodies["create_shipment"]["ShipmentRequest"]
+    assert sent["Request"]["SubVersion"] == "1701"
+    (hazmat,) = sent["Shipment"]["Package"][0]["PackageServiceOptions"]["HazMat"]
+    assert (hazmat["IDNumber"], hazmat["PackagingInstructionCode"], hazmat["RegulationSet"]) == ("UN3481", "967", "ADR")
+    assert booking.tracking_numbers and fake.schema_violations == []
+
+
 async def test_every_shipment_post_gets_a_new_tracking_number(adapter: UpsAdapter, clock: ManualClock) -> None:
     first = await adapter.create_shipment(shipment_request("NEW-1", clock.now().date()))
     second = await adapter.create_shipment(shipment_request("NEW-1", clock.now().date()))
