@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, Literal
@@ -610,6 +610,27 @@ def parse_track_alert(payload: Any) -> list[TrackingEvent]:
             ),
         )
     ]
+
+
+# --- Track Alert subscriptions -----------------------------------------------------------------------------
+
+SUBSCRIPTION_BATCH = 100  # tracking numbers per subscription request at most (VSS220 beyond)
+
+
+def track_alert_subscription(tracking_numbers: Sequence[str], settings: UpsSettings) -> dict[str, Any]:
+    """Body of ``POST /api/track/v2/subscription/standard/package``: UPS pushes these numbers' events to the
+    URL and with the credential registered for the app (v2 has no destination in the request)."""
+    return {
+        "locale": settings.locale,
+        "countryCode": settings.account_country,
+        "trackingNumberList": list(tracking_numbers),
+    }
+
+
+def parse_subscription(payload: Any) -> tuple[list[str], list[str]]:
+    """The numbers UPS subscribed and those it refused."""
+    answer = schemas.SubscriptionAnswer.model_validate(payload)
+    return list(answer.validTrackingNumbers), list(answer.invalidTrackingNumbers)
 
 
 def _summary(exc: Exception) -> str:

@@ -450,3 +450,57 @@ async def test_an_address_outside_latin_1_reaches_ups_transliterated(
     await adapter.schedule_pickup(pickup_request("LATIN-1", clock.now().date(), address=polish))
     sent = fake.last_bodies["schedule_pickup"]["PickupCreationRequest"]["PickupAddress"]
     assert sent["City"] == "Lódz" and sent["AddressLine"] == ["ul. Swietego Ducha 3"]
+
+
+# -- Track Alert subscriptions ---------------------------------------------------------------------------
+
+
+async def test_a_new_shipments_numbers_are_subscribed_to_track_alert(
+    adapter: UpsAdapter, fake: FakeUps, clock: ManualClock
+) -> None:
+    booking = await adapter.create_shipment(shipment_request("TA-1", clock.now().date()))
+    await adapter.subscriptions_settled()
+    sent = fake.last_bodies["subscribe"]
+    assert sent == {"locale": "en_US", "countryCode": "FR", "trackingNumberList": list(booking.tracking_numbers)}
+    assert set(fake.subscriptions) == set(booking.tracking_numbers)
+    assert all(until == clock.now() + timedelta(days=14) for until in fake.subscriptions.values())
+
+
+async def test_without_a_push_credential_nothing_is_subscribed(
+    settings: UpsSettings, session: aiohttp.ClientSession, fake: FakeUps, clock: ManualClock
+) -> None:
+    quiet = PLUGIN.factory(
+        settings.model_copy(update={"webhook_credential": None}),
+        CarrierContext(session=session, clock=clock, sleep=_no_sleep),
+    )
+    assert isinstance(quiet, UpsAdapter)
+    await quiet.create_shipment(shipment_request("TA-2", clock.now().date()))
+    await quiet.subscriptions_settled()
+    await quiet.aclose()
+    assert fake.calls["subscribe"] == 0 and fake.subscriptions == {}
+
+
+async def test_a_failed_subscription_leaves_the_booking_made_and_the_numbers_polled(
+    adapter: UpsAdapter, fake: FakeUps, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.inject("subscribe", Fault("unavailable_html"))
+    booking = await adapter.create_shipment(shipment_request("TA-3", clock.now().date()))
+    await adapter.subscriptions_settled()
+    assert booking.tracking_numbers and fake.subscriptions == {}
+    assert "Track Alert subscription failed" in caplog.text
+
+
+async def test_numbers_ups_refuses_are_reported(adapter: UpsAdapter, fake: FakeUps, clock: ManualClock) -> None:
+    booking = await adapter.create_shipment(shipment_request("TA-4", clock.now().date()))
+    await adapter.subscriptions_settled()
+    refused = await adapter.subscribe([*booking.tracking_numbers, "1ZZZZZZZ9999999999"])
+    assert refused == ["1ZZZZZZZ9999999999"]
+
+
+async def test_more_than_a_hundred_numbers_go_in_several_requests(
+    adapter: UpsAdapter, fake: FakeUps, clock: ManualClock
+) -> None:
+    numbers = [f"1ZA1B2C3{n:010d}" for n in range(150)]
+    refused = await adapter.subscribe(numbers)
+    assert refused == numbers  # none issued by this fake, and none left out
+    assert fake.calls["subscribe"] == 2
