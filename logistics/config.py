@@ -100,12 +100,47 @@ class PackingSettings(BaseModel):
         )
 
 
+# Minutes between two polls of a leg last seen at each tracking stage (LegStatus values): hours while a label
+# waits to be used, about an hour in transit, a quarter of an hour out for delivery. A delivered or cancelled
+# leg is never polled again, so it has no cadence.
+POLL_CADENCE_MIN: dict[str, float] = {
+    "booking_pending": 360,
+    "unknown": 240,
+    "label_created": 360,
+    "pickup_scheduled": 120,
+    "picked_up": 60,
+    "dropped_off": 60,
+    "in_transit": 60,
+    "exception": 30,
+    "out_for_delivery": 15,
+    "awaiting_collection": 240,
+    "returned_to_sender": 120,
+}
+
+
 class PollingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     interval_s: float = Field(default=30.0, gt=0, description="how often the poller looks for due legs")
     per_carrier_batch: int = Field(default=50, ge=1, le=1000)
+    cadence_min: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: dict(POLL_CADENCE_MIN),
+        description="minutes until a leg is polled again, by the stage it was last seen at; the stages named "
+        "replace their defaults, the others keep theirs",
+    )
+    error_retry_min: float = Field(default=10, gt=0, description="a leg whose poll failed is asked again after this")
+    not_found_retry_min: float = Field(
+        default=240, gt=0, description="a number the carrier does not know yet (no scan) is asked again after this"
+    )
+
+    @field_validator("cadence_min")
+    @classmethod
+    def _known_stages(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(POLL_CADENCE_MIN))
+        if unknown:
+            raise ValueError(f"unknown tracking stage(s) {', '.join(unknown)}; one of {', '.join(POLL_CADENCE_MIN)}")
+        return {**POLL_CADENCE_MIN, **value}
 
 
 class TrackingSettings(BaseModel):

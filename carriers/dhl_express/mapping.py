@@ -167,10 +167,27 @@ def _package(parcel: Parcel) -> dict[str, Any]:
     }
 
 
-def _lithium_services(parcels: Sequence[Parcel], settings: DhlExpressSettings) -> list[dict[str, Any]]:
-    if settings.lithium_battery_service_code and any(p.contains_lithium_battery for p in parcels):
-        return [{"serviceCode": settings.lithium_battery_service_code}]
-    return []
+# Each lithium battery special service's dangerous-goods content ID (the spec's
+# valueAddedServices.dangerousGoods: "HD, HM, HV or HW" with "966, 969, 967, 970 respectively") and UN
+# number: lithium-ion batteries packed with or contained in equipment are UN 3481, lithium metal UN 3091.
+# The spec's schema wants either unCodes or a dry-ice weight beside the content ID.
+LITHIUM_DANGEROUS_GOODS = {"HD": ("966", "3481"), "HM": ("969", "3091"), "HV": ("967", "3481"), "HW": ("970", "3091")}
+
+
+def _lithium_services(
+    parcels: Sequence[Parcel], settings: DhlExpressSettings, *, content_id: bool
+) -> list[dict[str, Any]]:
+    """The lithium battery special service when a parcel holds a battery: with its content ID on a shipment
+    (the spec requires one for every dangerous-goods service), its code alone on a pickup (whose services
+    have no dangerous-goods part)."""
+    code = settings.lithium_battery_service_code
+    if code is None or not any(p.contains_lithium_battery for p in parcels):
+        return []
+    service: dict[str, Any] = {"serviceCode": code}
+    if content_id:
+        content, un_code = LITHIUM_DANGEROUS_GOODS[code]
+        service["dangerousGoods"] = [{"contentId": content, "unCodes": [un_code]}]
+    return [service]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -187,7 +204,7 @@ def pickup_body(request: PickupRequest, settings: DhlExpressSettings) -> dict[st
         "unitOfMeasurement": "metric",
         "packages": [_package(p) for p in request.parcels],
     }
-    services = _lithium_services(request.parcels, settings)
+    services = _lithium_services(request.parcels, settings, content_id=False)
     if services:
         details["valueAddedServices"] = services
     body: dict[str, Any] = {
@@ -283,7 +300,7 @@ def shipment_body(
     accounts = [{"typeCode": "shipper", "number": settings.account_number}]
     if request.is_return and settings.return_payer_account_number:
         accounts.append({"typeCode": "payer", "number": settings.return_payer_account_number})
-    services = _lithium_services(request.parcels, settings)
+    services = _lithium_services(request.parcels, settings, content_id=True)
     if request.is_return and settings.return_service_code:
         services.append({"serviceCode": settings.return_service_code})
     template = settings.return_label_template if request.is_return else settings.label_template

@@ -7,6 +7,7 @@ there is no push credential here: tracking is polled.
 from __future__ import annotations
 
 from datetime import time
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -36,12 +37,12 @@ class DhlExpressSettings(BaseModel):
         description="value-added service added to return shipments, e.g. 'PH' (return to seller) where "
         "the DHL contract includes it",
     )
-    lithium_battery_service_code: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=6,
-        description="value-added service declaring lithium-ion batteries contained in equipment, as "
-        "agreed with DHL for the account; not sent when absent",
+    lithium_battery_service_code: Literal["HV", "HD", "HW", "HM"] | None = Field(
+        default="HV",
+        description="special service declaring the lithium battery of a parcel that holds one (a notebook): "
+        "HV lithium-ion contained in equipment (PI 967, a notebook's), HD lithium-ion packed with equipment "
+        "(PI 966), HW and HM lithium metal contained in and packed with equipment (PI 970, 969); sent with "
+        "its dangerous-goods content ID on shipments; null: not declared",
     )
     product_code: str = Field(default="P", min_length=1, max_length=6, description="international product")
     domestic_product_code: str = Field(default="N", min_length=1, max_length=6, description="domestic product")

@@ -16,11 +16,16 @@ Reconciliation, since UPS offers no idempotency key:
   pickup no longer pending counts as cancelled; a void UPS refuses counts as done when tracking shows the
   manifest voided (``MV``).
 
+Track Alert: with a push credential configured (``webhook_credential``), each new shipment's numbers are
+subscribed beside the create (``subscribe``), so UPS pushes their events for 14 days; a subscription that
+fails is logged and the numbers are polled as any others.
+
 Retries, deadlines and the breaker are not here: ``carriers.resilience`` wraps this adapter.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -36,6 +41,7 @@ from carriers.base import CarrierContext
 from carriers.errors import (
     CarrierAmbiguousError,
     CarrierAuthError,
+    CarrierError,
     CarrierNotFound,
     CarrierPushAuthError,
     CarrierPushMalformed,
@@ -62,6 +68,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CAPABILITIES = frozenset(Capability)
+SUBSCRIPTION_GRACE_S = 5.0  # how long closing waits for Track Alert subscriptions under way
 
 
 class _Answer:
@@ -86,6 +93,7 @@ class UpsAdapter:
         self._context = context
         self._base = settings.base_url.rstrip("/")
         self.tokens = TokenProvider(context.session, settings, context.clock)
+        self._subscribing: set[asyncio.Task[None]] = set()
 
     async def check_access(self) -> str:
         """Ask UPS for an OAuth token: it proves the client id and secret; nothing is booked."""
@@ -174,6 +182,8 @@ class UpsAdapter:
             booking.shipment_id,
             request.is_return,
         )
+        if self._settings.webhook_credential is not None:
+            self._subscribe_later(booking.tracking_numbers)
         return booking
 
     async def recover_label(self, booking: ShipmentBooking) -> CarrierLabel | None:
@@ -270,9 +280,55 @@ class UpsAdapter:
             raise CarrierPushMalformed("UPS push body is not JSON", carrier="ups", operation="parse_push") from exc
         return mapping.parse_track_alert(payload)
 
+    # -- Track Alert --------------------------------------------------------------------------------------
+
+    async def subscribe(self, tracking_numbers: Sequence[str]) -> list[str]:
+        """Subscribe numbers to Track Alert (pushes for 14 days, to the URL and with the credential registered
+        for the app); returns the numbers UPS refused."""
+        refused: list[str] = []
+        for start in range(0, len(tracking_numbers), mapping.SUBSCRIPTION_BATCH):
+            batch = tracking_numbers[start : start + mapping.SUBSCRIPTION_BATCH]
+            answer = await self._send(
+                "POST",
+                "/api/track/v2/subscription/standard/package",
+                "subscribe",
+                creates=False,
+                json_body=mapping.track_alert_subscription(batch, self._settings),
+            )
+            _, invalid = self._parse(mapping.parse_subscription, "subscribe", False, answer.payload)
+            refused.extend(invalid)
+        return refused
+
+    def _subscribe_later(self, tracking_numbers: Sequence[str]) -> None:
+        # Beside the booking, not inside it: a subscription that fails or hangs must neither slow a create
+        # nor make it look ambiguous. Polling is the backstop for any number not subscribed.
+        task = asyncio.create_task(self._subscribe_quietly(tuple(tracking_numbers)), name="ups:track-alert")
+        self._subscribing.add(task)
+        task.add_done_callback(self._subscribing.discard)
+
+    async def _subscribe_quietly(self, tracking_numbers: Sequence[str]) -> None:
+        try:
+            refused = await self.subscribe(tracking_numbers)
+        except CarrierError as exc:
+            logger.warning("UPS Track Alert subscription failed (%s): these numbers are polled", exc)
+            return
+        if refused:
+            logger.warning("UPS Track Alert refused %s: these numbers are polled", ", ".join(refused))
+        else:
+            logger.info("UPS Track Alert subscribed %s", ", ".join(tracking_numbers))
+
+    async def subscriptions_settled(self) -> None:
+        """Wait for the Track Alert subscriptions under way."""
+        while self._subscribing:
+            await asyncio.wait(set(self._subscribing))
+
     async def aclose(self) -> None:
-        # The session is the caller's; the adapter holds nothing else.
-        return None
+        # The session is the caller's; subscriptions still under way get a moment, then are dropped.
+        if self._subscribing:
+            _, late = await asyncio.wait(set(self._subscribing), timeout=SUBSCRIPTION_GRACE_S)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     # -- I/O -----------------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, Literal
@@ -253,6 +253,24 @@ def _is_domestic_us(origin: Address, destination: Address) -> bool:
     return pair <= {"US"} or pair <= {"PR"}
 
 
+HAZMAT_SUBVERSION = "1701"
+
+
+def _lithium_battery(regulation_set: str) -> dict[str, str]:
+    """The HazMat record of a notebook's battery: lithium-ion batteries contained in equipment (UN 3481,
+    class 9, packing instruction 967), shipped under Section II as UPS's lightly regulated commodity (LR).
+    The transportation mode is not read under ADR, but the schema requires one: road there."""
+    return {
+        "IDNumber": "UN3481",
+        "ProperShippingName": "Lithium ion batteries contained in equipment",
+        "ClassDivisionNumber": "9",
+        "PackagingInstructionCode": "967",
+        "CommodityRegulatedLevelCode": "LR",
+        "RegulationSet": regulation_set,
+        "TransportationMode": "PAX" if regulation_set == "IATA" else "Ground",
+    }
+
+
 def ship_request(request: ShipmentRequest, settings: UpsSettings) -> dict[str, Any]:
     """``ShipmentRequest`` for an outbound shipment, or a Print Return Label when ``request.is_return``.
 
@@ -288,6 +306,8 @@ def ship_request(request: ShipmentRequest, settings: UpsSettings) -> dict[str, A
         }
         if _is_domestic_us(origin, destination):
             package["ReferenceNumber"] = reference
+        if parcel.contains_lithium_battery and settings.lithium_battery_regulation_set:
+            package["PackageServiceOptions"] = {"HazMat": [_lithium_battery(settings.lithium_battery_regulation_set)]}
         packages.append(package)
     shipment: dict[str, Any] = {
         "Description": _cut(request.description, 50),
@@ -305,10 +325,13 @@ def ship_request(request: ShipmentRequest, settings: UpsSettings) -> dict[str, A
         shipment["ReferenceNumber"] = reference
     if request.is_return:
         shipment["ReturnService"] = {"Code": PRINT_RETURN_LABEL, "Description": "Print Return Label"}
+    declared = any("PackageServiceOptions" in package for package in packages)
     return {
         "ShipmentRequest": {
             "Request": {
                 "RequestOption": "nonvalidate",
+                # UPS reads CommodityRegulatedLevelCode LR from subversion 1701 on.
+                **({"SubVersion": HAZMAT_SUBVERSION} if declared else {}),
                 "TransactionReference": {"CustomerContext": request.reference},
             },
             "Shipment": shipment,
@@ -587,6 +610,27 @@ def parse_track_alert(payload: Any) -> list[TrackingEvent]:
             ),
         )
     ]
+
+
+# --- Track Alert subscriptions -----------------------------------------------------------------------------
+
+SUBSCRIPTION_BATCH = 100  # tracking numbers per subscription request at most (VSS220 beyond)
+
+
+def track_alert_subscription(tracking_numbers: Sequence[str], settings: UpsSettings) -> dict[str, Any]:
+    """Body of ``POST /api/track/v2/subscription/standard/package``: UPS pushes these numbers' events to the
+    URL and with the credential registered for the app (v2 has no destination in the request)."""
+    return {
+        "locale": settings.locale,
+        "countryCode": settings.account_country,
+        "trackingNumberList": list(tracking_numbers),
+    }
+
+
+def parse_subscription(payload: Any) -> tuple[list[str], list[str]]:
+    """The numbers UPS subscribed and those it refused."""
+    answer = schemas.SubscriptionAnswer.model_validate(payload)
+    return list(answer.validTrackingNumbers), list(answer.invalidTrackingNumbers)
 
 
 def _summary(exc: Exception) -> str:

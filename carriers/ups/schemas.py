@@ -283,3 +283,10 @@ class TrackingEventPush(_Wire):
     activityStatus: AlertActivityStatus
     actualDeliveryDate: Annotated[str | None, Blank] = None
     actualDeliveryTime: Annotated[str | None, Blank] = None
+
+
+class SubscriptionAnswer(_Wire):
+    """Track Alert's answer to a package subscription (``PackageSubscriptionSuccessResponse``)."""
+
+    validTrackingNumbers: list[str] = Field(default_factory=list)
+    invalidTrackingNumbers: list[str] = Field(default_factory=list)

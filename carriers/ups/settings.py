@@ -6,6 +6,8 @@ validated settings object in ``main()`` and hands this part to the adapter facto
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
@@ -35,6 +37,12 @@ class UpsSettings(BaseModel):
         default="repair-logistics", min_length=1, max_length=512, description="UPS transactionSrc header"
     )
     service_code: str = Field(default="11", min_length=2, max_length=2, description="Ship service (11 = Standard)")
+    lithium_battery_regulation_set: Literal["ADR", "IATA", "CFR", "TDG"] | None = Field(
+        default="ADR",
+        description="a package holding a lithium battery (a notebook) declares it as lithium-ion batteries "
+        "contained in equipment (UN 3481, PI 967, lightly regulated) under this regulation set: ADR for road "
+        "within Europe (UPS Standard), IATA for air services; null: not declared",
+    )
     pickup_service_code: str = Field(
         default="011", min_length=3, max_length=3, description="Pickup piece service code (011 = Standard)"
     )

@@ -3,11 +3,13 @@
 Each pass asks every carrier that can track for the open legs whose next poll is due, at most
 ``per_carrier_batch`` of them, in calls of at most ``max_track_batch`` numbers. The events found go through
 ``Tracking.ingest`` exactly like pushed ones (so duplicates of pushed events change nothing), and each leg's
-next poll is then set by how close it is to a milestone: hours while a label waits to be used, about an hour
-in transit, a quarter of an hour out for delivery. A delivered or cancelled leg, or a leg of a finished
-journey, is closed and never polled again.
+next poll is then set by how close it is to a milestone, the cadence of each stage a setting
+(``polling.cadence_min``): by default hours while a label waits to be used, about an hour in transit, a
+quarter of an hour out for delivery. A delivered or cancelled leg, or a leg of a finished journey, is closed
+and never polled again.
 
-A carrier error on one call is logged and the legs of that call are polled again after ``ERROR_RETRY``; the
+A carrier error on one call is logged and the legs of that call are polled again after
+``polling.error_retry_min``; a number the carrier does not know yet, after ``polling.not_found_retry_min``; the
 other calls and the other carriers go on. This module does not retry a carrier call itself: the resilience
 layer around every adapter does.
 """
@@ -29,28 +31,19 @@ from logistics.services.tracking import Tracking
 
 logger = logging.getLogger(__name__)
 
-ERROR_RETRY = timedelta(minutes=10)
-NOT_FOUND_RETRY = timedelta(hours=4)  # carriers often know a number only from its first scan
 
-# How soon a leg is polled again after it was seen in a status; None closes the leg.
-POLL_INTERVAL: Mapping[LegStatus, timedelta | None] = {
-    LegStatus.BOOKING_PENDING: timedelta(hours=6),
-    LegStatus.UNKNOWN: timedelta(hours=4),
-    LegStatus.LABEL_CREATED: timedelta(hours=6),
-    LegStatus.PICKUP_SCHEDULED: timedelta(hours=2),
-    LegStatus.PICKED_UP: timedelta(hours=1),
-    LegStatus.DROPPED_OFF: timedelta(hours=1),
-    LegStatus.IN_TRANSIT: timedelta(hours=1),
-    LegStatus.EXCEPTION: timedelta(minutes=30),
-    LegStatus.OUT_FOR_DELIVERY: timedelta(minutes=15),
-    LegStatus.AWAITING_COLLECTION: timedelta(hours=4),
-    LegStatus.RETURNED_TO_SENDER: timedelta(hours=2),
-    LegStatus.DELIVERED: None,
-    LegStatus.CANCELLED: None,
-}
+def cadence(settings: PollingSettings) -> dict[LegStatus, timedelta | None]:
+    """How soon a leg is polled again after it was seen in each status (``polling.cadence_min``); None
+    closes the leg."""
+    intervals: dict[LegStatus, timedelta | None] = {LegStatus.DELIVERED: None, LegStatus.CANCELLED: None}
+    for stage, minutes in settings.cadence_min.items():
+        intervals[LegStatus(stage)] = timedelta(minutes=minutes)
+    return intervals
 
 
-def next_poll(repair: Repair | None, direction: LegDirection, now: datetime) -> datetime | None:
+def next_poll(
+    repair: Repair | None, direction: LegDirection, now: datetime, intervals: Mapping[LegStatus, timedelta | None]
+) -> datetime | None:
     """When to poll this leg again; None when the leg is finished and should be closed."""
     if repair is None or repair.state in (JourneyState.DELIVERED, JourneyState.CANCELLED):
         return None
@@ -61,7 +54,7 @@ def next_poll(repair: Repair | None, direction: LegDirection, now: datetime) -> 
     # A leg whose newest event raised a carrier exception is watched closely whatever its stage.
     if any(f.leg is direction and f.cleared_at is None and f.code.startswith("carrier.") for f in repair.flags):
         status = LegStatus.EXCEPTION
-    interval = POLL_INTERVAL.get(status, timedelta(hours=1))
+    interval = intervals.get(status, timedelta(hours=1))
     return None if interval is None else now + interval
 
 
@@ -79,6 +72,9 @@ class Poller:
         self._carriers = carriers
         self._tracking = tracking
         self._settings = settings
+        self._cadence = cadence(settings)
+        self._error_retry = timedelta(minutes=settings.error_retry_min)
+        self._not_found_retry = timedelta(minutes=settings.not_found_retry_min)
 
     async def poll_due(self) -> int:
         """One pass over every carrier that can track; returns how many legs were asked about."""
@@ -131,11 +127,11 @@ class Poller:
         plans: list[tuple[str, LegDirection, datetime | None]] = []
         for repair_id, direction, number in legs:
             repair = await reader.get_repair(repair_id)
-            at = next_poll(repair, direction, now)
+            at = next_poll(repair, direction, now, self._cadence)
             if at is not None and failed:
-                at = now + ERROR_RETRY
+                at = now + self._error_retry
             elif at is not None and number not in found:
-                at = max(at, now + NOT_FOUND_RETRY)
+                at = max(at, now + self._not_found_retry)
             plans.append((repair_id, direction, at))
         async with self._store.transaction() as tx:
             for repair_id, direction, at in plans:

@@ -28,7 +28,16 @@ from logistics.services.ports import (
     RepairFilter,
     StoredCarrierEvent,
 )
-from logistics.storage.codec import dumps, instant, loads, parse_instant
+from logistics.storage.codec import (
+    document,
+    document_json,
+    dump_document,
+    dumps,
+    instant,
+    load_document,
+    loads,
+    parse_instant,
+)
 from logistics.storage.database import Database, Unit
 
 Fetch = Callable[[str, Sequence[Any]], Awaitable[Iterable[aiosqlite.Row]]]
@@ -64,7 +73,7 @@ def _notification(r: aiosqlite.Row) -> Notification:
         repair_id=r["repair_id"],
         seq=r["seq"],
         type=r["type"],
-        payload=loads(r["payload"]),
+        payload=load_document(r["payload"]),
         created_at=parse_instant(r["created_at"]),
         attempts=r["attempts"],
         next_attempt_at=parse_instant(r["next_attempt_at"]),
@@ -110,11 +119,11 @@ class SqliteReads:
         else:
             # One query for an unknown id and another centre's alike: neither is found, with the same work.
             row = await self._one("SELECT doc FROM repairs WHERE id = ? AND centre_id = ?", (repair_id, centre_id))
-        return None if row is None else Repair.model_validate_json(row[0])
+        return None if row is None else Repair.model_validate_json(document_json(row[0]))
 
     async def repair_by_origin(self, origin: str) -> Repair | None:
         row = await self._one("SELECT doc FROM repairs WHERE origin = ?", (origin,))
-        return None if row is None else Repair.model_validate_json(row[0])
+        return None if row is None else Repair.model_validate_json(document_json(row[0]))
 
     async def list_repairs(self, flt: RepairFilter, limit: int, cursor: str | None) -> Page:
         where: list[str] = []
@@ -151,7 +160,7 @@ class SqliteReads:
         order = "DESC" if newest_first else "ASC"
         sql += f" ORDER BY {column} {order}, id {order} LIMIT ?"
         rows = await self._all(sql, [*params, limit + 1])
-        items = [Repair.model_validate_json(r[0]) for r in rows[:limit]]
+        items = [Repair.model_validate_json(document_json(r[0])) for r in rows[:limit]]
         next_cursor = _cursor(rows[limit - 1][1], rows[limit - 1][2]) if len(rows) > limit else None
         return Page(items=items, next_cursor=next_cursor)
 
@@ -215,7 +224,7 @@ class SqliteReads:
             f"SELECT doc FROM repairs WHERE id IN ({_marks(repair_ids)})",  # noqa: S608 - placeholders only
             repair_ids,
         )
-        repairs = (Repair.model_validate_json(r[0]) for r in rows)
+        repairs = (Repair.model_validate_json(document_json(r[0])) for r in rows)
         return {repair.id: repair for repair in repairs}
 
     async def find_leg(self, carrier: str | None, tracking_number: str) -> tuple[str, LegDirection] | None:
@@ -276,12 +285,12 @@ class SqliteReads:
             leg=LegDirection(r["leg"]),
             operation=r["operation"],
             carrier=r["carrier"],
-            request=loads(r["request"]),
+            request=load_document(r["request"]),
             status=r["status"],
             attempts=r["attempts"],
             next_attempt_at=parse_instant(r["next_attempt_at"]),
             last_error=r["last_error"],
-            result=loads(r["result"]) if r["result"] else None,
+            result=load_document(r["result"]) if r["result"] else None,
             created_at=parse_instant(r["created_at"]),
         )
 
@@ -356,7 +365,7 @@ class SqliteReads:
             "SELECT doc FROM repairs WHERE state NOT IN (?, ?) AND id > ? ORDER BY id LIMIT ?",
             (*_TERMINAL, after or "", limit),
         )
-        return [Repair.model_validate_json(r[0]) for r in rows]
+        return [Repair.model_validate_json(document_json(r[0])) for r in rows]
 
     async def deliverable_notifications(self, now: datetime, limit: int) -> list[Notification]:
         rows = await self._all(
@@ -418,7 +427,7 @@ class SqliteTransaction(SqliteReads):
         if row is None or (centre_id is not None and row[3] != centre_id):
             return None
         self._heads[repair_id] = [int(row[1] or 0), int(row[2] or 0)]
-        return Repair.model_validate_json(row[0])
+        return Repair.model_validate_json(document_json(row[0]))
 
     async def get_repairs(self, repair_ids: Sequence[str]) -> dict[str, Repair]:
         rows = await self._all(
@@ -427,7 +436,7 @@ class SqliteTransaction(SqliteReads):
         )
         for r in rows:
             self._heads[r[1]] = [int(r[2] or 0), int(r[3] or 0)]
-        repairs = (Repair.model_validate_json(r[0]) for r in rows)
+        repairs = (Repair.model_validate_json(document_json(r[0])) for r in rows)
         return {repair.id: repair for repair in repairs}
 
     async def _load_heads(self, ids: Sequence[str]) -> dict[str, list[int]]:
@@ -456,7 +465,7 @@ class SqliteTransaction(SqliteReads):
                 repair.turnaround_status,
                 instant(repair.created_at),
                 instant(repair.updated_at),
-                repair.model_dump_json(),
+                document(repair.model_dump_json()),
                 origin,
             ),
         )
@@ -469,7 +478,10 @@ class SqliteTransaction(SqliteReads):
     async def save_repairs(self, repairs: Sequence[Repair]) -> None:
         await self._many(
             "UPDATE repairs SET state = ?, turnaround_status = ?, updated_at = ?, doc = ? WHERE id = ?",
-            [(r.state.value, r.turnaround_status, instant(r.updated_at), r.model_dump_json(), r.id) for r in repairs],
+            [
+                (r.state.value, r.turnaround_status, instant(r.updated_at), document(r.model_dump_json()), r.id)
+                for r in repairs
+            ],
         )
         await self._save_legs(repairs)
 
@@ -548,7 +560,7 @@ class SqliteTransaction(SqliteReads):
                 intent.leg.value,
                 intent.operation,
                 intent.carrier,
-                dumps(intent.request),
+                dump_document(intent.request),
                 intent.status,
                 intent.attempts,
                 instant(intent.next_attempt_at),
@@ -670,7 +682,7 @@ class SqliteTransaction(SqliteReads):
                     n.repair_id,
                     n.seq,
                     n.type,
-                    dumps(n.payload),
+                    dump_document(n.payload),
                     instant(n.created_at),
                     instant(n.next_attempt_at),
                 )

@@ -8,6 +8,7 @@ from typing import Any
 
 import pypdfium2
 
+from logistics.storage.codec import document_json
 from tests.support.barcodes import decode_pdf
 from tests.support.journeys import CORSICA_SITE, PARIS_SITE, repair_request
 from tests.support.service import Service
@@ -152,7 +153,9 @@ async def test_a_repair_stored_under_older_limits_gets_a_clear_refusal_not_a_500
     _, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(CORSICA_SITE, "C-OLD-1"))
     repair_id = created["repair"]["id"]
     with sqlite3.connect(service.services.settings.database_path) as conn:  # as an older version let it in
-        conn.execute("UPDATE repairs SET doc = json_set(doc, '$.site.name', '山田太郎') WHERE id = ?", (repair_id,))
+        (doc,) = conn.execute("SELECT doc FROM repairs WHERE id = ?", (repair_id,)).fetchone()
+        older = document_json(doc)  # written as older releases wrote documents: JSON text
+        conn.execute("UPDATE repairs SET doc = json_set(?, '$.site.name', '山田太郎') WHERE id = ?", (older, repair_id))
     status, problem, _ = await service.call("GET", f"/v1/repairs/{repair_id}/labels/inbound")
     assert status == 409 and problem["code"] == "label.unprintable"
     assert "U+5C71" in problem["detail"]

@@ -7,6 +7,7 @@ import sqlite3
 
 from carriers.resilience import ResilientCarrier
 from carriers.sim.adapter import SimCarrier
+from logistics.storage.codec import document_json
 from tests.support.journeys import PARIS_SITE, push, repair_request, scan
 from tests.support.service import Service
 from tests.support.snapshot import database_digest
@@ -103,7 +104,7 @@ async def test_a_repair_stored_under_looser_text_rules_can_still_be_rescheduled(
     repair_id = created["repair"]["id"]
     with sqlite3.connect(service.services.settings.database_path) as conn:  # what an older release accepted
         (doc,) = conn.execute("SELECT doc FROM repairs WHERE id = ?", (repair_id,)).fetchone()
-        stored = json.loads(doc)
+        stored = json.loads(document_json(doc))
         stored["site"]["company"] = ""
         stored["site"]["city"] = " Paris "
         stored["entitlement"]["items"] = [{"kind": "battery", "description": "x" * 80, "quantity": 1}]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from logistics.storage.codec import load_document
 from tests.support.journeys import PARIS_SITE, repair_request
 from tests.support.service import Service
 
@@ -41,9 +42,9 @@ async def test_at_risk_then_breached_at_the_centre(service: Service) -> None:
     _, repair, _ = await service.call("GET", f"/v1/repairs/{repair_id}")
     assert repair["turnaround_status"] == "breached"
     with sqlite3.connect(service.services.settings.database_path) as conn:
-        transitions = conn.execute(
-            "SELECT json_extract(payload, '$.turnaround_status') FROM notifications"
-            " WHERE repair_id = ? AND type = 'repair.turnaround_changed' ORDER BY seq",
+        payloads = conn.execute(
+            "SELECT payload FROM notifications WHERE repair_id = ? AND type = 'repair.turnaround_changed' ORDER BY seq",
             (repair_id,),
         ).fetchall()
-    assert transitions == [("at_risk",), ("breached",)]  # once per transition
+    transitions = [load_document(payload)["turnaround_status"] for (payload,) in payloads]
+    assert transitions == ["at_risk", "breached"]  # once per transition

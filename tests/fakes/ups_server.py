@@ -77,6 +77,7 @@ OPERATIONS = (
     "track",
     "find_shipment",
     "recover_label",
+    "subscribe",
 )
 
 
@@ -280,7 +281,9 @@ class FakeUps:
         self.last_bodies: dict[str, Any] = {}
         self.labels: dict[str, bytes] = {}  # the label image issued for each tracking number, as UPS keeps it
         self.labels_recovered = 0
+        self.subscriptions: dict[str, datetime] = {}  # Track Alert: tracking number -> when its 14 days end
         self.latency_s = 0.0  # added to every answer, the token's included
+        self.landscape_labels = False  # GIF labels turned a quarter, as UPS issues them
         self._serial = itertools.count(1)
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -349,6 +352,7 @@ class FakeUps:
         app.router.add_post("/api/labels/{version}/recovery", self._label_recovery)
         app.router.add_get("/api/track/v1/details/{inquiryNumber}", self._track)
         app.router.add_get("/api/track/v1/reference/details/{referenceNumber}", self._track_reference)
+        app.router.add_post("/api/track/{version}/subscription/{type}/package", self._subscribe)
         app.router.add_get("/__fake/bookings", self._bookings)
         app.router.add_post("/__fake/faults", self._add_fault)
         return app
@@ -394,8 +398,11 @@ class FakeUps:
     def _check_headers(self, request: web.Request, operation: str, spec: str, path: str, method: str) -> list[str]:
         """Declared header parameters (required ones present, lengths as documented) and the bearer token."""
         problems: list[str] = []
-        declared = load_spec(spec)["paths"][path][method].get("parameters", [])
+        document = load_spec(spec)
+        declared = document["paths"][path][method].get("parameters", [])
         for parameter in declared:
+            if "$ref" in parameter:  # Track Alert declares its headers once, under components
+                parameter = document["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[-1]]
             if parameter.get("in") != "header":
                 continue
             name = parameter["name"]
@@ -731,7 +738,11 @@ class FakeUps:
         packages = []
         for number in numbers:
             # A new label per package, drawn as UPS draws it: a 4x6 GIF at 203 dpi, or printer code.
-            image = ups_label(number, "GIF", ship_to=ship_to_lines) if label_format == "GIF" else ups_zpl(number)
+            image = (
+                ups_label(number, "GIF", ship_to=ship_to_lines, landscape=self.landscape_labels)
+                if label_format == "GIF"
+                else ups_zpl(number)
+            )
             self.labels[number] = image
             label_image = base64.b64encode(image).decode()
             html = base64.b64encode(f'<html><body><img src="label{number}.gif"></body></html>'.encode()).decode()
@@ -805,6 +816,33 @@ class FakeUps:
             }
         }
         return self._answer("shipping", "LABELRECOVERYResponseWrapper", answer)
+
+    async def _subscribe(self, request: web.Request) -> web.StreamResponse:
+        """Track Alert v2 package subscription: numbers this fake issued are subscribed for 14 days, others
+        are listed as invalid (as UPS lists numbers it cannot subscribe)."""
+        operation = "subscribe"
+        outcome = await self._prelude(request, operation, "track_alert", "/subscription/{type}/package", "post")
+        if isinstance(outcome, web.StreamResponse):
+            return outcome
+        problems: list[str] = []
+        if request.match_info["version"] != "v2":
+            problems.append(f"version must be v2, not {request.match_info['version']}")
+        if request.match_info["type"] not in ("standard", "enhanced"):
+            problems.append(f"type must be standard or enhanced, not {request.match_info['type']}")
+        body, invalid_body = await self._json_body(request)
+        problems += invalid_body or self.validators.errors("track_alert", "PackageSubscriptionRequest", body)
+        if problems:
+            return self._violation(operation, problems)
+        self.last_bodies[operation] = body
+        issued = {number for record in self.shipments.values() for number in record.tracking_numbers}
+        valid = [number for number in body["trackingNumberList"] if number in issued]
+        invalid = [number for number in body["trackingNumberList"] if number not in issued]
+        for number in valid:
+            self.subscriptions[number] = self.clock() + timedelta(days=14)
+        answer: dict[str, Any] = {"validTrackingNumbers": valid}
+        if invalid:
+            answer["invalidTrackingNumbers"] = invalid
+        return self._answer("track_alert", "PackageSubscriptionSuccessResponse", answer)
 
     async def _void(self, request: web.Request) -> web.StreamResponse:
         operation = "void_shipment"
@@ -981,9 +1019,12 @@ class FakeUps:
         return headers, json.dumps(body).encode()
 
 
-async def _serve(port: int, latency_s: float = 0.0, account_number: str = "A1B2C3") -> None:
+async def _serve(
+    port: int, latency_s: float = 0.0, account_number: str = "A1B2C3", *, landscape_labels: bool = False
+) -> None:
     fake = FakeUps(account_number=account_number)
     fake.latency_s = latency_s
+    fake.landscape_labels = landscape_labels
     await fake.start(port)
     print(json.dumps({"base_url": fake.base_url, "client_id": fake.client_id}), flush=True)
     try:
@@ -998,12 +1039,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
     parser.add_argument("--account-number", default="A1B2C3", help="the shipper number the fake expects")
     parser.add_argument("--quiet", action="store_true", help="log warnings only")
+    parser.add_argument(
+        "--landscape-labels", action="store_true", help="GIF labels turned a quarter, as UPS issues them (~13 KB)"
+    )
     args = parser.parse_args(argv)
     if not specs_available():
         raise SystemExit(f"UPS specs not found in {SPEC_DIR}")
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.port, args.latency_ms / 1000, args.account_number))
+        asyncio.run(
+            _serve(args.port, args.latency_ms / 1000, args.account_number, landscape_labels=args.landscape_labels)
+        )
 
 
 if __name__ == "__main__":

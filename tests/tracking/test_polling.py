@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
+import pytest
+from pydantic import ValidationError
+
 from carriers import (
     Capability,
     CarrierNotSupported,
@@ -199,3 +202,52 @@ async def test_a_number_the_carrier_does_not_know_yet_is_asked_again_later(
     assert await poller.poll_due() == 1
     assert await due(store, clock, timedelta(hours=3, minutes=59)) == set()  # not the hourly in-transit pace
     assert await due(store, clock, timedelta(hours=4)) == {"X1"}
+
+
+async def test_the_cadence_of_each_stage_is_a_setting(store: SqliteStore, clock: ManualClock) -> None:
+    await add_repairs(store, clock, "S1")
+    carrier = TimelineCarrier(clock, {"S1": timeline("S1", clock)})
+    settings = PollingSettings(cadence_min={"label_created": 90, "in_transit": 20})
+    poller = Poller(store, clock, {"line": carrier}, Tracking(store, clock), settings)
+    start = clock.now()
+
+    assert await poller.poll_due() == 1  # a label waiting: 90 minutes as set, not the default six hours
+    assert await due(store, clock, timedelta(minutes=89)) == set()
+    assert await due(store, clock, timedelta(minutes=90)) == {"S1"}
+
+    clock.set(start + timedelta(hours=6))
+    await poller.poll_due()  # in transit: 20 minutes as set
+    assert await due(store, clock, timedelta(minutes=19)) == set()
+    assert await due(store, clock, timedelta(minutes=20)) == {"S1"}
+
+    clock.set(start + timedelta(hours=20, minutes=30))
+    await poller.poll_due()  # out for delivery was not named: its default quarter of an hour holds
+    assert await due(store, clock, timedelta(minutes=14)) == set()
+    assert await due(store, clock, timedelta(minutes=15)) == {"S1"}
+
+
+async def test_the_retry_after_an_error_and_for_an_unknown_number_are_settings(
+    store: SqliteStore, clock: ManualClock
+) -> None:
+    await add_repairs(store, clock, "R1", "R2")
+    carrier = TimelineCarrier(clock, {"R1": timeline("R1", clock)}, broken=frozenset({"R1"}), batch=1)
+    settings = PollingSettings(error_retry_min=3, not_found_retry_min=45, cadence_min={"label_created": 5})
+    poller = Poller(store, clock, {"line": carrier}, Tracking(store, clock), settings)
+    await poller.poll_due()  # R1's call fails; R2 is unknown to the carrier
+    assert await due(store, clock, timedelta(minutes=2)) == set()
+    assert await due(store, clock, timedelta(minutes=3)) == {"R1"}
+    assert await due(store, clock, timedelta(minutes=44)) == {"R1"}
+    assert await due(store, clock, timedelta(minutes=45)) == {"R1", "R2"}
+
+
+@pytest.mark.parametrize(
+    ("cadence", "message"),
+    [
+        ({"in_transport": 30}, "unknown tracking stage"),
+        ({"delivered": 30}, "unknown tracking stage"),
+        ({"in_transit": 0}, "greater than 0"),
+    ],
+)
+def test_a_cadence_for_no_stage_or_not_positive_is_refused(cadence: dict[str, float], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        PollingSettings(cadence_min=cadence)

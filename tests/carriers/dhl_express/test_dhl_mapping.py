@@ -9,6 +9,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 import carriers.dhl_express
 from carriers.dhl_express import PLUGIN, mapping
@@ -197,7 +198,38 @@ def test_shipment_body_matches_dhl_spec(dhl_spec: MyDhlSpec) -> None:
     assert body["accounts"] == [{"typeCode": "shipper", "number": "123456789"}]
     assert body["pickup"] == {"isRequested": False}
     assert body["outputImageProperties"]["imageOptions"][0]["templateName"] == "ECOM26_84_001"
-    assert "valueAddedServices" not in body
+    # The parcel holds a notebook's battery: lithium-ion contained in equipment, UN 3481, PI 967.
+    assert body["valueAddedServices"] == [
+        {"serviceCode": "HV", "dangerousGoods": [{"contentId": "967", "unCodes": ["3481"]}]}
+    ]
+
+
+def test_a_parcel_without_a_battery_or_a_programme_that_does_not_declare_it_sends_no_service(
+    dhl_spec: MyDhlSpec,
+) -> None:
+    request = shipment_request("CASE-1-NOBAT")
+    plain = request.model_copy(
+        update={"parcels": [p.model_copy(update={"contains_lithium_battery": False}) for p in request.parcels]}
+    )
+    for body in (
+        mapping.shipment_body(plain, settings_for_account()),
+        mapping.shipment_body(request, settings_for_account(lithium_battery_service_code=None)),
+    ):
+        assert dhl_spec.body_errors(SHIPMENT_SCHEMA, _wire(body)) == []
+        assert "valueAddedServices" not in body
+
+
+@pytest.mark.parametrize(
+    ("code", "content_id", "un_code"), [("HD", "966", "3481"), ("HM", "969", "3091"), ("HW", "970", "3091")]
+)
+def test_each_lithium_service_goes_with_its_content_id(
+    dhl_spec: MyDhlSpec, code: str, content_id: str, un_code: str
+) -> None:
+    body = mapping.shipment_body(shipment_request("CASE-1-LI"), settings_for_account(lithium_battery_service_code=code))
+    assert dhl_spec.body_errors(SHIPMENT_SCHEMA, _wire(body)) == []
+    assert body["valueAddedServices"] == [
+        {"serviceCode": code, "dangerousGoods": [{"contentId": content_id, "unCodes": [un_code]}]}
+    ]
 
 
 def test_return_shipment_is_from_the_customer_billed_to_the_payer(dhl_spec: MyDhlSpec) -> None:
@@ -207,7 +239,7 @@ def test_return_shipment_is_from_the_customer_billed_to_the_payer(dhl_spec: MyDh
     assert body["customerDetails"]["shipperDetails"]["contactInformation"]["fullName"] == CUSTOMER.name
     assert body["customerDetails"]["receiverDetails"]["contactInformation"]["companyName"] == REPAIR_CENTRE.company
     assert {"typeCode": "payer", "number": "987654321"} in body["accounts"]
-    assert body["valueAddedServices"] == [{"serviceCode": "PH"}]
+    assert [service["serviceCode"] for service in body["valueAddedServices"]] == ["HV", "PH"]
     assert body["outputImageProperties"]["imageOptions"][0]["templateName"] == "ECOM26_84_A4_001"
 
 
@@ -419,3 +451,8 @@ def test_an_event_without_a_usable_time_is_left_out_not_the_whole_answer() -> No
 def test_planned_shipping_time_is_never_in_the_past(now: datetime, expected: str) -> None:
     day = now.date()
     assert mapping.planned_shipping_time(day, settings_for_account(), now) == expected
+
+
+def test_a_lithium_service_code_mydhl_does_not_pair_with_a_content_id_is_refused_at_start() -> None:
+    with pytest.raises(ValidationError, match="lithium_battery_service_code"):
+        settings_for_account(lithium_battery_service_code="HB")

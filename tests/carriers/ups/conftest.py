@@ -74,7 +74,10 @@ def settings(fake: FakeUps) -> UpsSettings:
 
 
 @pytest.fixture
-def adapter(settings: UpsSettings, session: aiohttp.ClientSession, clock: ManualClock) -> UpsAdapter:
+async def adapter(
+    settings: UpsSettings, session: aiohttp.ClientSession, clock: ManualClock
+) -> AsyncIterator[UpsAdapter]:
     built = PLUGIN.factory(settings, CarrierContext(session=session, clock=clock, sleep=_no_sleep))
     assert isinstance(built, UpsAdapter)
-    return built
+    yield built
+    await built.aclose()  # Track Alert subscriptions under way end before the session does

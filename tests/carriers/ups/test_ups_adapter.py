@@ -261,6 +261,19 @@ async def test_return_label_is_a_print_return_label_with_a_gif(
     assert all(is_valid_1z(number) for number in booking.tracking_numbers)
 
 
+async def test_a_notebooks_return_declares_its_battery_and_ups_accepts_it(
+    adapter: UpsAdapter, fake: FakeUps, clock: ManualClock
+) -> None:
+    request = shipment_request("PRL-LI", clock.now().date(), is_return=True)
+    notebook = request.parcels[0].model_copy(update={"contains_lithium_battery": True})
+    booking = await adapter.create_shipment(request.model_copy(update={"parcels": (notebook,)}))
+    sent = fake.last_bodies["create_shipment"]["ShipmentRequest"]
+    assert sent["Request"]["SubVersion"] == "1701"
+    (hazmat,) = sent["Shipment"]["Package"][0]["PackageServiceOptions"]["HazMat"]
+    assert (hazmat["IDNumber"], hazmat["PackagingInstructionCode"], hazmat["RegulationSet"]) == ("UN3481", "967", "ADR")
+    assert booking.tracking_numbers and fake.schema_violations == []
+
+
 async def test_every_shipment_post_gets_a_new_tracking_number(adapter: UpsAdapter, clock: ManualClock) -> None:
     first = await adapter.create_shipment(shipment_request("NEW-1", clock.now().date()))
     second = await adapter.create_shipment(shipment_request("NEW-1", clock.now().date()))
@@ -437,3 +450,57 @@ async def test_an_address_outside_latin_1_reaches_ups_transliterated(
     await adapter.schedule_pickup(pickup_request("LATIN-1", clock.now().date(), address=polish))
     sent = fake.last_bodies["schedule_pickup"]["PickupCreationRequest"]["PickupAddress"]
     assert sent["City"] == "Lódz" and sent["AddressLine"] == ["ul. Swietego Ducha 3"]
+
+
+# -- Track Alert subscriptions ---------------------------------------------------------------------------
+
+
+async def test_a_new_shipments_numbers_are_subscribed_to_track_alert(
+    adapter: UpsAdapter, fake: FakeUps, clock: ManualClock
+) -> None:
+    booking = await adapter.create_shipment(shipment_request("TA-1", clock.now().date()))
+    await adapter.subscriptions_settled()
+    sent = fake.last_bodies["subscribe"]
+    assert sent == {"locale": "en_US", "countryCode": "FR", "trackingNumberList": list(booking.tracking_numbers)}
+    assert set(fake.subscriptions) == set(booking.tracking_numbers)
+    assert all(until == clock.now() + timedelta(days=14) for until in fake.subscriptions.values())
+
+
+async def test_without_a_push_credential_nothing_is_subscribed(
+    settings: UpsSettings, session: aiohttp.ClientSession, fake: FakeUps, clock: ManualClock
+) -> None:
+    quiet = PLUGIN.factory(
+        settings.model_copy(update={"webhook_credential": None}),
+        CarrierContext(session=session, clock=clock, sleep=_no_sleep),
+    )
+    assert isinstance(quiet, UpsAdapter)
+    await quiet.create_shipment(shipment_request("TA-2", clock.now().date()))
+    await quiet.subscriptions_settled()
+    await quiet.aclose()
+    assert fake.calls["subscribe"] == 0 and fake.subscriptions == {}
+
+
+async def test_a_failed_subscription_leaves_the_booking_made_and_the_numbers_polled(
+    adapter: UpsAdapter, fake: FakeUps, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.inject("subscribe", Fault("unavailable_html"))
+    booking = await adapter.create_shipment(shipment_request("TA-3", clock.now().date()))
+    await adapter.subscriptions_settled()
+    assert booking.tracking_numbers and fake.subscriptions == {}
+    assert "Track Alert subscription failed" in caplog.text
+
+
+async def test_numbers_ups_refuses_are_reported(adapter: UpsAdapter, fake: FakeUps, clock: ManualClock) -> None:
+    booking = await adapter.create_shipment(shipment_request("TA-4", clock.now().date()))
+    await adapter.subscriptions_settled()
+    refused = await adapter.subscribe([*booking.tracking_numbers, "1ZZZZZZZ9999999999"])
+    assert refused == ["1ZZZZZZZ9999999999"]
+
+
+async def test_more_than_a_hundred_numbers_go_in_several_requests(
+    adapter: UpsAdapter, fake: FakeUps, clock: ManualClock
+) -> None:
+    numbers = [f"1ZA1B2C3{n:010d}" for n in range(150)]
+    refused = await adapter.subscribe(numbers)
+    assert refused == numbers  # none issued by this fake, and none left out
+    assert fake.calls["subscribe"] == 2

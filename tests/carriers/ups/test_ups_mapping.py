@@ -227,3 +227,42 @@ def test_text_outside_latin_1_is_transliterated_for_ups_and_latin_1_is_kept() ->
     assert mapping.latin1("Łódź, ul. Świętego Ducha") == "Lódz, ul. Swietego Ducha"  # ó is Latin-1: kept
     assert mapping.latin1("45 rue d'Orléans, Sœur Müller") == "45 rue d'Orléans, Soeur Müller"
     assert mapping.latin1("Ελλάδα") == "Ellada"
+
+
+@pytest.mark.parametrize(("regulation_set", "mode"), [("ADR", "Ground"), ("IATA", "PAX")])
+def test_a_notebooks_battery_is_declared_as_lithium_ion_contained_in_equipment(
+    ups_specs: None, regulation_set: str, mode: str
+) -> None:
+    settings = SETTINGS.model_copy(update={"lithium_battery_regulation_set": regulation_set})
+    notebook = Parcel(weight_kg=Decimal("3.2"), length_cm=45, width_cm=35, height_cm=12, contains_lithium_battery=True)
+    screen = Parcel(weight_kg=Decimal("6"), length_cm=60, width_cm=40, height_cm=15)
+    for is_return in (False, True):
+        request = shipment_request("LI-1", date(2025, 3, 3), is_return=is_return).model_copy(
+            update={"parcels": (notebook, screen)}
+        )
+        ship = mapping.ship_request(request, settings)
+        assert SchemaValidators().errors("shipping", "SHIPRequestWrapper", ship) == []
+        assert ship["ShipmentRequest"]["Request"]["SubVersion"] == "1701"  # where UPS reads LR
+        with_battery, without = ship["ShipmentRequest"]["Shipment"]["Package"]
+        assert with_battery["PackageServiceOptions"]["HazMat"] == [
+            {
+                "IDNumber": "UN3481",
+                "ProperShippingName": "Lithium ion batteries contained in equipment",
+                "ClassDivisionNumber": "9",
+                "PackagingInstructionCode": "967",
+                "CommodityRegulatedLevelCode": "LR",
+                "RegulationSet": regulation_set,
+                "TransportationMode": mode,
+            }
+        ]
+        assert "PackageServiceOptions" not in without
+
+
+def test_no_battery_or_a_programme_that_does_not_declare_it_sends_no_hazmat() -> None:
+    notebook = Parcel(weight_kg=Decimal("3.2"), length_cm=45, width_cm=35, height_cm=12, contains_lithium_battery=True)
+    request = shipment_request("LI-2", date(2025, 3, 3)).model_copy(update={"parcels": (notebook,)})
+    undeclared = SETTINGS.model_copy(update={"lithium_battery_regulation_set": None})
+    plain = request.model_copy(update={"parcels": (notebook.model_copy(update={"contains_lithium_battery": False}),)})
+    for ship in (mapping.ship_request(request, undeclared), mapping.ship_request(plain, SETTINGS)):
+        assert "SubVersion" not in ship["ShipmentRequest"]["Request"]
+        assert all("PackageServiceOptions" not in p for p in ship["ShipmentRequest"]["Shipment"]["Package"])
