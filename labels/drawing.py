@@ -128,11 +128,24 @@ def _bars(element: Bars) -> bytes:
 
 
 def _image(slot: ImageSlot, placement: ImagePlacement) -> bytes:
+    """The carrier's label scaled to fit `slot`, centred; a landscape label in a portrait slot is turned a
+    quarter clockwise first. UPS issues its GIF labels that way (the 4×6 label lying on its left side, to
+    be turned before printing): shown as issued, it would print a third of its size, sideways."""
     name, width, height, is_form = placement
     box = slot.box
-    scale = min(box.width / width, box.height / height)
-    x = box.x + (box.width - width * scale) / 2
-    y = box.y + (box.height - height * scale) / 2
+    turned = width > height and box.height > box.width
+    shown_width, shown_height = (height, width) if turned else (width, height)
+    scale = min(box.width / shown_width, box.height / shown_height)
+    x = box.x + (box.width - shown_width * scale) / 2
+    y = box.y + (box.height - shown_height * scale) / 2
     # An image fills the unit square; a form XObject is drawn in its own point units.
     sx, sy = (scale, scale) if is_form else (width * scale, height * scale)
+    if turned:  # (u, v) -> (x + sy * v, y + width * scale - sx * u): a quarter turn clockwise
+        return b"q 0 %s %s 0 %s %s cm /%s Do Q" % (
+            precise(-sx),
+            precise(sy),
+            precise(x),
+            precise(y + width * scale),
+            name,
+        )
     return b"q %s 0 0 %s %s %s cm /%s Do Q" % (precise(sx), precise(sy), precise(x), precise(y), name)

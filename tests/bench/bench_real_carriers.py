@@ -159,7 +159,6 @@ async def fake_ups_process(latency_s: float) -> AsyncIterator[tuple[str, str]]:
         "--account-number",
         UPS_SHIPPER,
         "--quiet",
-        "--landscape-labels",  # UPS's GIF labels as issued: about 13 KB
         stdout=asyncio.subprocess.PIPE,
         cwd=str(REPOSITORY),
     )

@@ -283,7 +283,7 @@ class FakeUps:
         self.labels_recovered = 0
         self.subscriptions: dict[str, datetime] = {}  # Track Alert: tracking number -> when its 14 days end
         self.latency_s = 0.0  # added to every answer, the token's included
-        self.landscape_labels = False  # GIF labels turned a quarter, as UPS issues them
+        self.landscape_labels = True  # GIF labels lying on their side, as UPS issues them (False: upright)
         self._serial = itertools.count(1)
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -1020,7 +1020,7 @@ class FakeUps:
 
 
 async def _serve(
-    port: int, latency_s: float = 0.0, account_number: str = "A1B2C3", *, landscape_labels: bool = False
+    port: int, latency_s: float = 0.0, account_number: str = "A1B2C3", *, landscape_labels: bool = True
 ) -> None:
     fake = FakeUps(account_number=account_number)
     fake.latency_s = latency_s
@@ -1040,7 +1040,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--account-number", default="A1B2C3", help="the shipper number the fake expects")
     parser.add_argument("--quiet", action="store_true", help="log warnings only")
     parser.add_argument(
-        "--landscape-labels", action="store_true", help="GIF labels turned a quarter, as UPS issues them (~13 KB)"
+        "--upright-labels", action="store_true", help="GIF labels upright (UPS issues them lying on their side)"
     )
     args = parser.parse_args(argv)
     if not specs_available():
@@ -1048,7 +1048,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
-            _serve(args.port, args.latency_ms / 1000, args.account_number, landscape_labels=args.landscape_labels)
+            _serve(args.port, args.latency_ms / 1000, args.account_number, landscape_labels=not args.upright_labels)
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 from PIL import Image
@@ -88,3 +89,26 @@ def test_unreadable_carrier_label_is_a_render_error(content_type: str) -> None:
 
     with pytest.raises(CarrierLabelError):
         render_label(label, "4x6")
+
+
+@pytest.mark.parametrize("page_format", ["4x6", "a4"])
+def test_a_landscape_carrier_label_is_turned_upright_to_fill_its_slot(page_format: str) -> None:
+    # UPS issues its GIF labels lying on their left side; shown as issued they would print small and sideways.
+    upright = Image.open(io.BytesIO(_raster_label("GIF", mode="P")))
+    lying = io.BytesIO()
+    upright.transpose(Image.Transpose.ROTATE_90).save(lying, format="GIF")
+    pages = {}
+    for name, data in (("upright", _raster_label("GIF", mode="P")), ("lying", lying.getvalue())):
+        label = description(carrier_label=CarrierLabelImage(content_type="image/gif", data=data))
+        document = pdfium.PdfDocument(render_label(label, page_format))
+        try:
+            image = document[0].render(scale=203 / 72, grayscale=True).to_pil()
+        finally:
+            document.close()
+        (found,) = [b for b in zxingcpp.read_barcodes(image) if b.format == zxingcpp.BarcodeFormat.Code128]
+        pages[name] = found
+
+    assert pages["lying"].text == CARRIER_TRACKING
+    assert pages["lying"].orientation == pages["upright"].orientation == 0  # bars upright, as printed
+    width = pages["lying"].position.top_right.x - pages["lying"].position.top_left.x
+    assert width == pytest.approx(pages["upright"].position.top_right.x - pages["upright"].position.top_left.x, abs=3)
