@@ -12,6 +12,7 @@ from reportlab.graphics.barcode.code128 import Code128
 from reportlab.pdfgen.canvas import Canvas
 
 from labels import CarrierLabelError, CarrierLabelImage, render_label
+from labels.pages import PageFormat
 from tests.labels.label_builders import description
 from tests.labels.pdf_reading import scan
 
@@ -92,7 +93,7 @@ def test_unreadable_carrier_label_is_a_render_error(content_type: str) -> None:
 
 
 @pytest.mark.parametrize("page_format", ["4x6", "a4"])
-def test_a_landscape_carrier_label_is_turned_upright_to_fill_its_slot(page_format: str) -> None:
+def test_a_landscape_carrier_label_is_turned_upright_to_fill_its_slot(page_format: PageFormat) -> None:
     # UPS issues its GIF labels lying on their left side; shown as issued they would print small and sideways.
     upright = Image.open(io.BytesIO(_raster_label("GIF", mode="P")))
     lying = io.BytesIO()
