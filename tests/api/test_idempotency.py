@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,13 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from carriers.resilience import ResilientCarrier
 from carriers.sim.adapter import SimCarrier
-from logistics.api.idempotency import ANSWER_COPY_TASK
+from logistics.api.idempotency import ANSWER_COPY_TASK, KEY_SYNTAX
 from logistics.services.ports import IdempotencyRecord
 from logistics.storage.sqlite_store import SqliteStore, SqliteTransaction
 from tests.support.journeys import PARIS_SITE, repair_request
+from tests.support.openapi import spec
 from tests.support.service import Service, running_service
 from tests.support.snapshot import database_digest
 
@@ -112,6 +116,42 @@ async def test_malformed_key_is_refused(service: Service) -> None:
         headers={"Idempotency-Key": "x" * 256},
     )
     assert status == 400 and problem["code"] == "idempotency.bad_key"
+
+
+async def test_a_key_with_spaces_inside_is_a_key_like_any_other(service: Service) -> None:
+    headers = {"Idempotency-Key": 'case C-IDEM-18, attempt "1"'}
+    body = repair_request(PARIS_SITE, "C-IDEM-18")
+    status, first, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    assert status == 201
+    status, again, response = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    assert status == 201 and response.headers["Idempotent-Replayed"] == "true"
+    assert again["repair"]["id"] == first["repair"]["id"]
+
+
+@pytest.mark.parametrize("key", ["caf\xe9", "tab\there", "no\xa0break", "x" * 256])
+async def test_a_key_outside_printable_ascii_is_refused(service: Service, key: str) -> None:
+    status, problem, _ = await service.call(
+        "POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-IDEM-19"), headers={"Idempotency-Key": key}
+    )
+    assert status == 400 and problem["code"] == "idempotency.bad_key"
+    status, _, _ = await service.call("GET", "/v1/repairs?case_id=C-IDEM-19")
+    assert status == 200
+
+
+def _spec_key_pattern() -> str:
+    pattern: str = spec()["components"]["parameters"]["IdempotencyKey"]["schema"]["pattern"]
+    return pattern
+
+
+@given(st.from_regex(_spec_key_pattern(), fullmatch=True).filter(lambda key: len(key) <= 255))
+def test_every_key_the_spec_allows_the_server_takes(key: str) -> None:
+    assert KEY_SYNTAX.fullmatch(key)
+
+
+@given(st.text(st.characters(max_codepoint=0x17F), max_size=300))
+def test_every_key_the_server_takes_the_spec_allows(key: str) -> None:
+    if KEY_SYNTAX.fullmatch(key):
+        assert re.fullmatch(_spec_key_pattern(), key) and len(key) <= 255
 
 
 async def test_a_request_rerun_after_its_answer_was_lost_finds_its_repair(service: Service) -> None:
