@@ -33,6 +33,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy logistics carriers labels tests
+	$(BIN)/lint-imports
 
 ## the API fuzzed against openapi.yaml (also part of `make test`)
 fuzz: $(TEST_STAMP)
@@ -50,4 +51,4 @@ migrate: $(STAMP)
 	$(BIN)/logistics migrate
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache
