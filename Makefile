@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint fuzz bench demo migrate clean
+.PHONY: run test check lint fuzz bench demo migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: $(STAMP)
 ## lint, type-check and run every test (what CI runs)
 test: $(TEST_STAMP) lint
 	$(BIN)/pytest -q
+
+## the everyday loop: lint and every test but the slow ones (the SIGKILL crash test); CI runs `make test`
+check: $(TEST_STAMP) lint
+	$(BIN)/pytest -q -m "not slow"
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
