@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from carriers.testing import EXAMPLE_START, ManualClock
+from carriers.testing import EXAMPLE_START
 from logistics.storage.database import Database
 from logistics.storage.sqlite_store import SqliteStore
+from tests.support.clock import ManualClock
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carriers import TrackingEvent, TrackingStatus
-from carriers.testing import EXAMPLE_START, ManualClock
+from carriers.testing import EXAMPLE_START
 from logistics.api.views import custody_view
 from logistics.domain.journey import JourneyState, LegDirection, LegMethod, LegStatus, custodian
 from logistics.domain.model import Leg, ReceiptCheck
@@ -33,6 +33,7 @@ from logistics.services.tracking import Tracking
 from logistics.services.turnaround import TurnaroundWatch
 from logistics.storage.database import Database
 from logistics.storage.sqlite_store import SqliteStore
+from tests.support.clock import ManualClock
 from tests.tracking.tracking_builders import build_repair, event
 
 PARIS = calendar_for("FR", None, "Europe/Paris")

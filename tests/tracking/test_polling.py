@@ -21,12 +21,12 @@ from carriers import (
     TrackingResult,
     TrackingStatus,
 )
-from carriers.testing import ManualClock
 from logistics.config import PollingSettings
 from logistics.domain.journey import JourneyState, LegStatus
 from logistics.services.polling import Poller
 from logistics.services.tracking import Tracking
 from logistics.storage.sqlite_store import SqliteStore
+from tests.support.clock import ManualClock
 from tests.tracking.tracking_builders import build_repair, event
 
 

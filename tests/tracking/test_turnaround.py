@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from carriers.testing import ManualClock
 from logistics.domain.journey import JourneyState
 from logistics.domain.routing import TurnaroundTargets, calendar_for
 from logistics.domain.turnaround import BusinessDays, Segment, TurnaroundStatus, read_turnaround
 from logistics.services.turnaround import TurnaroundWatch, site_and_centre
 from logistics.storage.sqlite_store import SqliteStore
+from tests.support.clock import ManualClock
 from tests.tracking.tracking_builders import build_repair
 
 TARGETS = TurnaroundTargets(

@@ -16,7 +16,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from carriers.testing import ManualClock
 from logistics.config import WebhookSettings
 from logistics.domain.journey import Actor, LegDirection
 from logistics.domain.model import Change
@@ -24,6 +23,7 @@ from logistics.services.notifications import record
 from logistics.services.webhook_delivery import WebhookDelivery, backoff_s
 from logistics.storage.database import Database
 from logistics.storage.sqlite_store import SqliteStore
+from tests.support.clock import ManualClock
 from tests.tracking.tracking_builders import WEBHOOK_SECRET, Receiver, build_repair
 
 
