@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from carriers.resilience import ResilientCarrier
 from carriers.sim.adapter import SimCarrier
 from logistics.api.idempotency import ANSWER_COPY_TASK, KEY_SYNTAX
-from logistics.services.ports import IdempotencyRecord
+from logistics.services.ports import IdempotencyRecord, RepairFilter
 from logistics.storage.sqlite_store import SqliteStore, SqliteTransaction
 from tests.support.journeys import PARIS_SITE, repair_request
 from tests.support.openapi import spec
@@ -31,6 +31,11 @@ def _sim(service: Service) -> SimCarrier:
     wrapped = service.services.carriers["sim"]
     assert isinstance(wrapped, ResilientCarrier) and isinstance(wrapped.adapter, SimCarrier)
     return wrapped.adapter
+
+
+async def _repairs(service: Service) -> list[str]:
+    """The ids of every repair stored, through the storage port."""
+    return [r.id for r in (await service.services.store.reader().list_repairs(RepairFilter(), 1000, None)).items]
 
 
 def _same_answer(replayed: dict[str, Any], first: dict[str, Any]) -> bool:
@@ -57,11 +62,11 @@ async def test_fifty_concurrent_duplicates_make_one_repair_and_one_booking(servi
     assert len(ids) == 1
     replayed = [r.headers.get("Idempotent-Replayed") for _, _, r in answers]
     assert replayed.count("true") == 49
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        assert conn.execute("SELECT count(*) FROM repairs").fetchone() == (1,)
-        assert conn.execute("SELECT count(*) FROM booking_intents WHERE operation = 'create_shipment'").fetchone() == (
-            1,
-        )
+    (stored,) = await _repairs(service)
+    shipments = [
+        i for i in await service.services.store.reader().intents_for(stored) if i.operation == "create_shipment"
+    ]
+    assert len(shipments) == 1
     sim = _sim(service)
     repair_id = ids.pop()
     assert len(sim.shipments_for(f"{repair_id}-in")) == 1
@@ -169,8 +174,7 @@ async def test_a_request_rerun_after_its_answer_was_lost_finds_its_repair(servic
     assert status == 201
     assert again["repair"]["id"] == first["repair"]["id"]
     assert again["customer_label"]["url"] != first["customer_label"]["url"]  # a new link; both work
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        assert conn.execute("SELECT count(*) FROM repairs").fetchone() == (1,)
+    assert len(await _repairs(service)) == 1
     sim = _sim(service)
     assert len(sim.shipments_for(f"{first['repair']['id']}-in")) == 1
 
@@ -264,8 +268,7 @@ async def test_answers_are_forgotten_after_the_retention_and_a_late_retry_acts_o
     status, again, response = await service.call("POST", "/v1/repairs", json=body, headers=headers)
     assert status == 201 and "Idempotent-Replayed" not in response.headers
     assert again["repair"]["id"] == first["repair"]["id"]
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        assert conn.execute("SELECT count(*) FROM repairs").fetchone() == (2,)
+    assert len(await _repairs(service)) == 2
     assert len(_sim(service).shipments_for(f"{first['repair']['id']}-in")) == 1
     assert fresh["repair"]["id"] != first["repair"]["id"]
     # ... and reused for another case: refused, never answered with the first case's repair.

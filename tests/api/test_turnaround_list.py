@@ -3,8 +3,6 @@ at risk or breached for a centre or a region shows it."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from tests.support.journeys import PARIS_SITE, repair_request
 from tests.support.service import Service
 
@@ -40,10 +38,10 @@ async def test_at_risk_then_breached_at_the_centre(service: Service) -> None:
     await watch.evaluate()
     _, repair, _ = await service.call("GET", f"/v1/repairs/{repair_id}")
     assert repair["turnaround_status"] == "breached"
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        transitions = conn.execute(
-            "SELECT json_extract(payload, '$.turnaround_status') FROM notifications"
-            " WHERE repair_id = ? AND type = 'repair.turnaround_changed' ORDER BY seq",
-            (repair_id,),
-        ).fetchall()
-    assert transitions == [("at_risk",), ("breached",)]  # once per transition
+    queued = [e.notification for e in await service.services.store.reader().notification_feed(0, 1000)]
+    transitions = [
+        n.payload["turnaround_status"]
+        for n in sorted(queued, key=lambda n: n.seq)
+        if n.repair_id == repair_id and n.type == "repair.turnaround_changed"
+    ]
+    assert transitions == ["at_risk", "breached"]  # once per transition
