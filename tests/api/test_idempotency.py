@@ -9,6 +9,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -168,8 +169,8 @@ async def test_a_request_rerun_after_its_answer_was_lost_finds_its_repair(servic
     assert status == 201
     await service.services.idempotency.drain()  # the answer's copy is stored: what follows sees it
     # What a crash between the repair's commit and the answer's leaves behind: no answer under the key.
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        conn.execute("DELETE FROM idempotency_keys WHERE key = 'lost-answer'")
+    async with service.services.store.transaction() as tx:  # the only answer stored so far
+        assert await tx.forget_idempotency(service.clock.now() + timedelta(seconds=1), 100) == 1
     status, again, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
     assert status == 201
     assert again["repair"]["id"] == first["repair"]["id"]
