@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint fuzz bench demo migrate clean
+.PHONY: run test check lint fuzz bench demo migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,15 @@ run: $(STAMP)
 test: $(TEST_STAMP) lint
 	$(BIN)/pytest -q
 
+## the everyday loop: lint and every test but the slow ones (the SIGKILL crash test); CI runs `make test`
+check: $(TEST_STAMP) lint
+	$(BIN)/pytest -q -m "not slow"
+
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy logistics carriers labels tests
+	$(BIN)/lint-imports
 
 ## the API fuzzed against openapi.yaml (also part of `make test`)
 fuzz: $(TEST_STAMP)
@@ -50,4 +55,4 @@ migrate: $(STAMP)
 	$(BIN)/logistics migrate
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache

@@ -1,4 +1,4 @@
-"""Test support for carrier adapters: the contract every adapter passes, clocks and example requests.
+"""Test support for carrier adapters: the contract every adapter passes, a loop clock and example requests.
 
 ``CarrierContract`` is a pytest base class. An adapter's test module subclasses it once (the class name must
 start with ``Test`` so pytest collects it) and provides the hooks listed in its docstring; every test here
@@ -100,32 +100,6 @@ def example_shipment_request(
         ship_date=ship_date,
         is_return=is_return,
     )
-
-
-class ManualClock:
-    """A ``Clock`` that only moves when told to. Returns aware UTC datetimes."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        start = start or EXAMPLE_START
-        if start.tzinfo is None:
-            raise ValueError("start must be timezone-aware")
-        self._now = start.astimezone(UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, seconds: float = 0.0, **delta: float) -> datetime:
-        """Move forward by ``seconds`` (plus any ``timedelta`` keyword arguments); returns the new now."""
-        step = timedelta(seconds=seconds, **delta)
-        if step < timedelta(0):
-            raise ValueError("a clock does not go backwards")
-        self._now += step
-        return self._now
-
-    def set(self, instant: datetime) -> None:
-        if instant.tzinfo is None:
-            raise ValueError("instant must be timezone-aware")
-        self._now = instant.astimezone(UTC)
 
 
 class LoopClock:

@@ -45,6 +45,7 @@ from logistics.services.housekeeping import Housekeeping
 from logistics.services.label_documents import LabelDocuments
 from logistics.services.label_links import SealedTokens
 from logistics.services.notification_log import NotificationLog
+from logistics.services.outboxes import Outboxes
 from logistics.services.polling import Poller
 from logistics.services.repairs import Repairs
 from logistics.services.routing import CoverageInService, Routing
@@ -222,6 +223,7 @@ def _service_context(
                 ),
                 notification_log=NotificationLog(store, clock),
                 customer_labels=CustomerLabels(store, clock, link_ttl=ttl),
+                outboxes=Outboxes(store.reader()),
             )
             app[SERVICES] = services
             # Bookings that failed on our own configuration (credentials refused, a carrier not enabled) are

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from logistics.domain.routing import Coverage
 
 logger = logging.getLogger(__name__)
+DEV_KEYS = "var/dev-api-keys.json"
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (CPython's default: 700)
 
 
@@ -245,12 +246,19 @@ def carriers_check(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
+    from logistics.config import Settings
     from logistics.demo import read_keys, run_demo
 
-    keys = read_keys(Path(args.keys))
+    base_url, keys_path = args.base_url, args.keys
+    if base_url is None or keys_path is None:  # those of the server ``logistics serve`` runs with these settings
+        settings = _settings()
+        assert isinstance(settings, Settings)
+        base_url = base_url or settings.local_url
+        keys_path = keys_path or settings.dev_keys_path or DEV_KEYS
+    keys = read_keys(Path(keys_path))
     if keys is None:
         return 2
-    return asyncio.run(run_demo(args.base_url, keys))
+    return asyncio.run(run_demo(base_url, keys))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -261,8 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="serve the API (the default)").set_defaults(func=serve)
     sub.add_parser("migrate", help="create or upgrade the database").set_defaults(func=migrate)
     demo_parser = sub.add_parser("demo", help="drive one journey of each method against a running server")
-    demo_parser.add_argument("--base-url", default="http://127.0.0.1:8080")
-    demo_parser.add_argument("--keys", default="var/dev-api-keys.json", help="the development keys file")
+    demo_parser.add_argument(
+        "--base-url", default=None, help="the server's URL; by default the address the settings make it listen on"
+    )
+    demo_parser.add_argument("--keys", default=None, help="the development keys file; by default the settings' one")
     demo_parser.set_defaults(func=demo)
     coverage = sub.add_parser("coverage", help="coverage files").add_subparsers(dest="coverage_command", required=True)
     check = coverage.add_parser("check", help="validate a coverage file and list every problem")

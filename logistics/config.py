@@ -27,6 +27,8 @@ from logistics.services.carrier_requests import ITEM_WEIGHTS_KG, OWN_BOX_CM, Pac
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+# Listening on every interface, the service is reached from its own machine on the loopback.
+WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104
 
 
 def _development_carriers() -> dict[str, dict[str, Any]]:
@@ -160,7 +162,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_base_url: str = Field(
-        default="http://127.0.0.1:8080", description="where customers reach the service; used in label links"
+        default="",
+        description="where customers reach the service; used in label links (when unset: http://<host>:<port>)",
     )
     database_path: Path = Path("var/logistics.db")
     coverage_path: Path | None = Field(default=None, description="coverage file; the sample when absent")
@@ -231,9 +234,24 @@ class Settings(BaseSettings):
             )
         return self
 
+    @property
+    def local_url(self) -> str:
+        """Where this machine reaches the API: the address it listens on, a wildcard read as the loopback."""
+        host = WILDCARD_HOSTS.get(self.host, self.host)
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    @model_validator(mode="after")
+    def _links_follow_the_listener(self) -> Settings:
+        # Unset, the public URL is the listening address, so that a port changed alone changes the links too.
+        if not self.public_base_url:
+            self.public_base_url = self.local_url
+        return self
+
     @field_validator("public_base_url")
     @classmethod
     def _an_http_url(cls, value: str) -> str:
+        if not value.strip():
+            return ""  # unset: the listening address (``_links_follow_the_listener``)
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
             raise ValueError("must be an http(s) URL with a host and no query, e.g. https://logistics.example.com")

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from logistics.services.ports import Store
 from tests.support.clock import ManualClock
 from tests.support.service import Service, running_service
+from tests.support.stores import STORES, open_store
 
 # Deterministic property tests everywhere: the same examples on every run and every machine.
 hypothesis_settings.register_profile("deterministic", derandomize=True, deadline=None, print_blob=True)
@@ -31,6 +33,13 @@ def clock() -> ManualClock:
 async def service(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Service]:
     async with running_service(tmp_path, clock) as svc:
         yield svc
+
+
+@pytest.fixture(params=STORES)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """The storage port, once on each implementation (tests/support/stores.py): services behave the same."""
+    async with open_store(request.param, tmp_path) as opened:
+        yield opened
 
 
 # looptime 0.9 asks the event-loop policy for its loop before every test call; under pytest-asyncio 1.x there is

@@ -46,7 +46,10 @@ from logistics.services.ports import IdempotencyRecord, Store
 
 logger = logging.getLogger(__name__)
 
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# 1 to 255 printable ASCII characters, spaces inside allowed: what an sf-string of the IETF draft may hold,
+# taken as sent (a draft-style quoted key keeps its quotes and is a key of its own). HTTP strips the spaces
+# around a field value, so a key neither starts nor ends with one. openapi.yaml states the same pattern.
+KEY_SYNTAX = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$")
 WAIT_FOR = 30.0
 ANSWER_COPY_TASK = "idempotency:store-answer"
 """The name of the background task that stores an answer's copy (see ``Idempotency._store_answer``)."""
@@ -91,9 +94,9 @@ class Idempotency:
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return await compute()
-        if not _KEY.match(key):
+        if not KEY_SYNTAX.fullmatch(key):
             raise InvalidRequest(
-                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                "Idempotency-Key must be 1 to 255 printable ASCII characters, not starting or ending with a space",
                 code="idempotency.bad_key",
                 status=400,
                 fields=[{"name": "Idempotency-Key", "in": "header", "reason": "malformed"}],

@@ -128,7 +128,7 @@ async def health(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     require_operator_unless_public(request)
     svc = request.app[SERVICES]
-    depth = await svc.store.reader().outbox_depth()
+    depth = await svc.outboxes.depth()
     for outbox, count in depth.items():
         svc.metrics.outbox_depth.labels(outbox).set(count)
     return web.Response(body=generate_latest(svc.metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})

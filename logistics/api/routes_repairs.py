@@ -175,9 +175,7 @@ async def repair_history(request: web.Request) -> web.Response:
 async def repair_custody(request: web.Request) -> web.Response:
     require_case_system(request)
     svc = request.app[SERVICES]
-    repair = await svc.repairs.get(request.match_info["repair_id"])
-    entries = await svc.store.reader().history(repair.id)
-    events = await svc.store.reader().carrier_events(repair.id)
+    repair, entries, events = await svc.repairs.custody(request.match_info["repair_id"])
     centre = svc.routing.coverage.centres.get(repair.centre_id)
     rows = custody_view(
         repair,

@@ -17,6 +17,7 @@ from logistics.services.customer_links import CustomerLinks
 from logistics.services.housekeeping import Housekeeping
 from logistics.services.label_documents import LabelDocuments
 from logistics.services.notification_log import NotificationLog
+from logistics.services.outboxes import Outboxes
 from logistics.services.polling import Poller
 from logistics.services.ports import Store
 from logistics.services.repairs import Repairs
@@ -49,3 +50,4 @@ class ServiceSet:
     housekeeping: Housekeeping
     notification_log: NotificationLog
     customer_labels: CustomerLabels
+    outboxes: Outboxes

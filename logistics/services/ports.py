@@ -3,6 +3,12 @@
 
 A ``Transaction`` is a unit of work: everything written through it commits together when the block ends
 normally and rolls back otherwise. Reads outside a transaction go through ``Store.reader()``.
+
+The port is split by what it stores: the repair aggregate (``RepairQueries``, ``RepairWrites``), the two
+outboxes (``OutboxQueries``, ``OutboxWrites``) and the answers kept for replays (``AnswerQueries``,
+``AnswerWrites``). ``RepairReads`` and ``Transaction`` combine them; a store implements those, and a part
+of the service that needs less can ask for less. ``logistics.storage.memory_store`` implements the same
+port in memory, for service tests.
 """
 
 from __future__ import annotations
@@ -140,7 +146,9 @@ class Page:
     next_cursor: str | None
 
 
-class RepairReads(Protocol):
+class RepairQueries(Protocol):
+    """Reads of the repair aggregate: the repair and its legs, history, carrier events and labels."""
+
     async def get_repair(self, repair_id: str, centre_id: str | None = None) -> Repair | None:
         """The repair; with ``centre_id``, only if routed to that centre (else None, as for an unknown id)."""
 
@@ -157,7 +165,15 @@ class RepairReads(Protocol):
     async def label_link(self, token_hash: str) -> LabelLink | None: ...
     async def label_links_of(self, repair_id: str, leg: LegDirection) -> list[LabelLink]: ...
     async def carrier_label(self, repair_id: str, leg: LegDirection) -> tuple[str, bytes] | None: ...
-    async def idempotency(self, principal: str, key: str) -> IdempotencyRecord | None: ...
+    async def open_legs_to_poll(
+        self, carrier: str, now: datetime, limit: int
+    ) -> list[tuple[str, LegDirection, str]]: ...
+    async def repairs_in_progress(self, limit: int, after: str | None) -> list[Repair]: ...
+
+
+class OutboxQueries(Protocol):
+    """Reads of the two outboxes: carrier calls promised (booking intents) and notifications to deliver."""
+
     async def due_intents(self, now: datetime, limit: int) -> list[BookingIntent]: ...
     async def intent(self, reference: str) -> BookingIntent | None: ...
     async def intents_for(self, repair_id: str) -> list[BookingIntent]: ...
@@ -169,12 +185,8 @@ class RepairReads(Protocol):
     async def pickup_holders(self, carrier: str, confirmation: str) -> list[BookingIntent]:
         """The done pickup bookings the carrier confirmed under ``confirmation`` (a shared UPS PRN, say)."""
 
-    async def open_legs_to_poll(
-        self, carrier: str, now: datetime, limit: int
-    ) -> list[tuple[str, LegDirection, str]]: ...
     async def due_notifications(self, now: datetime, limit: int) -> list[Notification]: ...
     async def outbox_depth(self) -> dict[str, int]: ...
-    async def repairs_in_progress(self, limit: int, after: str | None) -> list[Repair]: ...
     async def deliverable_notifications(self, now: datetime, limit: int) -> list[Notification]:
         """Due notifications whose repair has no earlier one still waiting: delivery stays in order per repair."""
 
@@ -182,7 +194,19 @@ class RepairReads(Protocol):
         """Notifications queued after position ``after``, across repairs, in the order they were queued."""
 
 
-class Transaction(RepairReads, Protocol):
+class AnswerQueries(Protocol):
+    """Reads of the answers kept for ``Idempotency-Key`` replays."""
+
+    async def idempotency(self, principal: str, key: str) -> IdempotencyRecord | None: ...
+
+
+class RepairReads(RepairQueries, OutboxQueries, AnswerQueries, Protocol):
+    """Every read a store answers (``Store.reader()``, and a transaction's own reads)."""
+
+
+class RepairWrites(Protocol):
+    """Writes of the repair aggregate."""
+
     async def add_repair(self, repair: Repair, origin: str | None = None) -> None:
         """Insert a new repair; ``AlreadyStored`` if its id, or its origin when given, is taken."""
 
@@ -191,6 +215,21 @@ class Transaction(RepairReads, Protocol):
     async def append_histories(
         self, batches: Sequence[tuple[str, Sequence[Change]]], recorded_at: datetime
     ) -> dict[str, list[HistoryEntry]]: ...
+    async def save_carrier_label(self, repair_id: str, leg: LegDirection, content_type: str, data: bytes) -> None: ...
+    async def add_label_link(self, link: LabelLink) -> None: ...
+    async def revoke_label_links(self, repair_id: str, now: datetime, leg: LegDirection | None = None) -> int:
+        """Revoke the repair's live label links (of one leg when given); returns how many."""
+
+    async def schedule_poll(
+        self, repair_id: str, leg: LegDirection, next_poll_at: datetime | None, open_: bool
+    ) -> None: ...
+    async def add_carrier_events(self, events: Sequence[StoredCarrierEvent]) -> int:
+        """Store many carrier events at once, skipping those already stored; returns how many were new."""
+
+
+class OutboxWrites(Protocol):
+    """Writes of the two outboxes."""
+
     async def add_notifications(self, notifications: Sequence[Notification]) -> None: ...
     async def next_notification_seqs(self, repair_ids: Sequence[str]) -> dict[str, int]: ...
     async def add_intent(self, intent: BookingIntent) -> None: ...
@@ -208,17 +247,6 @@ class Transaction(RepairReads, Protocol):
         result: dict[str, Any] | None,
         now: datetime,
     ) -> None: ...
-    async def save_carrier_label(self, repair_id: str, leg: LegDirection, content_type: str, data: bytes) -> None: ...
-    async def add_label_link(self, link: LabelLink) -> None: ...
-    async def revoke_label_links(self, repair_id: str, now: datetime, leg: LegDirection | None = None) -> int:
-        """Revoke the repair's live label links (of one leg when given); returns how many."""
-
-    async def save_idempotency(self, record: IdempotencyRecord) -> None:
-        """Store the answer given under a key (replacing an unfinished record an older release left)."""
-
-    async def forget_idempotency(self, before: datetime, limit: int) -> int:
-        """Delete up to ``limit`` of the oldest answers stored before ``before``; returns how many."""
-
     async def mark_notification(
         self,
         notification_id: str,
@@ -235,11 +263,19 @@ class Transaction(RepairReads, Protocol):
         """Queue again, due now and retried from now, every notification of ``repair_id`` (any when None)
         queued in [since, until); delivered and abandoned ones included. Returns how many."""
 
-    async def schedule_poll(
-        self, repair_id: str, leg: LegDirection, next_poll_at: datetime | None, open_: bool
-    ) -> None: ...
-    async def add_carrier_events(self, events: Sequence[StoredCarrierEvent]) -> int:
-        """Store many carrier events at once, skipping those already stored; returns how many were new."""
+
+class AnswerWrites(Protocol):
+    """Writes of the answers kept for ``Idempotency-Key`` replays."""
+
+    async def save_idempotency(self, record: IdempotencyRecord) -> None:
+        """Store the answer given under a key (replacing an unfinished record an older release left)."""
+
+    async def forget_idempotency(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` of the oldest answers stored before ``before``; returns how many."""
+
+
+class Transaction(RepairReads, RepairWrites, OutboxWrites, AnswerWrites, Protocol):
+    """One unit of work over every aggregate: what a store implements."""
 
 
 class Store(Protocol):

@@ -31,7 +31,7 @@ from logistics.services import carrier_requests
 from logistics.services.bookings import Bookings, new_intent
 from logistics.services.label_links import new_link
 from logistics.services.notifications import record
-from logistics.services.ports import AlreadyStored, HistoryEntry, Page, RepairFilter, Store
+from logistics.services.ports import AlreadyStored, HistoryEntry, Page, RepairFilter, Store, StoredCarrierEvent
 from logistics.services.routing import Routing
 
 logger = logging.getLogger(__name__)
@@ -248,6 +248,12 @@ class Repairs:
     async def history(self, repair_id: str, centre_id: str | None = None) -> list[HistoryEntry]:
         await self.get(repair_id, centre_id)
         return await self._store.reader().history(repair_id)
+
+    async def custody(self, repair_id: str) -> tuple[Repair, list[HistoryEntry], list[StoredCarrierEvent]]:
+        """The repair, its history and its carriers' scans: what the custody view is drawn from."""
+        repair = await self.get(repair_id)
+        reader = self._store.reader()
+        return repair, await reader.history(repair.id), await reader.carrier_events(repair.id)
 
     async def cancel(self, repair_id: str, reason: str, source: str) -> Repair:
         now = self._clock.now()

@@ -1,4 +1,4 @@
-"""How values are written to storage: UTC instants as ISO-8601 text, documents as compressed JSON.
+"""How values are written to storage: UTC instants as ISO-8601 text, documents as compressed JSON, page cursors.
 
 JSON goes through orjson: compact and key-sorted like before, non-JSON values (datetimes included) still
 written as their ``str``, and several times faster than the standard library on the documents written with
@@ -20,6 +20,7 @@ from then on, the old one still read. This module is the one place that knows th
 
 from __future__ import annotations
 
+import base64
 import functools
 import zlib
 from datetime import UTC, datetime
@@ -177,3 +178,17 @@ DICTIONARY_1 = b"".join(
 )
 _DICTIONARIES = {zlib.adler32(DICTIONARY_1): DICTIONARY_1}
 _WRITTEN = DICTIONARY_1
+
+
+def page_cursor(value: str, repair_id: str) -> str:
+    """The opaque cursor of a page of repairs: the sort column's stored text and the id of the last one."""
+    return base64.urlsafe_b64encode(f"{value}|{repair_id}".encode()).decode().rstrip("=")
+
+
+def parse_page_cursor(cursor: str) -> tuple[str, str]:
+    padded = cursor + "=" * (-len(cursor) % 4)
+    try:
+        value, repair_id = base64.urlsafe_b64decode(padded).decode().split("|", 1)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("malformed cursor") from exc
+    return value, repair_id

@@ -104,8 +104,10 @@ async def on_connection_thread(conn: aiosqlite.Connection, work: Callable[[sqlit
     do beside it, a BEGIN that may wait for another process).
 
     aiosqlite has no public way to run a function of the handle on its thread, so this uses the queue its own
-    methods use (``Connection._execute``); a unit reads the handle itself as ``Connection._conn``. The check
-    at ``Database.open`` fails loudly if a future aiosqlite drops either.
+    methods use (``Connection._execute``); a unit reads the handle itself as ``Connection._conn``. So
+    ``pyproject.toml`` pins aiosqlite exactly, ``tests/integration/test_aiosqlite_private_api.py`` checks both
+    members' shape and meaning, and the check at ``Database.open`` fails loudly if an installed version lacks
+    either.
     """
     result: T = await conn._execute(lambda: work(conn._conn))  # type: ignore[no-untyped-call]
     return result

@@ -5,7 +5,6 @@ No business rules here: rows in, domain objects out.
 
 from __future__ import annotations
 
-import base64
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -36,7 +35,9 @@ from logistics.storage.codec import (
     instant,
     load_document,
     loads,
+    page_cursor,
     parse_instant,
+    parse_page_cursor,
 )
 from logistics.storage.database import Database, Unit
 
@@ -47,19 +48,6 @@ _HEADS = (
     "(SELECT max(seq) FROM history WHERE repair_id = r.id), (SELECT max(seq) FROM notifications WHERE repair_id = r.id)"
 )
 _TERMINAL = (JourneyState.DELIVERED.value, JourneyState.CANCELLED.value)
-
-
-def _cursor(created_at: str, repair_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{created_at}|{repair_id}".encode()).decode().rstrip("=")
-
-
-def _parse_cursor(cursor: str) -> tuple[str, str]:
-    padded = cursor + "=" * (-len(cursor) % 4)
-    try:
-        created_at, repair_id = base64.urlsafe_b64decode(padded).decode().split("|", 1)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError("malformed cursor") from exc
-    return created_at, repair_id
 
 
 def _marks(values: Sequence[object]) -> str:
@@ -151,7 +139,7 @@ class SqliteReads:
         newest_first = flt.sort.startswith("-")
         column = {"created_at": "created_at", "updated_at": "updated_at"}[flt.sort.removeprefix("-")]
         if cursor:
-            value, repair_id = _parse_cursor(cursor)
+            value, repair_id = parse_page_cursor(cursor)
             where.append(f"({column}, id) {'<' if newest_first else '>'} (?, ?)")
             params.extend((value, repair_id))
         sql = f"SELECT doc, {column}, id FROM repairs"  # noqa: S608 - a column name from the mapping above
@@ -161,7 +149,7 @@ class SqliteReads:
         sql += f" ORDER BY {column} {order}, id {order} LIMIT ?"
         rows = await self._all(sql, [*params, limit + 1])
         items = [Repair.model_validate_json(document_json(r[0])) for r in rows[:limit]]
-        next_cursor = _cursor(rows[limit - 1][1], rows[limit - 1][2]) if len(rows) > limit else None
+        next_cursor = page_cursor(rows[limit - 1][1], rows[limit - 1][2]) if len(rows) > limit else None
         return Page(items=items, next_cursor=next_cursor)
 
     async def history(self, repair_id: str) -> list[HistoryEntry]:

@@ -4,7 +4,6 @@ intent is never taken over while its first attempt may still reach the carrier."
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from carriers.resilience import ResilientCarrier
 from carriers.sim.adapter import SimCarrier
 from carriers.sim.settings import FaultStep
+from logistics.services.ports import RepairFilter
 from tests.support.clock import ManualClock
 from tests.support.journeys import PARIS_SITE, repair_request
 from tests.support.service import Service, running_service
@@ -35,10 +35,11 @@ def _sim(service: Service) -> SimCarrier:
     return wrapped.adapter
 
 
-def _shipment_references(service: Service) -> list[str]:
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        rows = conn.execute("SELECT reference FROM booking_intents WHERE operation = 'create_shipment'").fetchall()
-    return [reference for (reference,) in rows]
+async def _shipment_references(service: Service) -> list[str]:
+    reader = service.services.store.reader()
+    repairs = (await reader.list_repairs(RepairFilter(), 200, None)).items
+    intents = [i for repair in repairs for i in await reader.intents_for(repair.id)]
+    return [i.reference for i in intents if i.operation == "create_shipment"]
 
 
 async def test_a_create_that_queued_for_a_carrier_slot_is_never_booked_twice(service: Service) -> None:
@@ -62,5 +63,5 @@ async def test_a_create_that_queued_for_a_carrier_slot_is_never_booked_twice(ser
     await service.services.bookings.run_due()  # and the retries still due: each booked once, at most
 
     assert sorted(status for status, _, _ in answers) in ([201, 201, 201], [201, 201, 202])
-    booked = {reference: len(sim.shipments_for(reference)) for reference in _shipment_references(service)}
+    booked = {reference: len(sim.shipments_for(reference)) for reference in await _shipment_references(service)}
     assert len(booked) == 3 and set(booked.values()) == {1}, booked

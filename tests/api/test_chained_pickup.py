@@ -4,7 +4,6 @@ way the pickup can go wrong leaves the shipment recorded and the pickup booked o
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -34,12 +33,9 @@ def _sim(service: Service) -> SimCarrier:
     return wrapped.adapter
 
 
-def _intents(service: Service, repair_id: str) -> dict[str, tuple[str, int, str | None]]:
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        rows = conn.execute(
-            "SELECT reference, status, attempts, last_error FROM booking_intents WHERE repair_id = ?", (repair_id,)
-        ).fetchall()
-    return {reference: (status, attempts, error) for reference, status, attempts, error in rows}
+async def _intents(service: Service, repair_id: str) -> dict[str, tuple[str, int, str | None]]:
+    intents = await service.services.store.reader().intents_for(repair_id)
+    return {i.reference: (i.status, i.attempts, i.last_error) for i in intents}
 
 
 async def _create(service: Service, case_id: str) -> dict[str, Any]:
@@ -52,7 +48,7 @@ async def test_shipment_and_pickup_are_booked_and_recorded_in_order(service: Ser
     repair = await _create(service, "C-CHAIN-1")
     assert repair["inbound"]["status"] == "pickup_scheduled"
     assert repair["inbound"]["tracking_number"] and repair["inbound"]["pickup_confirmation"]
-    assert _intents(service, repair["id"]) == {
+    assert (await _intents(service, repair["id"])) == {
         f"{repair['id']}-in": ("done", 1, None),
         f"{repair['id']}-in-p1": ("done", 1, None),
     }
@@ -70,7 +66,7 @@ async def test_a_pickup_refused_for_good_flags_the_repair_and_keeps_the_shipment
     assert repair["inbound"]["tracking_number"]  # the shipment stands
     assert repair["inbound"]["pickup_confirmation"] is None
     assert [flag["code"] for flag in repair["flags"]] == ["booking.failed"]
-    intents = _intents(service, repair["id"])
+    intents = await _intents(service, repair["id"])
     assert intents[f"{repair['id']}-in"][0] == "done"
     assert intents[f"{repair['id']}-in-p1"][0] == "failed"
     assert _sim(service).pickups_for(f"{repair['id']}-in-p1") == []
@@ -83,7 +79,7 @@ async def test_a_pickup_whose_outcome_is_unknown_is_booked_once_by_the_worker(se
     repair = await _create(service, "C-CHAIN-3")
     reference = f"{repair['id']}-in-p1"
     assert repair["inbound"]["tracking_number"] and repair["inbound"]["pickup_confirmation"] is None
-    status, attempts, error = _intents(service, repair["id"])[reference]
+    status, attempts, error = (await _intents(service, repair["id"]))[reference]
     assert (status, attempts) == ("pending", 1) and error is not None
     service.clock.advance(minutes=15)
     assert await service.services.bookings.run_due() == 1
@@ -110,7 +106,7 @@ async def test_a_shipment_taken_over_looks_its_pickup_up_before_booking_it(servi
     _, after, _ = await service.call("GET", f"/v1/repairs/{repair['id']}")
     assert after["inbound"]["pickup_confirmation"] == booked_before.confirmation
     assert len(sim.pickups_for(f"{repair['id']}-in-p1")) == 1
-    assert _intents(service, repair["id"])[f"{repair['id']}-in-p1"][:2] == ("done", 2)
+    assert (await _intents(service, repair["id"]))[f"{repair['id']}-in-p1"][:2] == ("done", 2)
 
 
 async def test_a_repair_cancelled_while_its_pickup_is_booked_gets_both_bookings_undone(service: Service) -> None:
@@ -130,7 +126,7 @@ async def test_a_repair_cancelled_while_its_pickup_is_booked_gets_both_bookings_
     (pickup,) = [r for r in sim.store.state.pickups if r.booking.reference == f"{repair_id}-in-p1"]
     (shipment,) = [r for r in sim.store.state.shipments if r.booking.reference == f"{repair_id}-in"]
     assert pickup.cancelled_at is not None and shipment.voided_at is not None
-    assert _intents(service, repair_id)[f"{repair_id}-in-p1-x"][0] == "done"
+    assert (await _intents(service, repair_id))[f"{repair_id}-in-p1-x"][0] == "done"
 
 
 async def _died_after_chaining(service: Service, case_id: str) -> dict[str, Any]:
@@ -159,7 +155,7 @@ async def test_a_pickup_chained_before_a_crash_is_cancelled_when_the_repair_was_
     sim = _sim(service)
     (pickup,) = [r for r in sim.store.state.pickups if r.booking.reference == f"{repair['id']}-in-p1"]
     assert pickup.cancelled_at is not None
-    assert _intents(service, repair["id"])[f"{repair['id']}-in-p1-sweep"][0] == "done"
+    assert (await _intents(service, repair["id"]))[f"{repair['id']}-in-p1-sweep"][0] == "done"
 
 
 async def test_a_pickup_chained_before_a_crash_is_cancelled_when_the_repair_was_rescheduled(service: Service) -> None:
@@ -211,7 +207,7 @@ async def test_a_cancelled_repair_whose_shipment_awaits_a_retry_books_nothing(se
     sim.faults.extend([FaultStep(operation="create_shipment", kind="refused")])  # nothing reached the carrier
     repair = await _create(service, "C-CHAIN-CXL-1")
     reference = f"{repair['id']}-in"
-    assert _intents(service, repair["id"])[reference][:2] == ("pending", 1)
+    assert (await _intents(service, repair["id"]))[reference][:2] == ("pending", 1)
     service.clock.advance(minutes=15)  # the retry is due; the cancel runs what is due inline
     status, cancelled, _ = await service.call("POST", f"/v1/repairs/{repair['id']}/cancel", json={})
     assert status == 200 and cancelled["state"] == "cancelled"
@@ -219,7 +215,7 @@ async def test_a_cancelled_repair_whose_shipment_awaits_a_retry_books_nothing(se
     await service.services.bookings.run_due()
     assert sim.shipments_for(reference) == []
     assert [r.booking.reference for r in sim.store.state.pickups] == []
-    assert _intents(service, repair["id"])[reference][0] == "cancelled"
+    assert (await _intents(service, repair["id"]))[reference][0] == "cancelled"
 
 
 async def test_a_cancelled_repair_whose_shipment_was_booked_unseen_gets_it_voided(service: Service) -> None:
@@ -243,7 +239,7 @@ async def test_a_pickup_awaiting_a_retry_when_rescheduled_is_not_booked(service:
     sim.faults.extend([FaultStep(operation="schedule_pickup", kind="refused")])  # nothing reached the carrier
     repair = await _create(service, "C-CHAIN-RS-1")
     first = f"{repair['id']}-in-p1"
-    assert _intents(service, repair["id"])[first][:2] == ("pending", 1)
+    assert (await _intents(service, repair["id"]))[first][:2] == ("pending", 1)
     later = date.fromisoformat(repair["inbound"]["pickup"]["local_date"]) + timedelta(days=7)
     status, moved, _ = await service.call(
         "POST", f"/v1/repairs/{repair['id']}/reschedule", json={"preferred_date": later.isoformat()}
@@ -253,6 +249,6 @@ async def test_a_pickup_awaiting_a_retry_when_rescheduled_is_not_booked(service:
     while await service.services.bookings.run_due():
         pass
     assert sim.pickups_for(first) == []  # the old slot's pickup was never booked
-    assert _intents(service, repair["id"])[first][0] == "cancelled"
+    assert (await _intents(service, repair["id"]))[first][0] == "cancelled"
     _, after, _ = await service.call("GET", f"/v1/repairs/{repair['id']}")
     assert after["inbound"]["pickup_confirmation"] is not None  # the new slot's pickup was

@@ -5,20 +5,25 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from carriers.resilience import ResilientCarrier
 from carriers.sim.adapter import SimCarrier
-from logistics.api.idempotency import ANSWER_COPY_TASK
-from logistics.services.ports import IdempotencyRecord
+from logistics.api.idempotency import ANSWER_COPY_TASK, KEY_SYNTAX
+from logistics.services.ports import IdempotencyRecord, RepairFilter
 from logistics.storage.sqlite_store import SqliteStore, SqliteTransaction
 from tests.support.journeys import PARIS_SITE, repair_request
+from tests.support.openapi import spec
 from tests.support.service import Service, running_service
 from tests.support.snapshot import database_digest
 
@@ -27,6 +32,11 @@ def _sim(service: Service) -> SimCarrier:
     wrapped = service.services.carriers["sim"]
     assert isinstance(wrapped, ResilientCarrier) and isinstance(wrapped.adapter, SimCarrier)
     return wrapped.adapter
+
+
+async def _repairs(service: Service) -> list[str]:
+    """The ids of every repair stored, through the storage port."""
+    return [r.id for r in (await service.services.store.reader().list_repairs(RepairFilter(), 1000, None)).items]
 
 
 def _same_answer(replayed: dict[str, Any], first: dict[str, Any]) -> bool:
@@ -53,11 +63,11 @@ async def test_fifty_concurrent_duplicates_make_one_repair_and_one_booking(servi
     assert len(ids) == 1
     replayed = [r.headers.get("Idempotent-Replayed") for _, _, r in answers]
     assert replayed.count("true") == 49
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        assert conn.execute("SELECT count(*) FROM repairs").fetchone() == (1,)
-        assert conn.execute("SELECT count(*) FROM booking_intents WHERE operation = 'create_shipment'").fetchone() == (
-            1,
-        )
+    (stored,) = await _repairs(service)
+    shipments = [
+        i for i in await service.services.store.reader().intents_for(stored) if i.operation == "create_shipment"
+    ]
+    assert len(shipments) == 1
     sim = _sim(service)
     repair_id = ids.pop()
     assert len(sim.shipments_for(f"{repair_id}-in")) == 1
@@ -114,6 +124,42 @@ async def test_malformed_key_is_refused(service: Service) -> None:
     assert status == 400 and problem["code"] == "idempotency.bad_key"
 
 
+async def test_a_key_with_spaces_inside_is_a_key_like_any_other(service: Service) -> None:
+    headers = {"Idempotency-Key": 'case C-IDEM-18, attempt "1"'}
+    body = repair_request(PARIS_SITE, "C-IDEM-18")
+    status, first, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    assert status == 201
+    status, again, response = await service.call("POST", "/v1/repairs", json=body, headers=headers)
+    assert status == 201 and response.headers["Idempotent-Replayed"] == "true"
+    assert again["repair"]["id"] == first["repair"]["id"]
+
+
+@pytest.mark.parametrize("key", ["caf\xe9", "tab\there", "no\xa0break", "x" * 256])
+async def test_a_key_outside_printable_ascii_is_refused(service: Service, key: str) -> None:
+    status, problem, _ = await service.call(
+        "POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-IDEM-19"), headers={"Idempotency-Key": key}
+    )
+    assert status == 400 and problem["code"] == "idempotency.bad_key"
+    status, _, _ = await service.call("GET", "/v1/repairs?case_id=C-IDEM-19")
+    assert status == 200
+
+
+def _spec_key_pattern() -> str:
+    pattern: str = spec()["components"]["parameters"]["IdempotencyKey"]["schema"]["pattern"]
+    return pattern
+
+
+@given(st.from_regex(_spec_key_pattern(), fullmatch=True).filter(lambda key: len(key) <= 255))
+def test_every_key_the_spec_allows_the_server_takes(key: str) -> None:
+    assert KEY_SYNTAX.fullmatch(key)
+
+
+@given(st.text(st.characters(max_codepoint=0x17F), max_size=300))
+def test_every_key_the_server_takes_the_spec_allows(key: str) -> None:
+    if KEY_SYNTAX.fullmatch(key):
+        assert re.fullmatch(_spec_key_pattern(), key) and len(key) <= 255
+
+
 async def test_a_request_rerun_after_its_answer_was_lost_finds_its_repair(service: Service) -> None:
     """The first run created the repair but its process died before it stored the answer: a retry with the
     same key answers at once with that repair and books nothing more."""
@@ -123,14 +169,13 @@ async def test_a_request_rerun_after_its_answer_was_lost_finds_its_repair(servic
     assert status == 201
     await service.services.idempotency.drain()  # the answer's copy is stored: what follows sees it
     # What a crash between the repair's commit and the answer's leaves behind: no answer under the key.
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        conn.execute("DELETE FROM idempotency_keys WHERE key = 'lost-answer'")
+    async with service.services.store.transaction() as tx:  # the only answer stored so far
+        assert await tx.forget_idempotency(service.clock.now() + timedelta(seconds=1), 100) == 1
     status, again, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
     assert status == 201
     assert again["repair"]["id"] == first["repair"]["id"]
     assert again["customer_label"]["url"] != first["customer_label"]["url"]  # a new link; both work
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        assert conn.execute("SELECT count(*) FROM repairs").fetchone() == (1,)
+    assert len(await _repairs(service)) == 1
     sim = _sim(service)
     assert len(sim.shipments_for(f"{first['repair']['id']}-in")) == 1
 
@@ -224,8 +269,7 @@ async def test_answers_are_forgotten_after_the_retention_and_a_late_retry_acts_o
     status, again, response = await service.call("POST", "/v1/repairs", json=body, headers=headers)
     assert status == 201 and "Idempotent-Replayed" not in response.headers
     assert again["repair"]["id"] == first["repair"]["id"]
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        assert conn.execute("SELECT count(*) FROM repairs").fetchone() == (2,)
+    assert len(await _repairs(service)) == 2
     assert len(_sim(service).shipments_for(f"{first['repair']['id']}-in")) == 1
     assert fresh["repair"]["id"] != first["repair"]["id"]
     # ... and reused for another case: refused, never answered with the first case's repair.

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from datetime import timedelta
 
 import pytest
 
+from logistics.domain.journey import LegDirection
 from tests.support.barcodes import decode_pdf
 from tests.support.journeys import CORSICA_SITE, PARIS_SITE, repair_request
 from tests.support.service import Service
@@ -79,8 +81,8 @@ async def test_answers_kept_for_replay_hold_no_token_and_replay_with_a_working_t
     assert [status for status, _, _ in downloads] == [200, 200]
     assert downloads[0][1] == downloads[1][1]
     # Both links end together.
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        assert conn.execute("SELECT count(DISTINCT expires_at), count(*) FROM label_links").fetchone() == (1, 2)
+    links = await service.services.store.reader().label_links_of(first["repair"]["id"], LegDirection.INBOUND)
+    assert len(links) == 2 and len({link.expires_at for link in links}) == 1
 
 
 async def test_a_replay_after_cancel_gives_a_link_that_is_revoked_too(service: Service) -> None:
@@ -120,19 +122,16 @@ async def test_a_link_hash_written_into_an_echoed_field_never_becomes_a_token(se
     """Only what the service sealed is opened on replay: knowing a link's hash (from a backup, say) and
     echoing it through a field of one's own keyed request yields text, not a working token."""
     _, victim, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-LINK-8"))
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        (victim_hash,) = conn.execute("SELECT token_hash FROM label_links").fetchone()
+    reader = service.services.store.reader()
+    (victim_link,) = await reader.label_links_of(victim["repair"]["id"], LegDirection.INBOUND)
+    victim_hash = victim_link.token_hash
     body = repair_request(CORSICA_SITE, "C-LINK-9")
     body["device"]["model"] = f"sealed-{victim_hash}"
     headers = {"Idempotency-Key": "link-replay-3"}
     for _ in range(2):
         status, answer, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
         assert status == 201 and answer["repair"]["device"]["model"] == f"sealed-{victim_hash}"
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        links_of_victim = conn.execute(
-            "SELECT count(*) FROM label_links WHERE repair_id = ?", (victim["repair"]["id"],)
-        ).fetchone()
-    assert links_of_victim == (1,)
+    assert len(await reader.label_links_of(victim["repair"]["id"], LegDirection.INBOUND)) == 1
 
 
 async def test_a_cancelled_repair_serves_no_label_even_through_a_link_made_after_the_cancel(
@@ -145,8 +144,9 @@ async def test_a_cancelled_repair_serves_no_label_even_through_a_link_made_after
     _, first, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
     status, _, _ = await service.call("POST", f"/v1/repairs/{first['repair']['id']}/cancel", json={"reason": "x"})
     assert status == 200
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        conn.execute("DELETE FROM idempotency_keys WHERE key = 'link-replay-4'")
+    await service.services.idempotency.drain()
+    async with service.services.store.transaction() as tx:  # the stored answer is lost
+        assert await tx.forget_idempotency(service.clock.now() + timedelta(seconds=1), 100) == 1
     status, again, _ = await service.call("POST", "/v1/repairs", json=body, headers=headers)
     assert status == 201 and again["repair"]["state"] == "cancelled"
     status, problem, _ = await service.call("GET", _path(again["customer_label"]["url"]), None)

@@ -3,9 +3,6 @@ at risk or breached for a centre or a region shows it."""
 
 from __future__ import annotations
 
-import sqlite3
-
-from logistics.storage.codec import load_document
 from tests.support.journeys import PARIS_SITE, repair_request
 from tests.support.service import Service
 
@@ -41,10 +38,10 @@ async def test_at_risk_then_breached_at_the_centre(service: Service) -> None:
     await watch.evaluate()
     _, repair, _ = await service.call("GET", f"/v1/repairs/{repair_id}")
     assert repair["turnaround_status"] == "breached"
-    with sqlite3.connect(service.services.settings.database_path) as conn:
-        payloads = conn.execute(
-            "SELECT payload FROM notifications WHERE repair_id = ? AND type = 'repair.turnaround_changed' ORDER BY seq",
-            (repair_id,),
-        ).fetchall()
-    transitions = [load_document(payload)["turnaround_status"] for (payload,) in payloads]
+    queued = [e.notification for e in await service.services.store.reader().notification_feed(0, 1000)]
+    transitions = [
+        n.payload["turnaround_status"]
+        for n in sorted(queued, key=lambda n: n.seq)
+        if n.repair_id == repair_id and n.type == "repair.turnaround_changed"
+    ]
     assert transitions == ["at_risk", "breached"]  # once per transition

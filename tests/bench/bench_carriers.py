@@ -34,7 +34,7 @@ from carriers.dhl_express import PLUGIN as DHL_PLUGIN
 from carriers.dhl_express.settings import DhlExpressSettings
 from carriers.resilience import CallPolicy, ResilientCarrier
 from carriers.sim import SimCarrier, SimSettings
-from carriers.testing import ManualClock, example_pickup_request, example_shipment_request
+from carriers.testing import EXAMPLE_START, example_pickup_request, example_shipment_request
 from carriers.ups import PLUGIN as UPS_PLUGIN
 from carriers.ups.settings import UpsSettings
 from logistics.clock import SystemClock
@@ -47,6 +47,7 @@ from tests.carriers.ups.builders import shipment_request as ups_shipment_request
 from tests.fakes.colissimo_server import spec_path as colissimo_spec_path
 from tests.fakes.dhl_server import spec_path as dhl_spec_path
 from tests.fakes.ups_server import specs_available
+from tests.support.clock import ManualClock
 
 
 async def _no_sleep(_: float) -> None:
@@ -71,7 +72,7 @@ async def _measure(calls: int, make_call: Callable[[int], Awaitable[object]]) ->
 
 async def main(calls: int) -> None:
     def fresh() -> SimCarrier:
-        return SimCarrier(SimSettings(), clock=ManualClock(), sleep=_no_sleep)
+        return SimCarrier(SimSettings(), clock=ManualClock(EXAMPLE_START), sleep=_no_sleep)
 
     pickups = [example_pickup_request(f"BENCH-P-{i}") for i in range(-200, calls)]
     shipments = [example_shipment_request(f"BENCH-S-{i}") for i in range(-200, calls)]

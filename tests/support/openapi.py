@@ -101,3 +101,9 @@ def check_notification(payload: Any) -> None:
         raise SpecMismatch(
             f"notification {kind}: " + "; ".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5])
         )
+
+
+def is_valid(component: str, instance: Any) -> bool:
+    """Whether ``instance`` is valid for the spec's schema ``components/schemas/<component>``."""
+    ref = {"$ref": f"urn:openapi#/components/schemas/{component}"}
+    return bool(Draft202012Validator(ref, registry=_registry()).is_valid(instance))

@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carriers import TrackingEvent, TrackingStatus
-from carriers.testing import EXAMPLE_START, ManualClock
+from carriers.testing import EXAMPLE_START
 from logistics.api.views import custody_view
 from logistics.domain.journey import JourneyState, LegDirection, LegMethod, LegStatus, custodian
 from logistics.domain.model import Leg, ReceiptCheck
@@ -31,8 +32,8 @@ from logistics.services.notifications import record
 from logistics.services.ports import HistoryEntry, Store, StoredCarrierEvent
 from logistics.services.tracking import Tracking
 from logistics.services.turnaround import TurnaroundWatch
-from logistics.storage.database import Database
-from logistics.storage.sqlite_store import SqliteStore
+from tests.support.clock import ManualClock
+from tests.support.stores import STORES, open_store
 from tests.tracking.tracking_builders import build_repair, event
 
 PARIS = calendar_for("FR", None, "Europe/Paris")
@@ -198,11 +199,9 @@ async def _outcome(store: Store, tracking: Tracking, repair_id: str, feed: Feed,
     )
 
 
-async def outcomes(feed: Feed) -> tuple[Outcome, Outcome]:
+async def outcomes(feed: Feed, kind: str) -> tuple[Outcome, Outcome]:
     with tempfile.TemporaryDirectory() as tmp:
-        database = await Database.open(Path(tmp) / "logistics.db")
-        try:
-            store = SqliteStore(database)
+        async with open_store(kind, Path(tmp)) as store:
             async with store.transaction() as tx:
                 for repair_id in ("ordered", "shuffled"):
                     repair = build_repair(
@@ -228,14 +227,13 @@ async def outcomes(feed: Feed) -> tuple[Outcome, Outcome]:
                 ordered._replace(turnaround=turnaround["ordered"]),
                 shuffled._replace(turnaround=turnaround["shuffled"]),
             )
-        finally:
-            await database.close()
 
 
+@pytest.mark.parametrize("kind", STORES)
 @settings(derandomize=True, max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(feeds())
-async def test_any_arrival_order_gives_the_journey_of_the_carriers_order(feed: Feed) -> None:
-    ordered, shuffled = await outcomes(feed)
+async def test_any_arrival_order_gives_the_journey_of_the_carriers_order(kind: str, feed: Feed) -> None:
+    ordered, shuffled = await outcomes(feed, kind)
     assert shuffled.state == ordered.state
     assert shuffled.path == ordered.path
     assert shuffled.state_since == ordered.state_since
@@ -247,11 +245,12 @@ async def test_any_arrival_order_gives_the_journey_of_the_carriers_order(feed: F
     assert shuffled.turnaround == ordered.turnaround
 
 
-async def test_the_whole_journey_in_reverse_order_keeps_every_step() -> None:
+@pytest.mark.parametrize("kind", STORES)
+async def test_the_whole_journey_in_reverse_order_keeps_every_step(kind: str) -> None:
     ids_in = [i for i, _, _ in INBOUND]
     ids_out = [i for i, _, _ in OUTBOUND]
     feed = Feed(ids_in, ids_out, [], [[i] for i in reversed(ids_in + ids_out)])
-    ordered, shuffled = await outcomes(feed)
+    ordered, shuffled = await outcomes(feed, kind)
     assert shuffled == ordered
     assert ordered.path == [
         JourneyState.IN_TRANSIT_TO_CENTRE,
@@ -264,145 +263,124 @@ async def test_the_whole_journey_in_reverse_order_keeps_every_step() -> None:
     assert ordered.notifications["repair.leg_status_changed"] == 8
 
 
-async def _journey_store(tmp: str) -> tuple[Database, SqliteStore]:
-    database = await Database.open(Path(tmp) / "logistics.db")
-    store = SqliteStore(database)
+async def _add_journeys(store: Store) -> None:
     async with store.transaction() as tx:
         for repair_id in ("a", "b", "c"):
             repair = build_repair(
                 repair_id, T0 - 2 * H, tracking_number=f"TN-{repair_id}-i", turnaround=TARGETS.model_dump()
             )
             await tx.add_repair(repair)
-    return database, store
 
 
-async def test_a_late_pickup_scan_breaches_the_inbound_target_as_when_both_arrive_together() -> None:
+async def test_a_late_pickup_scan_breaches_the_inbound_target_as_when_both_arrive_together(store: Store) -> None:
     now = T0 + 72 * H  # Thursday 09:00 in Paris: three business days after the drop-off
     drop_off = ("i1", T0, TrackingStatus.DROPPED_OFF)
     moving = ("i2", now - H, TrackingStatus.IN_TRANSIT)
-    with tempfile.TemporaryDirectory() as tmp:
-        database, store = await _journey_store(tmp)
-        try:
-            clock = ManualClock(now)
-            tracking = Tracking(store, clock)
+    await _add_journeys(store)
+    clock = ManualClock(now)
+    tracking = Tracking(store, clock)
 
-            def scans(repair_id: str, *drawn: tuple[str, datetime, TrackingStatus]) -> list[TrackingEvent]:
-                return [event(f"TN-{repair_id}-i", i, at, status) for i, at, status in drawn]
+    def scans(repair_id: str, *drawn: tuple[str, datetime, TrackingStatus]) -> list[TrackingEvent]:
+        return [event(f"TN-{repair_id}-i", i, at, status) for i, at, status in drawn]
 
-            await tracking.ingest("line", scans("a", moving), "push")  # a: the later scan first
-            await tracking.ingest("line", scans("a", drop_off), "push")
-            await tracking.ingest("line", scans("b", drop_off, moving), "poll")  # b: both together
-            await tracking.ingest("line", scans("c", moving), "push")  # c: the drop-off scan never came
-            await TurnaroundWatch(store, clock, _calendar).evaluate()
-            reader = store.reader()
-            status = {}
-            for repair_id in ("a", "b", "c"):
-                repair = await reader.get_repair(repair_id)
-                assert repair is not None
-                status[repair_id] = repair.turnaround_status
-            assert status == {"a": "breached", "b": "breached", "c": "on_track"}
-        finally:
-            await database.close()
+    await tracking.ingest("line", scans("a", moving), "push")  # a: the later scan first
+    await tracking.ingest("line", scans("a", drop_off), "push")
+    await tracking.ingest("line", scans("b", drop_off, moving), "poll")  # b: both together
+    await tracking.ingest("line", scans("c", moving), "push")  # c: the drop-off scan never came
+    await TurnaroundWatch(store, clock, _calendar).evaluate()
+    reader = store.reader()
+    status = {}
+    for repair_id in ("a", "b", "c"):
+        repair = await reader.get_repair(repair_id)
+        assert repair is not None
+        status[repair_id] = repair.turnaround_status
+    assert status == {"a": "breached", "b": "breached", "c": "on_track"}
 
 
-async def test_outbound_delivered_before_picked_up_still_notifies_the_transit_step() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        database, store = await _journey_store(tmp)
-        try:
-            tracking = Tracking(store, ManualClock(END))
-            await _receive_and_dispatch(store, "a")
-            delivered = event("TN-a-o", "o6", T0 + 98 * H, TrackingStatus.DELIVERED)
-            picked_up = event("TN-a-o", "o1", T0 + 52 * H, TrackingStatus.PICKED_UP)
-            await tracking.ingest("line", [delivered], "push")
-            await tracking.ingest("line", [picked_up], "push")
-            queued = await store.reader().due_notifications(END, 100)
-            told = [
-                (n.type, n.payload["to_state"] or n.payload["leg_status"], n.payload["state"], n.payload["details"])
-                for n in queued
-                if n.repair_id == "a" and n.type in ("repair.state_changed", "repair.leg_status_changed")
-            ]
-            assert [row[:3] for row in told] == [
-                ("repair.state_changed", "at_centre", "at_centre"),
-                ("repair.leg_status_changed", "delivered", "delivered"),
-                ("repair.state_changed", "in_transit_to_customer", "in_transit_to_customer"),
-                ("repair.state_changed", "delivered", "delivered"),
-                ("repair.leg_status_changed", "picked_up", "in_transit_to_customer"),
-            ]
-            assert told[2][3]["inferred"] is True
-            repair = await store.reader().get_repair("a")
-            assert repair is not None
-            assert repair.state_since["in_transit_to_customer"] == T0 + 52 * H  # the pickup scan's own time
-        finally:
-            await database.close()
+async def test_outbound_delivered_before_picked_up_still_notifies_the_transit_step(store: Store) -> None:
+    await _add_journeys(store)
+    tracking = Tracking(store, ManualClock(END))
+    await _receive_and_dispatch(store, "a")
+    delivered = event("TN-a-o", "o6", T0 + 98 * H, TrackingStatus.DELIVERED)
+    picked_up = event("TN-a-o", "o1", T0 + 52 * H, TrackingStatus.PICKED_UP)
+    await tracking.ingest("line", [delivered], "push")
+    await tracking.ingest("line", [picked_up], "push")
+    queued = await store.reader().due_notifications(END, 100)
+    told = [
+        (n.type, n.payload["to_state"] or n.payload["leg_status"], n.payload["state"], n.payload["details"])
+        for n in queued
+        if n.repair_id == "a" and n.type in ("repair.state_changed", "repair.leg_status_changed")
+    ]
+    assert [row[:3] for row in told] == [
+        ("repair.state_changed", "at_centre", "at_centre"),
+        ("repair.leg_status_changed", "delivered", "delivered"),
+        ("repair.state_changed", "in_transit_to_customer", "in_transit_to_customer"),
+        ("repair.state_changed", "delivered", "delivered"),
+        ("repair.leg_status_changed", "picked_up", "in_transit_to_customer"),
+    ]
+    assert told[2][3]["inferred"] is True
+    repair = await store.reader().get_repair("a")
+    assert repair is not None
+    assert repair.state_since["in_transit_to_customer"] == T0 + 52 * H  # the pickup scan's own time
 
 
-async def test_the_custody_view_agrees_with_the_repair_on_who_holds_the_device() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        database, store = await _journey_store(tmp)
-        try:
-            tracking = Tracking(store, ManualClock(END))
-            scans = [event("TN-a-i", i, T0 + offset, status) for i, offset, status in INBOUND if i in ("i2", "i6")]
-            await tracking.ingest("line", scans, "push")
-            reader = store.reader()
+async def test_the_custody_view_agrees_with_the_repair_on_who_holds_the_device(store: Store) -> None:
+    await _add_journeys(store)
+    tracking = Tracking(store, ManualClock(END))
+    scans = [event("TN-a-i", i, T0 + offset, status) for i, offset, status in INBOUND if i in ("i2", "i6")]
+    await tracking.ingest("line", scans, "push")
+    reader = store.reader()
 
-            async def holders() -> tuple[list[str], str]:
-                repair = await reader.get_repair("a")
-                assert repair is not None
-                rows = custody_view(repair, await reader.history("a"), await reader.carrier_events("a"), None, None)
-                return [row["holder"] for row in rows], custodian(repair.state).value
+    async def holders() -> tuple[list[str], str]:
+        repair = await reader.get_repair("a")
+        assert repair is not None
+        rows = custody_view(repair, await reader.history("a"), await reader.carrier_events("a"), None, None)
+        return [row["holder"] for row in rows], custodian(repair.state).value
 
-            # Delivered to the centre by the carrier, not yet scanned in: still the carrier's.
-            assert await holders() == (["carrier", "carrier"], "carrier")
-            await _receive_and_dispatch(store, "a")
-            rows, holder = await holders()
-            assert rows[-1] == holder == "repair_centre"
-        finally:
-            await database.close()
+    # Delivered to the centre by the carrier, not yet scanned in: still the carrier's.
+    assert await holders() == (["carrier", "carrier"], "carrier")
+    await _receive_and_dispatch(store, "a")
+    rows, holder = await holders()
+    assert rows[-1] == holder == "repair_centre"
 
 
-async def test_a_leg_recorded_before_steps_were_kept_learns_them_silently_from_its_stored_scans() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        database = await Database.open(Path(tmp) / "logistics.db")
-        try:
-            store = SqliteStore(database)
-            since = {"awaiting_drop_off": T0 - 2 * H, "in_transit_to_centre": T0 + 3 * H}
-            older = build_repair(
-                "old",
-                T0 - 2 * H,
-                tracking_number="TN-old",
-                state=JourneyState.IN_TRANSIT_TO_CENTRE,
-                leg_status=LegStatus.IN_TRANSIT,
-                state_since=since,
-            )
-            scans = [event("TN-old", i, T0 + offset, status) for i, offset, status in INBOUND[:2]]
-            async with store.transaction() as tx:
-                await tx.add_repair(older)
-                await tx.add_carrier_events(
-                    [
-                        StoredCarrierEvent(
-                            "line",
-                            e.tracking_number,
-                            e.event_id,
-                            "old",
-                            LegDirection.INBOUND,
-                            e.occurred_at,
-                            e.status.value,
-                            e.raw_code,
-                            e.raw_description,
-                            e.location,
-                            T0 + 4 * H,
-                            "push",
-                        )
-                        for e in scans
-                    ]
+async def test_a_leg_recorded_before_steps_were_kept_learns_them_silently_from_its_stored_scans(store: Store) -> None:
+    since = {"awaiting_drop_off": T0 - 2 * H, "in_transit_to_centre": T0 + 3 * H}
+    older = build_repair(
+        "old",
+        T0 - 2 * H,
+        tracking_number="TN-old",
+        state=JourneyState.IN_TRANSIT_TO_CENTRE,
+        leg_status=LegStatus.IN_TRANSIT,
+        state_since=since,
+    )
+    scans = [event("TN-old", i, T0 + offset, status) for i, offset, status in INBOUND[:2]]
+    async with store.transaction() as tx:
+        await tx.add_repair(older)
+        await tx.add_carrier_events(
+            [
+                StoredCarrierEvent(
+                    "line",
+                    e.tracking_number,
+                    e.event_id,
+                    "old",
+                    LegDirection.INBOUND,
+                    e.occurred_at,
+                    e.status.value,
+                    e.raw_code,
+                    e.raw_description,
+                    e.location,
+                    T0 + 4 * H,
+                    "push",
                 )
-            tracking = Tracking(store, ManualClock(END))
-            await tracking.ingest("line", [event("TN-old", "i5", T0 + 30 * H, TrackingStatus.OUT_FOR_DELIVERY)], "poll")
-            entries = await store.reader().history("old")
-            assert [(e.change.kind, e.change.status) for e in entries] == [("leg_status", LegStatus.OUT_FOR_DELIVERY)]
-            repair = await store.reader().get_repair("old")
-            assert repair is not None
-            # The drop-off scan, learnt from the stored chain, dates the transit it proves.
-            assert repair.state_since["in_transit_to_centre"] == T0
-        finally:
-            await database.close()
+                for e in scans
+            ]
+        )
+    tracking = Tracking(store, ManualClock(END))
+    await tracking.ingest("line", [event("TN-old", "i5", T0 + 30 * H, TrackingStatus.OUT_FOR_DELIVERY)], "poll")
+    entries = await store.reader().history("old")
+    assert [(e.change.kind, e.change.status) for e in entries] == [("leg_status", LegStatus.OUT_FOR_DELIVERY)]
+    repair = await store.reader().get_repair("old")
+    assert repair is not None
+    # The drop-off scan, learnt from the stored chain, dates the transit it proves.
+    assert repair.state_since["in_transit_to_centre"] == T0

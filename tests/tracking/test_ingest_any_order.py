@@ -16,11 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carriers import TrackingEvent, TrackingStatus
-from carriers.testing import EXAMPLE_START, ManualClock
+from carriers.testing import EXAMPLE_START
 from logistics.domain.journey import JourneyState, LegDirection, LegStatus
 from logistics.services.tracking import Tracking
 from logistics.storage.database import Database
 from logistics.storage.sqlite_store import SqliteStore
+from tests.support.clock import ManualClock
 from tests.tracking.tracking_builders import build_repair, event
 
 NUMBER = "TN0001"

@@ -24,12 +24,12 @@ from carriers import (
     TrackingResult,
     TrackingStatus,
 )
-from carriers.testing import ManualClock
 from logistics.config import PollingSettings
 from logistics.domain.journey import JourneyState, LegStatus
 from logistics.services.polling import Poller
+from logistics.services.ports import Store
 from logistics.services.tracking import Tracking
-from logistics.storage.sqlite_store import SqliteStore
+from tests.support.clock import ManualClock
 from tests.tracking.tracking_builders import build_repair, event
 
 
@@ -98,13 +98,13 @@ class PushOnlyCarrier(TimelineCarrier):
     capabilities = frozenset({Capability.PUSH_EVENTS})
 
 
-async def add_repairs(store: SqliteStore, clock: ManualClock, *numbers: str) -> None:
+async def add_repairs(store: Store, clock: ManualClock, *numbers: str) -> None:
     async with store.transaction() as tx:
         for number in numbers:
             await tx.add_repair(build_repair(f"rp-{number}", clock.now(), tracking_number=number))
 
 
-async def due(store: SqliteStore, clock: ManualClock, after: timedelta) -> set[str]:
+async def due(store: Store, clock: ManualClock, after: timedelta) -> set[str]:
     return {n for _, _, n in await store.reader().open_legs_to_poll("line", clock.now() + after, 100)}
 
 
@@ -118,9 +118,7 @@ def timeline(number: str, start: ManualClock) -> list[TrackingEvent]:
     ]
 
 
-async def test_the_next_poll_follows_the_stage_and_a_delivered_leg_closes(
-    store: SqliteStore, clock: ManualClock
-) -> None:
+async def test_the_next_poll_follows_the_stage_and_a_delivered_leg_closes(store: Store, clock: ManualClock) -> None:
     await add_repairs(store, clock, "A1")
     carrier = TimelineCarrier(clock, {"A1": timeline("A1", clock)})
     poller = Poller(store, clock, {"line": carrier}, Tracking(store, clock), PollingSettings())
@@ -153,7 +151,7 @@ async def test_the_next_poll_follows_the_stage_and_a_delivered_leg_closes(
     assert len(carrier.calls) == 4
 
 
-async def test_polls_are_batched_and_bounded_per_carrier(store: SqliteStore, clock: ManualClock) -> None:
+async def test_polls_are_batched_and_bounded_per_carrier(store: Store, clock: ManualClock) -> None:
     numbers = ["B1", "B2", "B3", "B4", "B5"]
     await add_repairs(store, clock, *numbers)
     carrier = TimelineCarrier(clock, {n: timeline(n, clock) for n in numbers}, batch=2)
@@ -168,7 +166,7 @@ async def test_polls_are_batched_and_bounded_per_carrier(store: SqliteStore, clo
     assert pushy.calls == []  # a carrier that cannot track is never asked
 
 
-async def test_a_failing_call_does_not_stop_the_others(store: SqliteStore, clock: ManualClock) -> None:
+async def test_a_failing_call_does_not_stop_the_others(store: Store, clock: ManualClock) -> None:
     await add_repairs(store, clock, "C1", "C2", "C3", "C4")
     clock.advance(hours=4)
     carrier = TimelineCarrier(
@@ -185,9 +183,7 @@ async def test_a_failing_call_does_not_stop_the_others(store: SqliteStore, clock
     assert await due(store, clock, timedelta(minutes=10)) == {"C1", "C2"}  # tried again soon
 
 
-async def test_a_number_the_carrier_does_not_know_yet_is_asked_again_later(
-    store: SqliteStore, clock: ManualClock
-) -> None:
+async def test_a_number_the_carrier_does_not_know_yet_is_asked_again_later(store: Store, clock: ManualClock) -> None:
     async with store.transaction() as tx:
         await tx.add_repair(
             build_repair(
@@ -204,7 +200,7 @@ async def test_a_number_the_carrier_does_not_know_yet_is_asked_again_later(
     assert await due(store, clock, timedelta(hours=4)) == {"X1"}
 
 
-async def test_the_cadence_of_each_stage_is_a_setting(store: SqliteStore, clock: ManualClock) -> None:
+async def test_the_cadence_of_each_stage_is_a_setting(store: Store, clock: ManualClock) -> None:
     await add_repairs(store, clock, "S1")
     carrier = TimelineCarrier(clock, {"S1": timeline("S1", clock)})
     settings = PollingSettings(cadence_min={"label_created": 90, "in_transit": 20})
@@ -227,7 +223,7 @@ async def test_the_cadence_of_each_stage_is_a_setting(store: SqliteStore, clock:
 
 
 async def test_the_retry_after_an_error_and_for_an_unknown_number_are_settings(
-    store: SqliteStore, clock: ManualClock
+    store: Store, clock: ManualClock
 ) -> None:
     await add_repairs(store, clock, "R1", "R2")
     carrier = TimelineCarrier(clock, {"R1": timeline("R1", clock)}, broken=frozenset({"R1"}), batch=1)

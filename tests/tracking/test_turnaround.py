@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from carriers.testing import ManualClock
 from logistics.domain.journey import JourneyState
 from logistics.domain.routing import TurnaroundTargets, calendar_for
 from logistics.domain.turnaround import BusinessDays, Segment, TurnaroundStatus, read_turnaround
+from logistics.services.ports import Store
 from logistics.services.turnaround import TurnaroundWatch, site_and_centre
-from logistics.storage.sqlite_store import SqliteStore
+from tests.support.clock import ManualClock
 from tests.tracking.tracking_builders import build_repair
 
 TARGETS = TurnaroundTargets(
@@ -84,7 +84,7 @@ async def test_time_at_the_centre_is_read_in_the_centres_calendar() -> None:
 
 
 async def test_a_device_kept_too_long_at_the_centre_notifies_once_per_transition(
-    store: SqliteStore,
+    store: Store,
 ) -> None:
     clock = ManualClock(paris(3, 9))
     entered = clock.now()
@@ -126,7 +126,7 @@ async def test_a_device_kept_too_long_at_the_centre_notifies_once_per_transition
     assert history == ["turnaround", "turnaround"]
 
 
-async def test_two_watches_at_once_report_a_transition_once(store: SqliteStore) -> None:
+async def test_two_watches_at_once_report_a_transition_once(store: Store) -> None:
     clock = ManualClock(paris(10, 12))
     repair = build_repair(
         "rp-race",

@@ -16,14 +16,15 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from carriers.testing import ManualClock
 from logistics.config import WebhookSettings
 from logistics.domain.journey import Actor, LegDirection
 from logistics.domain.model import Change
 from logistics.services.notifications import record
+from logistics.services.ports import Store
 from logistics.services.webhook_delivery import WebhookDelivery, backoff_s
 from logistics.storage.database import Database
 from logistics.storage.sqlite_store import SqliteStore
+from tests.support.clock import ManualClock
 from tests.tracking.tracking_builders import WEBHOOK_SECRET, Receiver, build_repair
 
 
@@ -33,7 +34,7 @@ def settings(url: str | None, **overrides: float) -> WebhookSettings:
     )
 
 
-async def queue(store: SqliteStore, now: datetime, repairs: int, per_repair: int) -> list[str]:
+async def queue(store: Store, now: datetime, repairs: int, per_repair: int) -> list[str]:
     """Repairs in the store, each with ``per_repair`` notifications queued the way services queue them."""
     ids = [f"rp{i:03d}" for i in range(repairs)]
     async with store.transaction() as tx:
@@ -76,12 +77,12 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield client
 
 
-async def pending(store: SqliteStore) -> int:
+async def pending(store: Store) -> int:
     return (await store.reader().outbox_depth())["notifications"]
 
 
 async def test_every_delivery_is_signed_and_verifies(
-    store: SqliteStore, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
+    store: Store, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
     await queue(store, wall_clock.now(), repairs=3, per_repair=2)
     delivery = WebhookDelivery(store, wall_clock, settings(receiver.url()), session)
@@ -96,7 +97,7 @@ async def test_every_delivery_is_signed_and_verifies(
 
 
 async def test_a_wrong_secret_is_refused_by_the_receiver(
-    store: SqliteStore, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
+    store: Store, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
     await queue(store, wall_clock.now(), repairs=1, per_repair=1)
     other = WebhookSettings.model_validate(
@@ -108,7 +109,7 @@ async def test_a_wrong_secret_is_refused_by_the_receiver(
 
 
 async def test_with_no_url_nothing_is_sent_and_notifications_wait(
-    store: SqliteStore, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
+    store: Store, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
     await queue(store, wall_clock.now(), repairs=2, per_repair=1)
     assert await WebhookDelivery(store, wall_clock, settings(None), session).deliver_due() == 0
@@ -154,7 +155,7 @@ async def test_failures_and_a_restart_lose_nothing_and_keep_the_order(
 
 
 async def test_a_failed_notification_holds_back_the_later_ones_of_its_repair_only(
-    store: SqliteStore, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
+    store: Store, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
     await queue(store, wall_clock.now(), repairs=1, per_repair=3)
     receiver.fail_next = 1
@@ -168,7 +169,7 @@ async def test_a_failed_notification_holds_back_the_later_ones_of_its_repair_onl
     assert receiver.sequences() == {"rp000": [1, 2, 3], "rpx": [1, 2]}
 
 
-async def queue_more(store: SqliteStore, now: datetime) -> None:
+async def queue_more(store: Store, now: datetime) -> None:
     async with store.transaction() as tx:
         repair = build_repair("rpx", now)
         await tx.add_repair(repair)
@@ -177,7 +178,7 @@ async def queue_more(store: SqliteStore, now: datetime) -> None:
 
 
 async def test_repairs_are_delivered_concurrently(
-    store: SqliteStore, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
+    store: Store, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
     await queue(store, wall_clock.now(), repairs=8, per_repair=1)
     receiver.delay_s = 0.02
@@ -187,7 +188,7 @@ async def test_repairs_are_delivered_concurrently(
 
 
 async def test_redirects_are_not_followed(
-    store: SqliteStore, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
+    store: Store, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
     await queue(store, wall_clock.now(), repairs=1, per_repair=1)
     delivery = WebhookDelivery(store, wall_clock, settings(receiver.url("/moved")), session)
@@ -199,7 +200,7 @@ async def test_redirects_are_not_followed(
 
 
 async def test_a_timeout_is_a_failure(
-    store: SqliteStore, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
+    store: Store, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
     await queue(store, wall_clock.now(), repairs=1, per_repair=1)
     receiver.delay_s = 0.5
@@ -209,7 +210,7 @@ async def test_a_timeout_is_a_failure(
 
 
 async def test_abandoned_after_retry_for_s_and_logged_at_error(
-    store: SqliteStore,
+    store: Store,
     clock: ManualClock,
     receiver: Receiver,
     session: aiohttp.ClientSession,
@@ -243,7 +244,7 @@ async def test_backoff_doubles_up_to_the_cap() -> None:
 
 
 async def test_during_a_secret_rotation_both_secrets_verify(
-    store: SqliteStore, wall_clock: ManualClock, session: aiohttp.ClientSession
+    store: Store, wall_clock: ManualClock, session: aiohttp.ClientSession
 ) -> None:
     new = "whsec_" + "bmV3LXNlY3JldC1uZXctc2VjcmV0LW5ldy1zZWNyZXQ="
     old_receiver, new_receiver, stranger = Receiver(), Receiver(secret=new), Receiver(secret=new[:-4] + "AAA=")
@@ -267,7 +268,7 @@ async def test_during_a_secret_rotation_both_secrets_verify(
 
 
 async def test_every_outcome_is_reported_with_the_latency_of_deliveries(
-    store: SqliteStore, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
+    store: Store, wall_clock: ManualClock, receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
     outcomes: list[tuple[str, float | None]] = []
     await queue(store, wall_clock.now(), repairs=2, per_repair=1)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import enum
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from logistics.domain.text import plain_text
 
@@ -18,6 +18,17 @@ ISO_COUNTRY = r"^[A-Z]{2}$"
 MAX_ITEMS = 20  # what travels with one computer: the packing slip and the receipt list them all
 
 _text = plain_text
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's ``integer`` is any number without a fractional part, so ``1.0`` is one; bodies are
+    validated strictly (no text or booleans for numbers), which alone would refuse it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 
 
 class _Frozen(BaseModel):
@@ -94,7 +105,7 @@ class Item(_Frozen):
 
     kind: ItemKind
     description: Annotated[str, _text(60)] | None = None  # a line of the packing instructions (labels' limit)
-    quantity: int = Field(default=1, ge=1, le=99)
+    quantity: WholeNumber = Field(default=1, ge=1, le=99)
 
 
 class Entitlement(_Frozen):

@@ -11,9 +11,9 @@ from carriers.base import CarrierContext
 from carriers.colissimo import PLUGIN
 from carriers.colissimo.adapter import ColissimoAdapter
 from carriers.colissimo.settings import ColissimoSettings
-from carriers.testing import ManualClock
 from tests.carriers.colissimo.builders import START, SleepRecorder, settings_for
 from tests.fakes.colissimo_server import FakeColissimoServer, SlsSpec, load_spec, spec_path
+from tests.support.clock import ManualClock
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,6 @@ from carriers.errors import (
 )
 from carriers.models import Parcel, TrackingStatus
 from carriers.registry import CarrierRegistry, check_access
-from carriers.testing import ManualClock
 from tests.carriers.colissimo.builders import (
     BELGIAN_CUSTOMER,
     OVERSEAS_CUSTOMER,
@@ -36,6 +35,7 @@ from tests.carriers.colissimo.builders import (
 )
 from tests.fakes.colissimo_server import FakeColissimoServer, Fault, domestic_number
 from tests.support.barcodes import decode_pdf
+from tests.support.clock import ManualClock
 
 S = TrackingStatus
 US_CENTRE = BELGIAN_CUSTOMER.model_copy(

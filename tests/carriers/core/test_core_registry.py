@@ -12,7 +12,8 @@ from carriers.base import CarrierContext
 from carriers.models import Capability
 from carriers.registry import CarrierConfigurationError, CarrierRegistry, PluginStatus
 from carriers.sim import PLUGIN, SimCarrier
-from carriers.testing import ManualClock
+from carriers.testing import EXAMPLE_START
+from tests.support.clock import ManualClock
 
 GROUP = "logistics.carriers"
 
@@ -90,7 +91,7 @@ async def test_build_validates_and_builds_the_adapter() -> None:
     registry = CarrierRegistry()
     registry.register(PLUGIN)
     async with aiohttp.ClientSession() as session:
-        context = CarrierContext(session=session, clock=ManualClock(), sleep=asyncio.sleep)
+        context = CarrierContext(session=session, clock=ManualClock(EXAMPLE_START), sleep=asyncio.sleep)
         adapter = registry.build("sim", {"max_track_batch": 7}, context)
     assert isinstance(adapter, SimCarrier)
     assert adapter.max_track_batch == 7

@@ -11,9 +11,9 @@ from carriers.base import CarrierContext
 from carriers.dhl_express import PLUGIN
 from carriers.dhl_express.adapter import DhlExpressAdapter
 from carriers.dhl_express.settings import DhlExpressSettings
-from carriers.testing import ManualClock
 from tests.carriers.dhl_express.builders import START, SleepRecorder, settings_for
 from tests.fakes.dhl_server import FakeDhlServer, MyDhlSpec, load_spec, spec_path
+from tests.support.clock import ManualClock
 
 
 @pytest.fixture(scope="session")

@@ -26,10 +26,10 @@ from carriers.errors import (
     CarrierUnavailable,
 )
 from carriers.models import TrackingStatus
-from carriers.testing import ManualClock
 from tests.carriers.dhl_express.builders import START, pickup_request, settings_for, shipment_request
 from tests.fakes.dhl_server import FakeDhlServer, Fault, waybill
 from tests.support.barcodes import decode_pdf
+from tests.support.clock import ManualClock
 
 S = TrackingStatus
 

@@ -13,11 +13,12 @@ from carriers.sim import SimCarrier, SimSettings, is_valid_tracking_number, make
 from carriers.sim.push import push_body
 from carriers.sim.timeline import make_event
 from carriers.testing import (
+    EXAMPLE_START,
     CarrierContract,
-    ManualClock,
     example_pickup_request,
     example_shipment_request,
 )
+from tests.support.clock import ManualClock
 
 
 async def _no_sleep(_: float) -> None:
@@ -45,7 +46,7 @@ class SimHooks(CarrierContract):
         return sign_push("contract-secret", body, int(self.clock.now().timestamp())), body
 
     def make_sim(self, capabilities: frozenset[Capability] = frozenset(Capability)) -> SimCarrier:
-        self.clock = ManualClock()
+        self.clock = ManualClock(EXAMPLE_START)
         settings = SimSettings.model_validate({"push_secret": "contract-secret"})
         return SimCarrier(settings, clock=self.clock, sleep=_no_sleep, capabilities=capabilities)
 

@@ -30,7 +30,8 @@ from carriers.sim import (
     push_body,
     sign_push,
 )
-from carriers.testing import ManualClock, example_pickup_request, example_shipment_request
+from carriers.testing import EXAMPLE_START, example_pickup_request, example_shipment_request
+from tests.support.clock import ManualClock
 
 
 async def no_sleep(_: float) -> None:
@@ -69,7 +70,7 @@ def test_a_changed_digit_is_detected(serial: int, position: int, digit: int) -> 
 
 
 async def test_timeline_advances_with_the_clock() -> None:
-    clock = ManualClock()
+    clock = ManualClock(EXAMPLE_START)
     carrier = sim(clock)
     booking = await carrier.create_shipment(example_shipment_request("T-1", is_return=True))
     number = booking.tracking_numbers[0]
@@ -89,7 +90,7 @@ async def test_timeline_advances_with_the_clock() -> None:
 
 
 async def test_a_booked_pickup_turns_drop_off_into_pick_up_and_void_ends_the_story() -> None:
-    clock = ManualClock()
+    clock = ManualClock(EXAMPLE_START)
     carrier = sim(
         clock, timeline={"handed_over_s": 60, "in_transit_s": 120, "out_for_delivery_s": 180, "delivered_s": 240}
     )
@@ -112,7 +113,7 @@ def test_timeline_offsets_must_not_decrease() -> None:
 
 
 async def test_fault_steps_are_consumed_in_order_per_operation() -> None:
-    clock = ManualClock()
+    clock = ManualClock(EXAMPLE_START)
     carrier = sim(
         clock,
         faults=[
@@ -135,7 +136,7 @@ async def test_fault_steps_are_consumed_in_order_per_operation() -> None:
 
 
 async def test_a_fault_after_apply_leaves_the_booking_in_place() -> None:
-    clock = ManualClock()
+    clock = ManualClock(EXAMPLE_START)
     carrier = sim(
         clock, faults=[{"operation": "create_shipment", "kind": "http_error", "status": 500, "after_apply": True}]
     )
@@ -160,7 +161,7 @@ async def push_fixture(clock: ManualClock) -> tuple[SimCarrier, bytes, str]:
 
 
 async def test_a_signed_push_gives_the_same_events_as_tracking() -> None:
-    clock = ManualClock()
+    clock = ManualClock(EXAMPLE_START)
     carrier, body, number = await push_fixture(clock)
     headers = sign_push(DEVELOPMENT_PUSH_SECRET, body, int(clock.now().timestamp()))
     clock.advance(60)
@@ -171,7 +172,7 @@ async def test_a_signed_push_gives_the_same_events_as_tracking() -> None:
 
 
 async def test_pushes_with_a_bad_signature_or_too_old_are_refused() -> None:
-    clock = ManualClock()
+    clock = ManualClock(EXAMPLE_START)
     carrier, body, _ = await push_fixture(clock)
     stamp = int(clock.now().timestamp())
     with pytest.raises(CarrierPushAuthError):
@@ -197,7 +198,7 @@ async def test_pushes_with_a_bad_signature_or_too_old_are_refused() -> None:
     ],
 )
 def test_malformed_pushes_are_refused(body: bytes) -> None:
-    clock = ManualClock()
+    clock = ManualClock(EXAMPLE_START)
     carrier = sim(clock)
     headers = sign_push(DEVELOPMENT_PUSH_SECRET, body, int(clock.now().timestamp()))
     with pytest.raises(CarrierPushMalformed):
@@ -209,7 +210,7 @@ def test_malformed_pushes_are_refused(body: bytes) -> None:
 
 async def test_bookings_survive_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "sim-state.json"
-    clock = ManualClock()
+    clock = ManualClock(EXAMPLE_START)
     first = sim(clock, state_path=str(state))
     pickup = await first.schedule_pickup(example_pickup_request("R-1"))
     shipment = await first.create_shipment(example_shipment_request("R-2"))

@@ -19,11 +19,12 @@ if _ROOT not in sys.path:  # ``tests.fakes`` lives beside the packages, not insi
     sys.path.insert(0, _ROOT)
 
 from carriers.base import CarrierContext  # noqa: E402
-from carriers.testing import ManualClock  # noqa: E402
+from carriers.testing import EXAMPLE_START  # noqa: E402
 from carriers.ups import PLUGIN  # noqa: E402
 from carriers.ups.client import UpsAdapter  # noqa: E402
 from carriers.ups.settings import UpsSettings  # noqa: E402
 from tests.fakes.ups_server import SPEC_DIR, FakeUps, specs_available, warm_up  # noqa: E402
+from tests.support.clock import ManualClock  # noqa: E402
 
 WEBHOOK_CREDENTIAL = "track-alert-credential-0123456789"
 SHIPPER_NUMBER = "A1B2C3"
@@ -35,7 +36,7 @@ async def _no_sleep(seconds: float) -> None:
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock()
+    return ManualClock(EXAMPLE_START)
 
 
 @pytest.fixture(scope="session")

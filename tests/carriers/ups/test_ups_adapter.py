@@ -25,13 +25,13 @@ from carriers.errors import (
 from carriers.models import TrackingStatus
 from carriers.resilience import ResilientCarrier
 from carriers.resilience.policy import CallPolicy
-from carriers.testing import ManualClock
 from carriers.ups import PLUGIN
 from carriers.ups.client import UpsAdapter
 from carriers.ups.settings import UpsSettings
 from tests.carriers.ups.builders import CUSTOMER, pickup_request, shipment_request
 from tests.carriers.ups.conftest import WEBHOOK_CREDENTIAL
 from tests.fakes.ups_server import FakeUps, Fault, Scan, is_valid_1z
+from tests.support.clock import ManualClock
 
 
 async def _no_sleep(seconds: float) -> None:

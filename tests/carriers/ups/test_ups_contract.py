@@ -9,12 +9,13 @@ import pytest
 
 from carriers.base import CarrierAdapter
 from carriers.models import PickupRequest, ShipmentBooking, ShipmentRequest
-from carriers.testing import CarrierContract, ManualClock
+from carriers.testing import EXAMPLE_START, CarrierContract
 from tests.carriers.ups.builders import pickup_request, shipment_request
 from tests.carriers.ups.conftest import SHIPPER_NUMBER, WEBHOOK_CREDENTIAL
 from tests.fakes.ups_server import FakeUps, Scan, is_valid_1z, ups_check_digit
+from tests.support.clock import ManualClock
 
-START = ManualClock().now()
+START = ManualClock(EXAMPLE_START).now()
 
 
 class TestUpsContract(CarrierContract):
