@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+# pytest-xdist workers for `make test`: one per core (TEST_WORKERS=0 runs the suite in this process)
+TEST_WORKERS ?= auto
 
 .PHONY: run test lint fuzz bench demo migrate clean
 
@@ -27,7 +29,7 @@ run: $(STAMP)
 
 ## lint, type-check and run every test (what CI runs)
 test: $(TEST_STAMP) lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
