@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+# pytest-xdist workers for `make test` and `make check`: one per core (TEST_WORKERS=0 runs the suite in this process)
+TEST_WORKERS ?= auto
 
 .PHONY: run test check lint fuzz bench demo migrate clean
 
@@ -27,11 +29,11 @@ run: $(STAMP)
 
 ## lint, type-check and run every test (what CI runs)
 test: $(TEST_STAMP) lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 ## the everyday loop: lint and every test but the slow ones (the SIGKILL crash test); CI runs `make test`
 check: $(TEST_STAMP) lint
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -n $(TEST_WORKERS) -m "not slow"
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
