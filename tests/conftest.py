@@ -13,6 +13,9 @@ from hypothesis import settings as hypothesis_settings
 from tests.support.clock import ManualClock
 from tests.support.service import Service, running_service
 
+# The private PostgreSQL cluster's fixtures (``postgres_cluster``, ``postgres_url``) for every test folder.
+pytest_plugins = ["tests.support.postgres"]
+
 # Deterministic property tests everywhere: the same examples on every run and every machine.
 hypothesis_settings.register_profile("deterministic", derandomize=True, deadline=None, print_blob=True)
 hypothesis_settings.load_profile("deterministic")
