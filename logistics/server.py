@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import os
 import signal
 import sqlite3
 import sys
@@ -28,6 +29,7 @@ from logistics.config import Settings
 if TYPE_CHECKING:
     from carriers.registry import CarrierRegistry
     from logistics.domain.routing import Coverage
+    from logistics.processes import SupervisedChild
 
 logger = logging.getLogger(__name__)
 
@@ -100,10 +102,17 @@ def _one_line(text: str) -> str:
     return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def run(settings: Settings, app: web.Application, loop: asyncio.AbstractEventLoop) -> int:
-    """Serve ``app`` until SIGINT or SIGTERM; the exit code."""
+def run(
+    settings: Settings,
+    app: web.Application,
+    loop: asyncio.AbstractEventLoop,
+    *,
+    supervised: SupervisedChild | None = None,
+) -> int:
+    """Serve ``app`` until SIGINT or SIGTERM; the exit code. ``supervised``: this is one of the processes of
+    ``serve --processes N``, sharing the port, telling its parent when it listens, stopping when it is gone."""
     try:
-        return loop.run_until_complete(_serve(settings, app))
+        return loop.run_until_complete(_serve(settings, app, supervised))
     except StartupFailed as exc:
         print(f"logistics: {exc}", file=sys.stderr, flush=True)
         return EXIT_START_FAILED
@@ -113,7 +122,7 @@ def run(settings: Settings, app: web.Application, loop: asyncio.AbstractEventLoo
         loop.close()
 
 
-async def _serve(settings: Settings, app: web.Application) -> int:
+async def _serve(settings: Settings, app: web.Application, supervised: SupervisedChild | None) -> int:
     file_limit = raise_file_limit()
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     try:
@@ -130,6 +139,7 @@ async def _serve(settings: Settings, app: web.Application) -> int:
                 settings.port,
                 max_connections=settings.max_connections,
                 header_timeout_s=settings.header_timeout_s,
+                reuse_port=supervised is not None,
             )
         except OSError as exc:
             raise StartupFailed(
@@ -142,7 +152,12 @@ async def _serve(settings: Settings, app: web.Application) -> int:
             file_limit,
             settings.header_timeout_s,
         )
-        print(f"serving on http://{settings.host}:{settings.port}", flush=True)
+        if supervised is None:
+            print(f"serving on http://{settings.host}:{settings.port}", flush=True)
+        else:
+            logger.info("process %d serving on http://%s:%d", os.getpid(), settings.host, settings.port)
+            supervised.watch_parent(stop.set)
+            supervised.listening()
         await stop.wait()
         logger.info("stopping: no new connections; finishing requests in flight")
         listener.close()
