@@ -40,8 +40,8 @@ pytestmark = pytest.mark.slow
 
 SEED = 20261205
 KILLS = 30
-CLIENTS = 3
-KILL_EVERY_S = (0.2, 1.0)
+CLIENTS = 2
+KILL_EVERY_S = (0.1, 0.6)
 SETTLE_WITHIN_S = 90.0
 
 

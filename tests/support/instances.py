@@ -108,7 +108,7 @@ def instance_environment(
     return env
 
 
-@dataclass
+@dataclass(eq=False)  # an instance is itself, whatever its state: kept in sets by identity
 class Instance:
     """One ``logistics serve`` process group on a fixed port; its output appended to one log file."""
 
