@@ -46,6 +46,7 @@ from logistics.services.label_documents import LabelDocuments
 from logistics.services.label_links import SealedTokens
 from logistics.services.notification_log import NotificationLog
 from logistics.services.polling import Poller
+from logistics.services.ports import Store
 from logistics.services.repairs import Repairs
 from logistics.services.routing import CoverageInService, Routing
 from logistics.services.tracking import Tracking
@@ -90,6 +91,21 @@ def create_app(
     setup_web(app, ring=ring, clock=clock, secure_cookies=settings.public_base_url.startswith("https://"))
     app.cleanup_ctx.append(_service_context(settings, clock, sleep, registry, label_executor, metrics))
     return app
+
+
+async def open_store(settings: Settings, stack: contextlib.AsyncExitStack) -> Store:
+    """The store ``settings`` name, opened (and migrated) and closed with ``stack``: PostgreSQL when
+    ``database_url`` is set, else the SQLite file at ``database_path``."""
+    if settings.database_url is not None:
+        from logistics.storage.postgres import Engine, PostgresStore
+
+        engine = await Engine.open(settings.database_url.get_secret_value(), max_size=settings.database_pool_size)
+        stack.push_async_callback(engine.close)
+        # An outbox claim (a notification's delivery, a leg's poll) is held as long as a booking attempt.
+        return PostgresStore(engine, lease=timedelta(seconds=settings.booking_lease_s))
+    database = await Database.open(settings.database_path)
+    stack.push_async_callback(database.close)
+    return SqliteStore(database)
 
 
 def known_carrier_names(registry: CarrierRegistry) -> list[str]:
@@ -142,9 +158,7 @@ def _service_context(
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            database = await Database.open(settings.database_path)
-            stack.push_async_callback(database.close)
-            store = SqliteStore(database)
+            store = await open_store(settings, stack)
 
             session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
             stack.push_async_callback(session.close)
@@ -232,8 +246,8 @@ def _service_context(
                 workers = _start_workers(settings, services)
                 stack.push_async_callback(_stop_workers, workers)
             logger.info(
-                "service ready: database %s, carriers %s, coverage %s",
-                settings.database_path,
+                "service ready: %s, carriers %s, coverage %s",
+                settings.database_description,
                 ", ".join(sorted(carriers)),
                 coverage.source,
             )

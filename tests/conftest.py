@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from tests.support.clock import ManualClock
-from tests.support.service import Service, running_service
+from tests.support.service import Service, database_under_test, running_service
 
 # The private PostgreSQL cluster's fixtures (``postgres_cluster``, ``postgres_url``) for every test folder.
 pytest_plugins = ["tests.support.postgres"]
@@ -23,6 +24,65 @@ hypothesis_settings.load_profile("deterministic")
 # Settings come from the environment; a developer's own LOGISTICS_* variables must not leak into tests.
 for name in [n for n in os.environ if n.startswith("LOGISTICS_")]:
     del os.environ[name]
+
+
+# The service's own test folders run every test that starts a service twice: on SQLite and on PostgreSQL.
+BOTH_STORES = ("api", "e2e", "tracking", "crash")
+# Tests that stay on SQLite, and why: they read or break the SQLite file itself (raw SQL on the file, a
+# digest of its bytes, a full disk), or patch the SQLite store's classes. The store-level behaviour they
+# pin is checked on both stores by tests/storage/test_store_contract.py.
+SQLITE_ONLY = {
+    "tests/api/test_authorisation.py": "reads through the SQLite store's reader connection",
+    "tests/api/test_idempotency.py": "reads the stored answers from the SQLite file and patches SqliteStore",
+    "tests/api/test_label_links.py": "reads label links from the SQLite file",
+    "tests/api/test_turnaround_list.py": "sets turnaround states in the SQLite file",
+    "tests/api/test_booking_leases.py": "reads booking intents from the SQLite file",
+    "tests/api/test_chained_pickup.py": "reads booking intents from the SQLite file",
+    "tests/api/test_documents_by_reader.py::test_a_repair_stored_under_older_limits_gets_a_clear_refusal_not_a_500": (
+        "writes a repair's document into the SQLite file"
+    ),
+    "tests/api/test_lifecycle.py::test_a_repair_stored_under_looser_text_rules_can_still_be_rescheduled": (
+        "writes a repair's document into the SQLite file"
+    ),
+}
+TESTS = Path(__file__).resolve().parent
+
+
+@functools.cache
+def _starts_a_service(module: Path) -> bool:
+    text = module.read_text(encoding="utf-8")
+    return any(start in text for start in ("running_service(", "carrier_service(", "service_on("))
+
+
+def _on_both_stores(definition: pytest.Function, fixturenames: list[str]) -> bool:
+    path = Path(str(definition.path)).resolve()
+    if not path.is_relative_to(TESTS) or path.relative_to(TESTS).parts[0] not in BOTH_STORES:
+        return False
+    module = str(path.relative_to(TESTS.parent))
+    if definition.get_closest_marker("sqlite_only") or {module, f"{module}::{definition.originalname}"} & set(
+        SQLITE_ONLY
+    ):
+        return False
+    return "service" in fixturenames or "store" in fixturenames or _starts_a_service(path)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if _on_both_stores(metafunc.definition, metafunc.fixturenames):
+        metafunc.parametrize("store_kind", ["sqlite", "postgres"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def store_kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The store the test's services run on (``sqlite`` unless the test is parametrised for both)."""
+    kind: str = getattr(request, "param", "sqlite")
+    if kind != "postgres":
+        yield kind
+        return
+    token = database_under_test.set(request.getfixturevalue("postgres_url"))
+    try:
+        yield kind
+    finally:
+        database_under_test.reset(token)
 
 
 @pytest.fixture

@@ -97,6 +97,8 @@ class PostgresCluster:
     settings: Mapping[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _template: str = ""
+    _dropping: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
     def data(self) -> Path:
@@ -192,6 +194,9 @@ class PostgresCluster:
     def stop(self, mode: str = "fast", timeout_s: float = 30.0) -> None:
         """Stop the server by its pid: ``fast`` (SIGINT: roll back, checkpoint), ``immediate`` (SIGQUIT: as a
         crash, recovered at the next start) or ``smart`` (SIGTERM: after the clients leave)."""
+        for dropping in self._dropping:
+            dropping.wait()
+        self._dropping.clear()
         process = self.process
         if process is None or process.poll() is not None:
             return
@@ -221,34 +226,32 @@ class PostgresCluster:
 
     def sql(self, statement: str, database: str = "postgres") -> str:
         """Run one statement as the superuser through ``psql``; returns its unaligned output."""
-        psql = self.bin / "psql"
-        done = subprocess.run(
-            [
-                str(psql if psql.exists() else "psql"),
-                "-X",
-                "-q",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                str(self.sockets),
-                "-p",
-                str(self.port),
-                "-U",
-                SUPERUSER,
-                "-d",
-                database,
-                "-c",
-                statement,
-            ],
-            check=False,
-            capture_output=True,
-            text=True,
-        )
+        done = subprocess.run(self._psql(statement, database), check=False, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"psql failed: {done.stderr.strip()}")
         return done.stdout.strip()
+
+    def _psql(self, statement: str, database: str) -> list[str]:
+        psql = self.bin / "psql"
+        return [
+            str(psql if psql.exists() else "psql"),
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            str(self.sockets),
+            "-p",
+            str(self.port),
+            "-U",
+            SUPERUSER,
+            "-d",
+            database,
+            "-c",
+            statement,
+        ]
 
     def create_database(self, template: str = "template1") -> str:
         """A new, empty database (a copy of ``template``); returns its name."""
@@ -256,8 +259,39 @@ class PostgresCluster:
         self.sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return name
 
-    def drop_database(self, name: str) -> None:
-        self.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    def drop_database(self, name: str, *, wait: bool = True) -> None:
+        """Drop a database (closing its connections); with ``wait=False`` in the background, while the next
+        test starts (``stop`` waits for such drops)."""
+        statement = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        if wait:
+            self.sql(statement)
+            return
+        self._dropping = [p for p in self._dropping if p.poll() is None]
+        self._dropping.append(
+            subprocess.Popen(self._psql(statement, "postgres"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
+
+    def migrated_template(self) -> str:
+        """A database with the service's schema applied, to copy for each test (made once)."""
+        if not self._template:
+            import asyncio
+
+            import asyncpg
+
+            from logistics.storage.postgres.engine import migrate
+
+            name = self.create_database()
+
+            async def apply() -> None:
+                conn = await asyncpg.connect(self.url(name))
+                try:
+                    await migrate(conn)
+                finally:
+                    await conn.close()
+
+            asyncio.run(apply())
+            self._template = name
+        return self._template
 
 
 def start_cluster(*, durable: bool = False, settings: Mapping[str, str] | None = None) -> PostgresCluster:
@@ -297,9 +331,20 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 
 @pytest.fixture
 def postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
-    """A fresh database of the shared cluster for one test, dropped afterwards."""
+    """A fresh database of the shared cluster for one test, with the service's schema already applied (a
+    copy of a migrated template), dropped afterwards in the background."""
+    name = postgres_cluster.create_database(template=postgres_cluster.migrated_template())
+    try:
+        yield postgres_cluster.url(name)
+    finally:
+        postgres_cluster.drop_database(name, wait=False)
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """A fresh, empty database of the shared cluster (no schema: for migration tests)."""
     name = postgres_cluster.create_database()
     try:
         yield postgres_cluster.url(name)
     finally:
-        postgres_cluster.drop_database(name)
+        postgres_cluster.drop_database(name, wait=False)
