@@ -142,7 +142,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def processes_refusal(settings: Settings) -> str | None:
     """Why ``serve --processes N`` (N > 1) cannot run on these settings, or None."""
-    if getattr(settings, "database_url", None) is None:
+    if settings.database_url is None:
         return (
             "--processes needs the PostgreSQL store (database_url): the SQLite store takes one serving process, "
             "whose in-process group commit assumes it is the only writer"
