@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -195,7 +196,7 @@ def migrate(args: argparse.Namespace) -> int:
     except StartupFailed as exc:
         print(f"logistics: {exc}", file=sys.stderr)
         return 2
-    print(f"database {settings.database_path} is up to date")
+    print(f"{settings.database_description} is up to date")
     return 0
 
 
@@ -235,23 +236,19 @@ def carriers_list(args: argparse.Namespace) -> int:
 
 
 def bookings_retry(args: argparse.Namespace) -> int:
+    from logistics.app import open_store
     from logistics.clock import SystemClock
     from logistics.config import Settings
     from logistics.services.bookings import Bookings
-    from logistics.storage.database import Database
-    from logistics.storage.sqlite_store import SqliteStore
 
     settings = _settings()
     assert isinstance(settings, Settings)
 
     async def run() -> int:
-        database = await Database.open(settings.database_path)
-        try:
+        async with contextlib.AsyncExitStack() as stack:
             # Only re-queued here: the service's bookings worker makes them, looking each up first.
-            bookings = Bookings(SqliteStore(database), SystemClock(), {})
+            bookings = Bookings(await open_store(settings, stack), SystemClock(), {})
             queued = await bookings.retry_failed(repair_id=args.repair, carrier=args.carrier)
-        finally:
-            await database.close()
         for intent in queued:
             print(f"{intent.reference:<32} {intent.carrier:<12} {intent.operation:<16} was: {intent.last_error}")
         print(f"{len(queued)} failed booking(s) put back in the outbox; the running service books them")

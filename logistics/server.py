@@ -44,6 +44,10 @@ async def check_database(settings: Settings) -> None:
     """Open (and migrate) the database, and prove it takes a write; ``StartupFailed`` with the reason."""
     from logistics.storage.database import Database, SchemaTooNew
 
+    if settings.database_url is not None:
+        await _check_postgres(settings)
+        return
+
     where = f"database_path {settings.database_path}"
     try:
         # First with the standard library alone: a file that cannot be opened or read fails here, with no
@@ -62,6 +66,29 @@ async def check_database(settings: Settings) -> None:
         raise StartupFailed(f"{where}: cannot write: {_sqlite_reason(exc)}") from None
     finally:
         await database.close()
+
+
+async def _check_postgres(settings: Settings) -> None:
+    """Connect, migrate (one instance at a time) and see that the server takes writes."""
+    import asyncpg
+
+    from logistics.storage.database import SchemaTooNew
+    from logistics.storage.postgres import Engine, PostgresStore
+
+    assert settings.database_url is not None
+    where = settings.database_description
+    try:
+        engine = await Engine.open(settings.database_url.get_secret_value(), max_size=1)
+    except SchemaTooNew as exc:
+        raise StartupFailed(f"{where}: {exc}") from None
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise StartupFailed(f"{where}: {exc or type(exc).__name__}") from None
+    try:
+        refusal = await PostgresStore(engine).writable()
+    finally:
+        await engine.close()
+    if refusal is not None:
+        raise StartupFailed(f"{where}: {refusal}")
 
 
 def _read_header(path: Path) -> None:

@@ -44,6 +44,9 @@ SQLITE_ONLY = {
     "tests/api/test_lifecycle.py::test_a_repair_stored_under_looser_text_rules_can_still_be_rescheduled": (
         "writes a repair's document into the SQLite file"
     ),
+    "tests/e2e/test_failed_bookings.py::test_the_retry_command_requeues_failed_bookings_for_the_service": (
+        "reads booking intents from the SQLite file"
+    ),
 }
 TESTS = Path(__file__).resolve().parent
 

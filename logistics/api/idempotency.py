@@ -5,8 +5,10 @@
 - A duplicate that arrives while the first is still running waits for it and replays its answer, so
   concurrent duplicates produce one effect. The key is claimed before the stored answer is looked up, so no
   duplicate acts on a look-up made just before the first stored its answer. Requests in flight are held in
-  the process: the SQLite store has one writer, so one process serves a database. (A store shared by
-  several instances would hold the claim in the database instead.)
+  the process: the SQLite store has one writer, so one process serves a database. A store that several
+  processes share (``SharedKeys``: PostgreSQL) also holds the key in the database, for ``HOLD_FOR`` at
+  most: a duplicate that another process is running waits there until that one's answer is stored, and
+  replays it; a process that dies holding a key lets it go when the hold runs out.
 - An answer below 500 is stored. A refusal that the request's own work ended in (a 404, 409 or 422) binds
   the key to the request without being given again: the same request sent again runs again (what refused it
   may have changed), another one gets 422. A 5xx stores nothing, nor does a request refused before its
@@ -34,6 +36,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from aiohttp import web
@@ -42,12 +45,14 @@ from logistics.api.context import principal_of
 from logistics.api.problems import problem_for
 from logistics.clock import Clock
 from logistics.errors import Conflict, IdempotencyMismatch, InvalidRequest, LogisticsError
-from logistics.services.ports import IdempotencyRecord, Store
+from logistics.services.ports import IdempotencyRecord, SharedKeys, Store
 
 logger = logging.getLogger(__name__)
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 WAIT_FOR = 30.0
+HOLD_FOR = timedelta(seconds=60)  # a key held in a shared store: longer than any request runs
+SHARED_POLL_S = 0.05  # how often a duplicate looks whether another process's answer is stored
 ANSWER_COPY_TASK = "idempotency:store-answer"
 """The name of the background task that stores an answer's copy (see ``Idempotency._store_answer``)."""
 SECRETS = web.ResponseKey[tuple[str, ...]]("idempotency_secrets")
@@ -111,7 +116,11 @@ class Idempotency:
         # Claimed with no pause since the check above: whoever comes next with this key waits for this request.
         mine = self._in_flight[slot] = _InFlight(fingerprint)
         storing = False
+        shared = self._store if isinstance(self._store, SharedKeys) else None
+        held: datetime | None = None
         try:
+            if shared is not None:
+                held = await self._hold(shared, request, principal, key, fingerprint, deadline)
             stored = await self._store.reader().idempotency(principal, key)
             if stored is not None and stored.body_hash != fingerprint:
                 raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
@@ -164,6 +173,34 @@ class Idempotency:
         finally:
             if not storing:
                 self._release(slot, mine)
+            if shared is not None and held is not None and mine.answer is None:
+                await self._let_go(shared, principal, key, held)
+
+    async def _hold(
+        self, shared: SharedKeys, request: web.Request, principal: str, key: str, fingerprint: str, deadline: float
+    ) -> datetime | None:
+        """Hold the key in the shared store (returns until when), or wait until another process's answer is
+        stored (returns None: the caller finds it and replays it, or refuses another request's key)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            now = self._clock.now()
+            until = now + HOLD_FOR
+            if await shared.claim_idempotency(principal, key, request.method, request.path, fingerprint, now, until):
+                return until
+            stored = await self._store.reader().idempotency(principal, key)
+            if stored is not None and (stored.body_hash != fingerprint or stored.state == "done"):
+                return None
+            if loop.time() >= deadline:
+                raise Conflict(
+                    "a request with this Idempotency-Key is still in progress", code="idempotency.in_progress"
+                )
+            await asyncio.sleep(SHARED_POLL_S)
+
+    async def _let_go(self, shared: SharedKeys, principal: str, key: str, held: datetime) -> None:
+        try:
+            await shared.release_idempotency(principal, key, held, self._clock.now())
+        except Exception as exc:  # the hold then runs out by itself
+            logger.warning("could not release Idempotency-Key %r (its hold runs out by itself): %s", key, exc)
 
     async def drain(self) -> None:
         """Wait until the answers already sent are stored (at shutdown, before the database closes)."""

@@ -278,6 +278,29 @@ class PostgresStore:
     def reader(self) -> PostgresReads:
         return self._reads
 
+    async def claim_idempotency(
+        self, principal: str, key: str, method: str, path: str, body_hash: str, now: datetime, until: datetime
+    ) -> bool:
+        # The row of the answer-to-be, state in_progress, its lease's end in locked_at. A duplicate meets the
+        # primary key and takes the row only if its hold ran out or it holds a refusal of the same request.
+        rows = await self._engine.fetch(
+            "INSERT INTO idempotency_keys (principal, key, method, path, body_hash, state, created_at, locked_at)"
+            " VALUES (?, ?, ?, ?, ?, 'in_progress', ?, ?) ON CONFLICT (principal, key) DO UPDATE"
+            " SET state = 'in_progress', locked_at = excluded.locked_at"
+            " WHERE idempotency_keys.body_hash = excluded.body_hash AND (idempotency_keys.state = 'refused'"
+            " OR (idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_at <= excluded.created_at))"
+            " RETURNING 1",
+            (principal, key, method, path, body_hash, instant(now), instant(until)),
+        )
+        return bool(rows)
+
+    async def release_idempotency(self, principal: str, key: str, until: datetime, now: datetime) -> None:
+        await self._engine.fetch(
+            "UPDATE idempotency_keys SET locked_at = ? WHERE principal = ? AND key = ? AND state = 'in_progress'"
+            " AND locked_at = ?",
+            (instant(now), principal, key, instant(until)),
+        )
+
     async def ping(self) -> None:
         await self._engine.ping()
 
