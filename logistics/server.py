@@ -5,6 +5,11 @@ version known to this release, writable), the carriers and the coverage (every c
 is enabled), then the listening socket. Each failure is one line on stderr naming the setting or the file,
 and a non-zero exit: never a traceback, never a process left hanging. Only when the socket listens does the
 service print "serving on".
+
+Under ``serve --processes N`` each serving process runs ``run`` with a ``SupervisedChild``
+(``logistics.processes``): it listens with ``SO_REUSEPORT`` on the port its supervisor holds, tells the
+supervisor through a pipe instead of printing "serving on", leaves SIGINT to the supervisor, and stops when
+the supervisor is gone.
 """
 
 from __future__ import annotations
@@ -172,7 +177,7 @@ async def _serve(settings: Settings, app: web.Application, supervised: Supervise
             raise StartupFailed(
                 f"host {settings.host}, port {settings.port}: cannot listen: {exc.strerror or exc}"
             ) from None
-        _on_signals(stop.set)
+        _on_signals(stop.set, supervised=supervised is not None)
         logger.info(
             "listening: at most %d connections (open-file limit %d), request heads within %.0f s",
             guard.cap,
@@ -193,7 +198,13 @@ async def _serve(settings: Settings, app: web.Application, supervised: Supervise
         await runner.cleanup()
 
 
-def _on_signals(stop: Callable[[], None]) -> None:
+def _on_signals(stop: Callable[[], None], *, supervised: bool = False) -> None:
     loop = asyncio.get_running_loop()
+    if supervised:
+        # A Ctrl-C in the terminal reaches the whole process group: the supervisor alone acts on it and stops
+        # its processes with SIGTERM, so that none of them is seen dying and started again meanwhile.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        loop.add_signal_handler(signal.SIGTERM, stop)
+        return
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
