@@ -31,6 +31,7 @@ BOTH_STORES = ("api", "e2e", "tracking", "crash")
 # Tests that stay on SQLite, and why: they read or break the SQLite file itself (raw SQL on the file, a
 # digest of its bytes, a full disk), or patch the SQLite store's classes. The store-level behaviour they
 # pin is checked on both stores by tests/storage/test_store_contract.py.
+_PEEKS_AT_POLLS = "peeks at the legs due with open_legs_to_poll, which on PostgreSQL leases them to the caller"
 SQLITE_ONLY = {
     "tests/api/test_authorisation.py": "reads through the SQLite store's reader connection",
     "tests/api/test_idempotency.py": "reads the stored answers from the SQLite file and patches SqliteStore",
@@ -47,6 +48,9 @@ SQLITE_ONLY = {
     "tests/e2e/test_failed_bookings.py::test_the_retry_command_requeues_failed_bookings_for_the_service": (
         "reads booking intents from the SQLite file"
     ),
+    "tests/tracking/test_polling.py::test_the_next_poll_follows_the_stage_and_a_delivered_leg_closes": _PEEKS_AT_POLLS,
+    "tests/tracking/test_polling.py::test_a_failing_call_does_not_stop_the_others": _PEEKS_AT_POLLS,
+    "tests/tracking/test_polling.py::test_a_number_the_carrier_does_not_know_yet_is_asked_again_later": _PEEKS_AT_POLLS,
 }
 TESTS = Path(__file__).resolve().parent
 
