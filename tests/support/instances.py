@@ -97,10 +97,11 @@ def instance_environment(
             "LOGISTICS_WEBHOOK__TIMEOUT_S": "5",
         }
     )
+    # The SQLite path points into the test's folder even on PostgreSQL, where it is not the store: nothing is
+    # ever written beside the repository, whatever reads the setting.
+    env["LOGISTICS_DATABASE_PATH"] = str(workdir / "logistics.db")
     if database_url is not None:
         env["LOGISTICS_DATABASE_URL"] = database_url
-    else:
-        env["LOGISTICS_DATABASE_PATH"] = str(workdir / "logistics.db")
     if webhook_url is not None:
         env["LOGISTICS_WEBHOOK__URL"] = webhook_url
         env["LOGISTICS_WEBHOOK__SECRET"] = DEV_SECRET
