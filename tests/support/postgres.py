@@ -15,6 +15,7 @@ they fail instead (``.ci/run`` installs the server package).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import grp
 import itertools
@@ -289,7 +290,9 @@ class PostgresCluster:
                 finally:
                     await conn.close()
 
-            asyncio.run(apply())
+            # On a thread of its own: the caller may be a fixture running on the test's event loop.
+            with concurrent.futures.ThreadPoolExecutor(max_workers=1) as thread:
+                thread.submit(asyncio.run, apply()).result()
             self._template = name
         return self._template
 
