@@ -42,6 +42,8 @@ from logistics.storage.sqlite_store import SqliteReads, SqliteTransaction, _mayb
 
 WORK_CHANNEL = "logistics_work"
 """NOTIFY channel: its payload names the outbox that has new work (``bookings``, ``notifications``)."""
+COVERAGE_CHANNEL = "logistics_coverage"
+"""NOTIFY channel: an instance reloaded its coverage file (the payload says which instance); the others do too."""
 NOTIFICATION_CLAIMS = 0x6E6F7469  # the advisory lock that makes claims of notifications take turns ("noti")
 
 
