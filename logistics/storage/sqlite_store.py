@@ -92,9 +92,22 @@ def _maybe_instant(value: str | None) -> datetime | None:
     return parse_instant(value) if value else None
 
 
+def _feed_entry(r: aiosqlite.Row, position: int) -> FeedEntry:
+    return FeedEntry(
+        position=position,
+        notification=_notification(r),
+        delivered_at=_maybe_instant(r["delivered_at"]),
+        abandoned_at=_maybe_instant(r["abandoned_at"]),
+        last_error=r["last_error"],
+    )
+
+
 class SqliteReads:
     """Read queries, run through ``fetch``: the reader connection's, or a write unit's (so a transaction
     reads what it wrote)."""
+
+    # A done pickup's confirmation, read from its result's JSON (PostgreSQL's store says it its own way).
+    _PICKUP_CONFIRMATION = "json_extract(result, '$.pickup.confirmation')"
 
     def __init__(self, fetch: Fetch) -> None:
         self._fetch = fetch
@@ -329,8 +342,8 @@ class SqliteReads:
     async def pickup_holders(self, carrier: str, confirmation: str) -> list[BookingIntent]:
         # Rare (a cancel or a reschedule), so a scan of the carrier's done pickups is cheap enough here.
         rows = await self._all(
-            "SELECT * FROM booking_intents WHERE operation = 'schedule_pickup' AND status = 'done'"
-            " AND carrier = ? AND json_extract(result, '$.pickup.confirmation') = ? ORDER BY created_at, reference",
+            "SELECT * FROM booking_intents WHERE operation = 'schedule_pickup' AND status = 'done'"  # noqa: S608
+            f" AND carrier = ? AND {self._PICKUP_CONFIRMATION} = ? ORDER BY created_at, reference",
             (carrier, confirmation),
         )
         return [self._intent(r) for r in rows]
@@ -383,16 +396,7 @@ class SqliteReads:
         rows = await self._all(
             "SELECT rowid AS position, * FROM notifications WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, limit)
         )
-        return [
-            FeedEntry(
-                position=int(r["position"]),
-                notification=_notification(r),
-                delivered_at=_maybe_instant(r["delivered_at"]),
-                abandoned_at=_maybe_instant(r["abandoned_at"]),
-                last_error=r["last_error"],
-            )
-            for r in rows
-        ]
+        return [_feed_entry(r, int(r["position"])) for r in rows]
 
 
 class SqliteTransaction(SqliteReads):

@@ -38,7 +38,7 @@ from logistics.domain.model import Repair
 from logistics.services.ports import AlreadyStored, BookingIntent, FeedEntry, Notification
 from logistics.storage.codec import instant
 from logistics.storage.postgres.engine import RETRYABLE, Engine, postgres_sql, rows_affected, sqlstate, unavailable
-from logistics.storage.sqlite_store import SqliteReads, SqliteTransaction, _maybe_instant, _notification
+from logistics.storage.sqlite_store import SqliteReads, SqliteTransaction, _feed_entry, _notification
 
 WORK_CHANNEL = "logistics_work"
 """NOTIFY channel: its payload names the outbox that has new work (``bookings``, ``notifications``)."""
@@ -56,30 +56,15 @@ def _fetcher(conn: asyncpg.Connection) -> Callable[[str, Sequence[Any]], Any]:
 
 
 class _PostgresQueries(SqliteReads):
-    """The read queries whose PostgreSQL form differs from SQLite's."""
+    """The read queries whose PostgreSQL form differs from SQLite's: a JSON path, the feed's position."""
 
-    async def pickup_holders(self, carrier: str, confirmation: str) -> list[BookingIntent]:
-        rows = await self._all(
-            "SELECT * FROM booking_intents WHERE operation = 'schedule_pickup' AND status = 'done'"
-            " AND carrier = ? AND (result::jsonb #>> '{pickup,confirmation}') = ? ORDER BY created_at, reference",
-            (carrier, confirmation),
-        )
-        return [self._intent(r) for r in rows]
+    _PICKUP_CONFIRMATION = "(result::jsonb #>> '{pickup,confirmation}')"
 
     async def notification_feed(self, after: int, limit: int) -> list[FeedEntry]:
         rows = await self._all(
             "SELECT * FROM notifications WHERE feed_position > ? ORDER BY feed_position LIMIT ?", (after, limit)
         )
-        return [
-            FeedEntry(
-                position=int(r["feed_position"]),
-                notification=_notification(r),
-                delivered_at=_maybe_instant(r["delivered_at"]),
-                abandoned_at=_maybe_instant(r["abandoned_at"]),
-                last_error=r["last_error"],
-            )
-            for r in rows
-        ]
+        return [_feed_entry(r, int(r["feed_position"])) for r in rows]
 
 
 class PostgresReads(_PostgresQueries):
@@ -215,27 +200,11 @@ class PostgresTransaction(_PostgresQueries, SqliteTransaction):
         )
         return None if row is None else self._intent(row)
 
-    async def mark_notification(
-        self,
-        notification_id: str,
-        *,
-        delivered_at: datetime | None,
-        attempts: int,
-        next_attempt_at: datetime,
-        last_error: str | None,
-        abandoned: bool,
-    ) -> None:
-        await super().mark_notification(
-            notification_id,
-            delivered_at=delivered_at,
-            attempts=attempts,
-            next_attempt_at=next_attempt_at,
-            last_error=last_error,
-            abandoned=abandoned,
-        )
+    async def mark_notification(self, notification_id: str, **outcome: Any) -> None:
+        await super().mark_notification(notification_id, **outcome)
         # Its lease ends with its outcome; one not delivered also releases the repair's later notifications
         # claimed with it, which were not attempted after it (they wait for it, and are free once it is over).
-        later = "" if delivered_at is not None else " OR (n.repair_id = m.repair_id AND n.seq > m.seq)"
+        later = "" if outcome["delivered_at"] is not None else " OR (n.repair_id = m.repair_id AND n.seq > m.seq)"
         await self._conn.execute(
             "UPDATE notifications AS n SET leased_until = NULL FROM notifications AS m"  # noqa: S608 - fixed text
             f" WHERE m.id = $1 AND n.leased_until IS NOT NULL AND (n.id = m.id{later})",
