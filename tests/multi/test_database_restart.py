@@ -79,13 +79,16 @@ async def test_a_database_restart_under_load_loses_no_acknowledged_write_and_nee
                     await asyncio.sleep(LOAD_AFTER_S)
                     done.set()
                     await asyncio.gather(*load)
+                    settling = time.monotonic()
                     await clients.settle(lambda: fleet.base_urls, 60.0)
+                    settling = time.monotonic() - settling
 
                     print(
                         f"\ndatabase restart: {len(clients.requests)} creates, "
                         f"answers {dict(sorted(clients.answers.statuses.items()))}, "
                         f"{before} before the stop; /health while down {health_while_down}; "
-                        f"healthy again {recovered_in:.1f} s after the start"
+                        f"healthy again {recovered_in:.1f} s after the start; unanswered creates answered "
+                        f"{settling:.1f} s after the load stopped"
                     )
                     for name, seen in health_while_down.items():
                         assert 200 not in seen, f"{name}: /health answered 200 while the database was down"
