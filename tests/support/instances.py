@@ -120,6 +120,7 @@ class Instance:
     process: subprocess.Popen[bytes] | None = None
     pids: list[int] = field(default_factory=list)  # every pid this instance has had, in order
     _log: IO[bytes] | None = None
+    _log_start: int = 0  # where this run's output begins in the log file
 
     @property
     def port(self) -> int:
@@ -140,6 +141,7 @@ class Instance:
     def start(self) -> None:
         assert not self.running, f"{self.name} is already running"
         self._log = self.log_path.open("ab")
+        self._log_start = self._log.tell()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "logistics", "serve", *self.arguments],
             cwd=REPO_ROOT,
@@ -151,16 +153,24 @@ class Instance:
         self.pids.append(self.process.pid)
 
     async def wait_healthy(self, http: aiohttp.ClientSession, within_s: float = HEALTHY_WITHIN_S) -> None:
+        """Until this run has printed "serving on" (with ``--processes``: once every process listens) and
+        ``/health`` answers 200."""
         deadline = time.monotonic() + within_s
         while time.monotonic() < deadline:
             process = self.process
             assert process is not None, f"{self.name} was never started"
             if process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {process.returncode}:\n{self.log_tail()}")
-            if await self.healthy(http):
+            if self._said_serving() and await self.healthy(http):
                 return
             await asyncio.sleep(0.05)
         raise RuntimeError(f"{self.name} was not healthy within {within_s} s:\n{self.log_tail()}")
+
+    def _said_serving(self) -> bool:
+        with contextlib.suppress(OSError), self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            return any(line.startswith(b"serving on ") for line in log)
+        return False
 
     async def healthy(self, http: aiohttp.ClientSession) -> bool:
         with contextlib.suppress(aiohttp.ClientError, TimeoutError):
