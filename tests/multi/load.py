@@ -159,10 +159,16 @@ def rows(cluster: PostgresCluster, database: str, statement: str) -> list[list[s
 
 
 def held_leases(cluster: PostgresCluster, database: str, now: datetime) -> list[str]:
-    """Every lease in the database that ends after ``now``: for each column whose name says lease (a
-    notification's ``leased_until``, and whatever the store adds), its rows whose instant is still ahead; and
-    every booking intent still pending (a claimed intent is pending until its attempt ends)."""
-    held: list[str] = []
+    """Every lease the database still holds: a notification's ``leased_until`` (cleared when the delivery is
+    marked, whatever its outcome); in any column whose name says lease (whatever the store adds), an instant
+    still ahead of ``now``; and every booking intent still pending (a claimed intent is pending until its
+    attempt ends, its lease's end in ``next_attempt_at``)."""
+    held = [
+        f"notification {notification} leased until {until}"
+        for notification, until in rows(
+            cluster, database, "SELECT id, leased_until FROM notifications WHERE leased_until IS NOT NULL"
+        )
+    ]
     columns = rows(
         cluster,
         database,
