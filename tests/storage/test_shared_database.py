@@ -9,6 +9,8 @@ from pathlib import Path
 
 from logistics.storage.postgres import COVERAGE_CHANNEL, WORK_CHANNEL, Engine, PostgresStore
 from tests.storage.test_store_contract import NOW, add_repairs, intent, notification
+from tests.support.journeys import PARIS_SITE, repair_request
+from tests.support.postgres import private_cluster
 from tests.support.service import running_service
 
 
@@ -48,3 +50,26 @@ async def test_a_coverage_reload_on_one_instance_reloads_the_others(tmp_path: Pa
         assert second.services.coverage.generation == 2
         await asyncio.sleep(0.2)
         assert first.services.coverage.generation == 2  # its own announcement is not taken as another's
+
+
+async def test_the_service_answers_503_while_its_database_is_away_and_recovers_by_itself(tmp_path: Path) -> None:
+    with private_cluster(durable=True) as cluster:
+        async with running_service(tmp_path, database_url=cluster.url()) as service:
+            status, created, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-DB-1"))
+            assert status in (201, 202), created
+            cluster.stop("fast")
+            status, health, answer = await service.call("GET", "/health", None)
+            assert status == 503 and health["checks"]["database"] == "failing"
+            assert answer.headers["Retry-After"]
+            status, refused, answer = await service.call(
+                "POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-DB-2")
+            )
+            assert status == 503 and refused["code"] == "storage.unavailable", refused
+            assert answer.headers["Retry-After"]
+            cluster.start()
+            status, health, _ = await service.call("GET", "/health", None)
+            assert status == 200, health
+            status, again, _ = await service.call("POST", "/v1/repairs", json=repair_request(PARIS_SITE, "C-DB-2"))
+            assert status in (201, 202), again
+            _, listed, _ = await service.call("GET", "/v1/repairs")
+            assert sorted(item["case_id"] for item in listed["items"]) == ["C-DB-1", "C-DB-2"]  # none half-written
