@@ -8,6 +8,9 @@ import asyncio
 import os
 import re
 import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.support.instances import Fleet, fake_ups, fleet_stopped_after
+from tests.support.instances import REPO_ROOT, Fleet, fake_ups, fleet_stopped_after, instance_environment
 
 pytestmark = pytest.mark.slow
 
@@ -87,3 +90,26 @@ async def test_serving_processes_share_the_port_are_replaced_when_killed_and_sto
                 after = instance.log_tail(20_000)
                 assert after.count("starting another") == 1, "no process was started again while stopping"
                 assert all(_gone(pid) for pid in serving_pids), "every serving process stopped with the supervisor"
+
+
+@pytest.mark.timeout(120)
+async def test_a_port_in_use_stops_the_supervisor_before_any_process_starts(postgres_url: str, tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = instance_environment(tmp_path, database_url=postgres_url, ups_url="http://127.0.0.1:9", port=port)
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "logistics", "serve", "--processes", "2"],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"logistics: host 127.0.0.1, port {port}: cannot listen: Address already in use"
+    ), done.stderr
+    assert "serving on" not in done.stdout
