@@ -206,7 +206,9 @@ def serving(
             )
         try:
             deadline = time.monotonic() + within_s
-            while not _health_ok(base_url):
+            # "serving on" is printed once every serving process listens (with --processes, /health answers as
+            # soon as the first does, and connections opened then would all stay with that one).
+            while b"serving on" not in log_path.read_bytes() or not _health_ok(base_url):
                 if process.poll() is not None or time.monotonic() > deadline:
                     tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
                     raise RuntimeError(f"the server did not become healthy (exit {process.poll()}):\n{tail}")
