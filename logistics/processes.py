@@ -99,28 +99,23 @@ class Supervisor:
         count: int,
         *,
         port: int,
-        env: dict[str, str] | None = None,
         max_start_failures: int = 3,
         start_timeout_s: float = 120.0,
         stop_timeout_s: float = 30.0,
         steady_after_s: float = 30.0,
         max_backoff_s: float = 10.0,
-        announce: Callable[[str], None] | None = None,
     ) -> None:
         if count < 1:
             raise ValueError("count must be at least 1")
         self._command = list(command)
         self._port = port
-        self._env = env
         self._max_start_failures = max_start_failures
         self._start_timeout_s = start_timeout_s
         self._stop_timeout_s = stop_timeout_s
         self._steady_after_s = steady_after_s
         self._max_backoff_s = max_backoff_s
-        self._announce = announce or (lambda line: print(line, flush=True))
         self.slots = [Slot(number) for number in range(1, count + 1)]
         self._stopping = asyncio.Event()
-        self._changed = asyncio.Event()
         self._failure: str | None = None
         self._all_ready_announced = False
 
@@ -146,7 +141,7 @@ class Supervisor:
                 watcher.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
         if self._failure is not None:
-            self._announce(f"logistics: {self._failure}")
+            print(f"logistics: {self._failure}", file=sys.stderr, flush=True)
             return EXIT_START_FAILED
         return 0
 
@@ -202,7 +197,7 @@ class Supervisor:
             slot.start_failures = 0
             if not self._all_ready_announced and all(s.ready for s in self.slots):
                 self._all_ready_announced = True
-                self._announce(f"{serving_line} with {len(self.slots)} processes (pids {_pids(self.pids())})")
+                print(f"{serving_line} with {len(self.slots)} processes (pids {_pids(self.pids())})", flush=True)
             assert slot.process is not None
             code = await slot.process.wait()
             served_s = time.monotonic() - slot.ready_at
@@ -235,7 +230,6 @@ class Supervisor:
                 *self._command,
                 SUPERVISED_FLAG,
                 f"{ready_write},{lifeline_read},{self._port}",
-                env=self._env,
                 pass_fds=(ready_write, lifeline_read),
             )
         except BaseException:
