@@ -26,15 +26,33 @@ for name in [n for n in os.environ if n.startswith("LOGISTICS_")]:
     del os.environ[name]
 
 
-# The service's own test folders run every test that starts a service twice: on SQLite and on PostgreSQL.
-BOTH_STORES = ("api", "e2e", "tracking", "crash")
+# The service's own test folders run every test that starts a service (or a store) twice: on SQLite and on
+# PostgreSQL. The single-process crash test (tests/crash) kills one `logistics serve` on its SQLite file a
+# hundred times; on PostgreSQL the same checks run with three instances in tests/multi.
+BOTH_STORES = ("api", "e2e", "tracking")
 # Tests that stay on SQLite, and why: they read or break the SQLite file itself (raw SQL on the file, a
 # digest of its bytes, a full disk), or patch the SQLite store's classes. The store-level behaviour they
 # pin is checked on both stores by tests/storage/test_store_contract.py.
+_READS_ANSWERS = "reads or breaks the stored answers in the SQLite file, or patches SqliteStore"
 _PEEKS_AT_POLLS = "peeks at the legs due with open_legs_to_poll, which on PostgreSQL leases them to the caller"
 SQLITE_ONLY = {
     "tests/api/test_authorisation.py": "reads through the SQLite store's reader connection",
-    "tests/api/test_idempotency.py": "reads the stored answers from the SQLite file and patches SqliteStore",
+    **{
+        f"tests/api/test_idempotency.py::{name}": _READS_ANSWERS
+        for name in (
+            "test_fifty_concurrent_duplicates_make_one_repair_and_one_booking",
+            "test_a_request_rerun_after_its_answer_was_lost_finds_its_repair",
+            "test_an_unfinished_claim_left_by_an_older_release_does_not_hold_the_key",
+            "test_answers_are_forgotten_after_the_retention_and_a_late_retry_acts_once",
+            "test_forgetting_goes_in_batches_oldest_first",
+            "test_a_refusal_binds_its_key_and_is_evaluated_again_when_sent_again",
+            "test_a_dispatch_refused_before_its_receipt_goes_through_with_its_key_once_received",
+            "test_an_answer_goes_out_before_its_copy_is_stored_and_a_duplicate_meanwhile_gets_it",
+            "test_answers_already_sent_are_stored_before_the_service_stops",
+            "test_an_answer_whose_copy_fails_is_logged_and_its_key_runs_again_without_acting_twice",
+            "test_a_refusal_whose_copy_fails_to_store_is_never_replayed",
+        )
+    },
     "tests/api/test_label_links.py": "reads label links from the SQLite file",
     "tests/api/test_turnaround_list.py": "sets turnaround states in the SQLite file",
     "tests/api/test_booking_leases.py": "reads booking intents from the SQLite file",
