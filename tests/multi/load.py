@@ -9,6 +9,7 @@ the test's seeded ``random.Random``.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -77,8 +78,9 @@ class CaseSystem:
     def unacknowledged(self) -> list[Request]:
         return [r for r in self.requests if not r.acknowledged]
 
-    async def send(self, request: Request, base_url: str, timeout_s: float = 30.0) -> int:
-        """POST the repair once; a 2xx is an acknowledgement. The status (0: no answer)."""
+    async def send(self, request: Request, base_url: str, timeout_s: float = 45.0) -> int:
+        """POST the repair once; a 2xx is an acknowledgement. The status (0: no answer). The timeout outlasts
+        the 30 s a duplicate may wait for the request that holds its key."""
         headers = {**self.headers, "Idempotency-Key": request.key}
         try:
             async with self.http.post(
@@ -87,20 +89,21 @@ class CaseSystem:
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=timeout_s),
             ) as answer:
-                body = await answer.json(content_type=None)
+                raw = await answer.read()
                 status = answer.status
-                if status == 503:
-                    if answer.headers.get("Retry-After"):
-                        self.answers.unavailable_with_retry_after += 1
-                    else:
-                        self.answers.unavailable_without_retry_after += 1
-                if status >= 500 and status != 503:
-                    self.answers.server_errors.append(f"{status} {str(body)[:300]}")
-        except (aiohttp.ClientError, TimeoutError, ValueError):
+                retry_after = answer.headers.get("Retry-After")
+        except (aiohttp.ClientError, TimeoutError):
             status = NO_ANSWER
         else:
-            if 200 <= status < 300:
-                request.repair_ids.append(str(body["repair"]["id"]))
+            if status == 503:
+                if retry_after:
+                    self.answers.unavailable_with_retry_after += 1
+                else:
+                    self.answers.unavailable_without_retry_after += 1
+            elif status >= 500:
+                self.answers.server_errors.append(f"{status} {raw[:300]!r}")
+            elif 200 <= status < 300:
+                request.repair_ids.append(str(json.loads(raw)["repair"]["id"]))
         request.answers.append(status)
         self.answers.statuses[status] += 1
         return status
