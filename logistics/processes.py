@@ -17,7 +17,8 @@ The parent (``Supervisor``) serves no request. It:
 - gives up when a slot fails to start ``max_start_failures`` times in a row (a child that exits before it
   listens): it stops the others and exits with 2, naming the slot and the last exit status;
 - forwards SIGTERM and SIGINT as SIGTERM (each child finishes its requests in flight and stops), waits
-  ``stop_timeout_s`` and then kills what is left; forwards SIGHUP (coverage reload) to every child.
+  ``stop_timeout_s`` and then kills what is left; forwards SIGHUP (coverage reload) to every child that
+  listens (one still starting loads the coverage as it is anyway).
 
 A child also holds the read end of a "lifeline" pipe whose write end only the parent has: when the parent
 dies, however it dies, the pipe reads end-of-file and the child stops gracefully instead of serving on
@@ -152,9 +153,12 @@ class Supervisor:
         self._stopping.set()
 
     def _forward(self, sig: signal.Signals) -> None:
-        for pid in self.pids():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
+        # Only to processes that listen: one still starting has not set its handler yet (the signal would end
+        # it), and it loads the coverage as it is now anyway.
+        for slot in self.slots:
+            if slot.ready and slot.process is not None and slot.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    slot.process.send_signal(sig)
 
     async def _keep(self, slot: Slot, serving_line: str) -> None:
         """Keep a child running in ``slot`` until the supervisor stops."""

@@ -45,6 +45,7 @@ CHILD = textwrap.dedent(
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, lambda: (note("SIGTERM"), stopped.set()))
+        loop.add_signal_handler(signal.SIGHUP, lambda: note("SIGHUP"))
         child.watch_parent(lambda: (note("orphaned"), stopped.set()))
         child.listening()
         await stopped.wait()
@@ -126,7 +127,9 @@ def supervisor(
                 os.kill(pid, signal.SIGKILL)
 
 
-def test_a_child_that_dies_is_replaced_and_sigterm_stops_every_child_gracefully(tmp_path: Path) -> None:
+def test_a_child_that_dies_is_replaced_sighup_reaches_every_child_and_sigterm_stops_them_gracefully(
+    tmp_path: Path,
+) -> None:
     with supervisor(tmp_path, 3) as (parent, journal, log):
         _wait_for(lambda: b"serving on port" in log.read_bytes(), "serving on", log)
         first = journal.pids("started")
@@ -139,11 +142,15 @@ def test_a_child_that_dies_is_replaced_and_sigterm_stops_every_child_gracefully(
         _wait_for(lambda: len(journal.pids("started")) == 4, "a fourth child started in the dead one's place", log)
         assert b"killed by SIGKILL" in log.read_bytes()
         replacement = journal.pids("started")[3]
+        _wait_for(lambda: f"process {replacement} serving".encode() in log.read_bytes(), "the replacement ready", log)
         assert _alive(replacement)
+
+        serving = [first[0], first[2], replacement]
+        parent.send_signal(signal.SIGHUP)  # a coverage reload, for every serving process
+        _wait_for(lambda: sorted(journal.pids("SIGHUP")) == sorted(serving), "SIGHUP forwarded to each child", log)
 
         parent.send_signal(signal.SIGTERM)
         assert parent.wait(timeout=WITHIN_S) == 0, log.read_text()
-        serving = [first[0], first[2], replacement]
         assert sorted(journal.pids("SIGTERM")) == sorted(serving)
         assert sorted(journal.pids("stopped")) == sorted(serving), "each child finished on its own terms"
         assert not any(_alive(pid) for pid in serving)
