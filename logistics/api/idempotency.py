@@ -6,9 +6,10 @@
   concurrent duplicates produce one effect. The key is claimed before the stored answer is looked up, so no
   duplicate acts on a look-up made just before the first stored its answer. Requests in flight are held in
   the process: the SQLite store has one writer, so one process serves a database. A store that several
-  processes share (``SharedKeys``: PostgreSQL) also holds the key in the database, for ``HOLD_FOR`` at
-  most: a duplicate that another process is running waits there until that one's answer is stored, and
-  replays it; a process that dies holding a key lets it go when the hold runs out.
+  processes share (``SharedKeys``: PostgreSQL) also holds the key in the database: a duplicate that
+  another process is running waits there until that one's answer is stored, and replays it. The hold
+  lasts ``HOLD_FOR`` and is renewed while its request runs, so a process that dies (or loses the database)
+  holding a key lets it go within seconds, and the client's retry runs.
 - An answer below 500 is stored. A refusal that the request's own work ended in (a 404, 409 or 422) binds
   the key to the request without being given again: the same request sent again runs again (what refused it
   may have changed), another one gets 422. A 5xx stores nothing, nor does a request refused before its
@@ -51,7 +52,8 @@ logger = logging.getLogger(__name__)
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 WAIT_FOR = 30.0
-HOLD_FOR = timedelta(seconds=60)  # a key held in a shared store: longer than any request runs
+HOLD_FOR = timedelta(seconds=10)  # a key held in a shared store, renewed every third of it while its request runs
+HOLD_TASK = "idempotency:hold"
 SHARED_POLL_S = 0.05  # how often a duplicate looks whether another process's answer is stored
 ANSWER_COPY_TASK = "idempotency:store-answer"
 """The name of the background task that stores an answer's copy (see ``Idempotency._store_answer``)."""
@@ -70,6 +72,13 @@ def keep_secret(response: web.Response, *secrets: str) -> web.Response:
     """Mark strings of ``response``'s body that its stored copy must hold sealed."""
     response[SECRETS] = response.get(SECRETS, ()) + secrets
     return response
+
+
+@dataclass
+class _Hold:
+    """A key held in a shared store, until ``until`` (moved on by each renewal)."""
+
+    until: datetime
 
 
 @dataclass
@@ -117,10 +126,14 @@ class Idempotency:
         mine = self._in_flight[slot] = _InFlight(fingerprint)
         storing = False
         shared = self._store if isinstance(self._store, SharedKeys) else None
-        held: datetime | None = None
+        held: _Hold | None = None
+        renewing: asyncio.Task[None] | None = None
         try:
             if shared is not None:
-                held = await self._hold(shared, request, principal, key, fingerprint, deadline)
+                until = await self._hold(shared, request, principal, key, fingerprint, deadline)
+                if until is not None:
+                    held = _Hold(until)
+                    renewing = asyncio.create_task(self._renew(shared, principal, key, held), name=HOLD_TASK)
             stored = await self._store.reader().idempotency(principal, key)
             if stored is not None and stored.body_hash != fingerprint:
                 raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
@@ -173,8 +186,11 @@ class Idempotency:
         finally:
             if not storing:
                 self._release(slot, mine)
+            if renewing is not None:
+                renewing.cancel()
+                await asyncio.gather(renewing, return_exceptions=True)
             if shared is not None and held is not None and mine.answer is None:
-                await self._let_go(shared, principal, key, held)
+                await self._let_go(shared, principal, key, held.until)
 
     async def _hold(
         self, shared: SharedKeys, request: web.Request, principal: str, key: str, fingerprint: str, deadline: float
@@ -195,6 +211,20 @@ class Idempotency:
                     "a request with this Idempotency-Key is still in progress", code="idempotency.in_progress"
                 )
             await asyncio.sleep(SHARED_POLL_S)
+
+    async def _renew(self, shared: SharedKeys, principal: str, key: str, held: _Hold) -> None:
+        """Keep the hold while the request runs: renewed every third of ``HOLD_FOR`` (a failed renewal is
+        tried again at the next; the hold runs out by itself if the process dies)."""
+        while True:
+            await asyncio.sleep(HOLD_FOR.total_seconds() / 3)
+            until = self._clock.now() + HOLD_FOR
+            try:
+                if not await shared.renew_idempotency(principal, key, held.until, until):
+                    return  # answered meanwhile, or lost: nothing left to keep
+            except Exception as exc:
+                logger.warning("could not renew the hold on Idempotency-Key %r: %s", key, exc)
+                continue
+            held.until = until
 
     async def _let_go(self, shared: SharedKeys, principal: str, key: str, held: datetime) -> None:
         try:

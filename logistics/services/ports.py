@@ -263,5 +263,9 @@ class SharedKeys(Protocol):
         holds it or an answer is stored (read it with ``idempotency``). A key whose holder let its hold run out,
         or whose stored refusal binds it to this same request, is taken."""
 
+    async def renew_idempotency(self, principal: str, key: str, until: datetime, new_until: datetime) -> bool:
+        """Extend a hold taken until ``until`` to ``new_until`` while its request runs; False if it is no longer
+        held (answered, or taken over after it ran out)."""
+
     async def release_idempotency(self, principal: str, key: str, until: datetime, now: datetime) -> None:
         """Give up a hold taken until ``until`` whose request stored no answer (a 5xx): the next one may run."""

@@ -264,7 +264,12 @@ async def test_a_key_is_held_by_one_process_until_its_answer_or_its_hold_ends(po
     # Another request under the key never takes it, even once the hold ran out: it is refused (422) instead.
     assert not await postgres.claim_idempotency("case", "key-1", "POST", "/v1/repairs", "hash-2", until, until)
     assert await postgres.claim_idempotency(*args, until, until + timedelta(minutes=1))  # the hold ran out
-    await postgres.release_idempotency("case", "key-1", until + timedelta(minutes=1), until)
+    later = until + timedelta(minutes=1)
+    assert await postgres.renew_idempotency("case", "key-1", later, later + timedelta(minutes=1))  # kept
+    assert not await postgres.renew_idempotency("case", "key-1", later, later)  # no longer this hold's end
+    assert not await postgres.claim_idempotency(*args, later, later)  # renewed: still held
+    later += timedelta(minutes=1)
+    await postgres.release_idempotency("case", "key-1", later, until)
     assert await postgres.claim_idempotency(*args, until, until + timedelta(minutes=2))  # given up: taken at once
 
 

@@ -265,6 +265,14 @@ class PostgresStore:
         )
         return bool(rows)
 
+    async def renew_idempotency(self, principal: str, key: str, until: datetime, new_until: datetime) -> bool:
+        rows = await self._engine.fetch(
+            "UPDATE idempotency_keys SET locked_at = ? WHERE principal = ? AND key = ? AND state = 'in_progress'"
+            " AND locked_at = ? RETURNING 1",
+            (instant(new_until), principal, key, instant(until)),
+        )
+        return bool(rows)
+
     async def release_idempotency(self, principal: str, key: str, until: datetime, now: datetime) -> None:
         await self._engine.fetch(
             "UPDATE idempotency_keys SET locked_at = ? WHERE principal = ? AND key = ? AND state = 'in_progress'"
