@@ -31,9 +31,9 @@ LOAD_BEFORE_S = 3.0
 DOWN_S = 4.0
 LOAD_AFTER_S = 3.0
 RECOVER_WITHIN_S = 30.0
-# A create cut off by the outage may leave its Idempotency-Key held until the hold runs out (60 s), and a retry
-# waits up to 30 s for it before it answers 409: a client gets its answer within their sum.
-SETTLE_WITHIN_S = 100.0
+# A create cut off by the outage may leave its Idempotency-Key held until its hold runs out (10 s), and a retry
+# waits up to 30 s for the holder before it answers 409: a client has its answer well within this.
+SETTLE_WITHIN_S = 60.0
 
 
 async def health(http: aiohttp.ClientSession, instance: Instance) -> int:
