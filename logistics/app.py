@@ -13,6 +13,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import timedelta
@@ -47,12 +48,14 @@ from logistics.services.label_links import SealedTokens
 from logistics.services.notification_log import NotificationLog
 from logistics.services.outboxes import Outboxes
 from logistics.services.polling import Poller
+from logistics.services.ports import Store
 from logistics.services.repairs import Repairs
 from logistics.services.routing import CoverageInService, Routing
 from logistics.services.tracking import Tracking
 from logistics.services.turnaround import CalendarOf, TurnaroundWatch, centre_calendar, site_and_centre
 from logistics.services.webhook_delivery import WebhookDelivery
 from logistics.storage.database import Database
+from logistics.storage.postgres import COVERAGE_CHANNEL, WORK_CHANNEL, Engine, PostgresStore
 from logistics.storage.sqlite_store import SqliteStore
 from logistics.web import setup_web
 
@@ -91,6 +94,19 @@ def create_app(
     setup_web(app, ring=ring, clock=clock, secure_cookies=settings.public_base_url.startswith("https://"))
     app.cleanup_ctx.append(_service_context(settings, clock, sleep, registry, label_executor, metrics))
     return app
+
+
+async def open_store(settings: Settings, stack: contextlib.AsyncExitStack) -> Store:
+    """The store ``settings`` name, opened (and migrated) and closed with ``stack``: PostgreSQL when
+    ``database_url`` is set, else the SQLite file at ``database_path``."""
+    if settings.database_url is not None:
+        engine = await Engine.open(settings.database_url.get_secret_value(), max_size=settings.database_pool_size)
+        stack.push_async_callback(engine.close)
+        # An outbox claim (a notification's delivery, a leg's poll) is held as long as a booking attempt.
+        return PostgresStore(engine, lease=timedelta(seconds=settings.booking_lease_s))
+    database = await Database.open(settings.database_path)
+    stack.push_async_callback(database.close)
+    return SqliteStore(database)
 
 
 def known_carrier_names(registry: CarrierRegistry) -> list[str]:
@@ -143,9 +159,7 @@ def _service_context(
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            database = await Database.open(settings.database_path)
-            stack.push_async_callback(database.close)
-            store = SqliteStore(database)
+            store = await open_store(settings, stack)
 
             session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
             stack.push_async_callback(session.close)
@@ -226,16 +240,19 @@ def _service_context(
                 outboxes=Outboxes(store.reader()),
             )
             app[SERVICES] = services
+            wake: dict[str, asyncio.Event] = {}
+            if isinstance(store, PostgresStore):
+                wake = await _share_with_instances(store, coverage, stack)
             # Bookings that failed on our own configuration (credentials refused, a carrier not enabled) are
             # retried once the service starts again, presumably with the settings fixed.
             await bookings.retry_failed(configuration_only=True)
             stack.push_async_callback(services.idempotency.drain)  # answers sent are stored before the close
             if settings.workers_enabled:
-                workers = _start_workers(settings, services)
+                workers = _start_workers(settings, services, wake)
                 stack.push_async_callback(_stop_workers, workers)
             logger.info(
-                "service ready: database %s, carriers %s, coverage %s",
-                settings.database_path,
+                "service ready: %s, carriers %s, coverage %s",
+                settings.database_description,
                 ", ".join(sorted(carriers)),
                 coverage.source,
             )
@@ -274,7 +291,43 @@ async def _build_carriers(
     return carriers
 
 
-def _start_workers(settings: Settings, services: ServiceSet) -> list[asyncio.Task[None]]:
+async def _share_with_instances(
+    store: PostgresStore, coverage: CoverageInService, stack: contextlib.AsyncExitStack
+) -> dict[str, asyncio.Event]:
+    """What instances sharing one database tell each other, by NOTIFY: new outbox work (returned: the events
+    that wake the workers at once) and a coverage reload (every instance reloads its file)."""
+    me = secrets.token_hex(8)
+    wake = {name: asyncio.Event() for name in ("bookings", "notifications")}
+    announcing: set[asyncio.Task[Any]] = set()
+
+    def on_work(payload: str) -> None:
+        for name in payload.split() or list(wake):  # empty: notifications may have been missed, look at all
+            if name in wake:
+                wake[name].set()
+
+    def on_coverage(payload: str) -> None:
+        if not payload or payload == me:
+            return
+        try:
+            coverage.reload(announce=False)
+        except Exception:
+            logger.exception("coverage reload asked by another instance refused; the previous one stays")
+
+    def announce() -> None:
+        task = asyncio.get_running_loop().create_task(
+            store.engine.fetch("SELECT pg_notify(?, ?)", (COVERAGE_CHANNEL, me))
+        )
+        announcing.add(task)
+        task.add_done_callback(announcing.discard)
+
+    coverage.on_reload = announce
+    await stack.enter_async_context(store.engine.listening({WORK_CHANNEL: on_work, COVERAGE_CHANNEL: on_coverage}))
+    return wake
+
+
+def _start_workers(
+    settings: Settings, services: ServiceSet, wake: dict[str, asyncio.Event]
+) -> list[asyncio.Task[None]]:
     loops: list[tuple[str, Callable[[], Awaitable[int]], float]] = [
         ("bookings", services.bookings.run_due, WORKER_PAUSE_S),
         ("notifications", services.delivery.deliver_due, WORKER_PAUSE_S),
@@ -283,7 +336,10 @@ def _start_workers(settings: Settings, services: ServiceSet) -> list[asyncio.Tas
     ]
     if settings.polling.enabled:
         loops.append(("polling", services.poller.poll_due, settings.polling.interval_s))
-    return [asyncio.create_task(_loop(name, step, pause), name=f"worker:{name}") for name, step, pause in loops]
+    return [
+        asyncio.create_task(_loop(name, step, pause, wake.get(name)), name=f"worker:{name}")
+        for name, step, pause in loops
+    ]
 
 
 def _calendar_of(routing: Routing) -> CalendarOf:
@@ -295,9 +351,12 @@ def _calendar_of(routing: Routing) -> CalendarOf:
     return site_and_centre(calendar_of_centre)
 
 
-async def _loop(name: str, step: Callable[[], Awaitable[int]], pause: float) -> None:
-    """Run one worker step after another; a failing step is logged and the loop goes on."""
+async def _loop(name: str, step: Callable[[], Awaitable[int]], pause: float, wake: asyncio.Event | None = None) -> None:
+    """Run one worker step after another; a failing step is logged and the loop goes on. With ``wake``, a
+    pause ends as soon as it is set (new work, told by another instance or this one's own commits)."""
     while True:
+        if wake is not None:
+            wake.clear()  # work told from now on is looked at by the step below or the next one
         try:
             done = await step()
         except asyncio.CancelledError:
@@ -305,8 +364,13 @@ async def _loop(name: str, step: Callable[[], Awaitable[int]], pause: float) -> 
         except Exception:
             logger.exception("worker %s failed; it will try again", name)
             done = 0
-        if not done:
+        if done:
+            continue
+        if wake is None:
             await asyncio.sleep(pause)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), pause)
 
 
 async def _stop_workers(tasks: list[asyncio.Task[None]]) -> None:

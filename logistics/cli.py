@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -17,6 +19,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import ValidationError
 
+from logistics.processes import SUPERVISED_FLAG, SupervisedChild
+
 if TYPE_CHECKING:
     from carriers.registry import CarrierRegistry
     from logistics.config import ApiKey, Settings
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 DEV_KEYS = "var/dev-api-keys.json"
+MAX_PROCESSES = 256
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (CPython's default: 700)
 
 
@@ -88,6 +93,13 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     assert isinstance(settings, Settings)
+    supervised: SupervisedChild | None = None
+    if args.supervised is not None:
+        supervised, port = SupervisedChild.parse(args.supervised)
+        settings = settings.model_copy(update={"port": port})  # the port the supervisor holds for its children
+    elif args.processes > 1 and (refusal := processes_refusal(settings)) is not None:
+        print(f"logistics: {refusal}", file=sys.stderr)
+        return 2
     # Plug-ins are found once: the checks below and the application use the same registry.
     registry = CarrierRegistry.discover(disabled=settings.disabled_carriers)
     if not carrier_settings_valid(settings, registry):
@@ -102,6 +114,10 @@ def serve(args: argparse.Namespace) -> int:
         loop.close()
         print(f"logistics: {exc}", file=sys.stderr)
         return 2
+    if supervised is None and args.processes > 1:
+        # Checked (and migrated) once here; each serving process checks again, finding nothing to do.
+        loop.close()
+        return supervise(settings, args.processes)
     app = create_app(settings, api_keys=keys, registry=registry)
 
     async def on_startup(app: web.Application) -> None:
@@ -123,7 +139,33 @@ def serve(args: argparse.Namespace) -> int:
         tune_collector()
 
     app.on_startup.append(on_startup)
-    return run(settings, app, loop)
+    return run(settings, app, loop, supervised=supervised)
+
+
+def processes_refusal(settings: Settings) -> str | None:
+    """Why ``serve --processes N`` (N > 1) cannot run on these settings, or None."""
+    if settings.database_url is None:
+        return (
+            "--processes needs the PostgreSQL store (database_url): the SQLite store takes one serving process, "
+            "whose in-process group commit assumes it is the only writer"
+        )
+    return None
+
+
+def supervise(settings: Settings, count: int) -> int:
+    """Run ``count`` serving processes sharing ``settings.port``; the parent's exit code."""
+    from logistics.processes import PortUnavailable, Supervisor, child_command, reserve_port
+
+    try:
+        held = reserve_port(settings.host, settings.port)
+    except PortUnavailable as exc:
+        print(f"logistics: {exc}", file=sys.stderr)
+        return 2
+    with held:
+        port = int(held.getsockname()[1])
+        supervisor = Supervisor(child_command(), count, port=port)
+        logger.info("starting %d serving processes on port %d (supervisor pid %d)", count, port, os.getpid())
+        return asyncio.run(supervisor.run(f"serving on http://{settings.host}:{port}"))
 
 
 def _api_keys(settings: Settings, coverage: Coverage) -> list[ApiKey]:
@@ -155,7 +197,7 @@ def migrate(args: argparse.Namespace) -> int:
     except StartupFailed as exc:
         print(f"logistics: {exc}", file=sys.stderr)
         return 2
-    print(f"database {settings.database_path} is up to date")
+    print(f"{settings.database_description} is up to date")
     return 0
 
 
@@ -195,23 +237,19 @@ def carriers_list(args: argparse.Namespace) -> int:
 
 
 def bookings_retry(args: argparse.Namespace) -> int:
+    from logistics.app import open_store
     from logistics.clock import SystemClock
     from logistics.config import Settings
     from logistics.services.bookings import Bookings
-    from logistics.storage.database import Database
-    from logistics.storage.sqlite_store import SqliteStore
 
     settings = _settings()
     assert isinstance(settings, Settings)
 
     async def run() -> int:
-        database = await Database.open(settings.database_path)
-        try:
+        async with contextlib.AsyncExitStack() as stack:
             # Only re-queued here: the service's bookings worker makes them, looking each up first.
-            bookings = Bookings(SqliteStore(database), SystemClock(), {})
+            bookings = Bookings(await open_store(settings, stack), SystemClock(), {})
             queued = await bookings.retry_failed(repair_id=args.repair, carrier=args.carrier)
-        finally:
-            await database.close()
         for intent in queued:
             print(f"{intent.reference:<32} {intent.carrier:<12} {intent.operation:<16} was: {intent.last_error}")
         print(f"{len(queued)} failed booking(s) put back in the outbox; the running service books them")
@@ -266,7 +304,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="logistics", description=__doc__)
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("serve", help="serve the API (the default)").set_defaults(func=serve)
+    serve_parser = sub.add_parser("serve", help="serve the API (the default)")
+    serve_parser.add_argument(
+        "--processes",
+        type=_process_count,
+        default=1,
+        metavar="N",
+        help="serving processes sharing the port (SO_REUSEPORT), watched by this one; more than 1 needs "
+        "the PostgreSQL store (database_url)",
+    )
+    serve_parser.add_argument(SUPERVISED_FLAG, help=argparse.SUPPRESS)  # set by the supervisor for its children
+    serve_parser.set_defaults(func=serve)
     sub.add_parser("migrate", help="create or upgrade the database").set_defaults(func=migrate)
     demo_parser = sub.add_parser("demo", help="drive one journey of each method against a running server")
     demo_parser.add_argument(
@@ -307,8 +355,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _process_count(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if not 1 <= count <= MAX_PROCESSES:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_PROCESSES}, not {count}")
+    return count
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    func = getattr(args, "func", serve)
-    return int(func(args))
+    if getattr(args, "func", None) is None:  # no command: serve, with the serve command's defaults
+        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "serve"])
+    return int(args.func(args))

@@ -166,6 +166,14 @@ class Settings(BaseSettings):
         description="where customers reach the service; used in label links (when unset: http://<host>:<port>)",
     )
     database_path: Path = Path("var/logistics.db")
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="a PostgreSQL database (postgresql://user:password@host:5432/name) instead of the SQLite file "
+        "at database_path: what several instances share",
+    )
+    database_pool_size: int = Field(
+        default=10, ge=1, le=200, description="connections each process keeps to the PostgreSQL database at most"
+    )
     coverage_path: Path | None = Field(default=None, description="coverage file; the sample when absent")
     api_keys: list[ApiKey] = Field(default_factory=list)
     dev_keys_path: Path | None = Field(
@@ -256,6 +264,29 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
             raise ValueError("must be an http(s) URL with a host and no query, e.g. https://logistics.example.com")
         return value.strip().rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.get_secret_value().strip())
+        if parts.scheme not in ("postgresql", "postgres") or not (parts.hostname or "host=" in parts.query):
+            raise ValueError("must be a PostgreSQL URL, e.g. postgresql://logistics@127.0.0.1:5432/logistics")
+        if not parts.path.strip("/"):
+            raise ValueError("must name the database, e.g. postgresql://logistics@127.0.0.1:5432/logistics")
+        return SecretStr(value.get_secret_value().strip())
+
+    @property
+    def database_description(self) -> str:
+        """Where the data is, for logs and messages: the PostgreSQL URL without its password, or the file."""
+        if self.database_url is None:
+            return f"database_path {self.database_path}"
+        parts = urlsplit(self.database_url.get_secret_value())
+        host = parts.hostname or "local socket"
+        port = f":{parts.port}" if parts.port else ""
+        user = f"{parts.username}@" if parts.username else ""
+        return f"database_url postgresql://{user}{host}{port}{parts.path}"
 
     @field_validator("log_level")
     @classmethod

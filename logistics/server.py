@@ -5,6 +5,11 @@ version known to this release, writable), the carriers and the coverage (every c
 is enabled), then the listening socket. Each failure is one line on stderr naming the setting or the file,
 and a non-zero exit: never a traceback, never a process left hanging. Only when the socket listens does the
 service print "serving on".
+
+Under ``serve --processes N`` each serving process runs ``run`` with a ``SupervisedChild``
+(``logistics.processes``): it listens with ``SO_REUSEPORT`` on the port its supervisor holds, tells the
+supervisor through a pipe instead of printing "serving on", leaves SIGINT to the supervisor, and stops when
+the supervisor is gone.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import os
 import signal
 import sqlite3
 import sys
@@ -28,6 +34,7 @@ from logistics.config import Settings
 if TYPE_CHECKING:
     from carriers.registry import CarrierRegistry
     from logistics.domain.routing import Coverage
+    from logistics.processes import SupervisedChild
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +48,10 @@ class StartupFailed(Exception):
 async def check_database(settings: Settings) -> None:
     """Open (and migrate) the database, and prove it takes a write; ``StartupFailed`` with the reason."""
     from logistics.storage.database import Database, SchemaTooNew
+
+    if settings.database_url is not None:
+        await _check_postgres(settings)
+        return
 
     where = f"database_path {settings.database_path}"
     try:
@@ -60,6 +71,29 @@ async def check_database(settings: Settings) -> None:
         raise StartupFailed(f"{where}: cannot write: {_sqlite_reason(exc)}") from None
     finally:
         await database.close()
+
+
+async def _check_postgres(settings: Settings) -> None:
+    """Connect, migrate (one instance at a time) and see that the server takes writes."""
+    import asyncpg
+
+    from logistics.storage.database import SchemaTooNew
+    from logistics.storage.postgres import Engine, PostgresStore
+
+    assert settings.database_url is not None
+    where = settings.database_description
+    try:
+        engine = await Engine.open(settings.database_url.get_secret_value(), max_size=1)
+    except SchemaTooNew as exc:
+        raise StartupFailed(f"{where}: {exc}") from None
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise StartupFailed(f"{where}: {exc or type(exc).__name__}") from None
+    try:
+        refusal = await PostgresStore(engine).writable()
+    finally:
+        await engine.close()
+    if refusal is not None:
+        raise StartupFailed(f"{where}: {refusal}")
 
 
 def _read_header(path: Path) -> None:
@@ -100,10 +134,17 @@ def _one_line(text: str) -> str:
     return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def run(settings: Settings, app: web.Application, loop: asyncio.AbstractEventLoop) -> int:
-    """Serve ``app`` until SIGINT or SIGTERM; the exit code."""
+def run(
+    settings: Settings,
+    app: web.Application,
+    loop: asyncio.AbstractEventLoop,
+    *,
+    supervised: SupervisedChild | None = None,
+) -> int:
+    """Serve ``app`` until SIGINT or SIGTERM; the exit code. ``supervised``: this is one of the processes of
+    ``serve --processes N``, sharing the port, telling its parent when it listens, stopping when it is gone."""
     try:
-        return loop.run_until_complete(_serve(settings, app))
+        return loop.run_until_complete(_serve(settings, app, supervised))
     except StartupFailed as exc:
         print(f"logistics: {exc}", file=sys.stderr, flush=True)
         return EXIT_START_FAILED
@@ -113,7 +154,7 @@ def run(settings: Settings, app: web.Application, loop: asyncio.AbstractEventLoo
         loop.close()
 
 
-async def _serve(settings: Settings, app: web.Application) -> int:
+async def _serve(settings: Settings, app: web.Application, supervised: SupervisedChild | None) -> int:
     file_limit = raise_file_limit()
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     try:
@@ -130,19 +171,25 @@ async def _serve(settings: Settings, app: web.Application) -> int:
                 settings.port,
                 max_connections=settings.max_connections,
                 header_timeout_s=settings.header_timeout_s,
+                reuse_port=supervised is not None,
             )
         except OSError as exc:
             raise StartupFailed(
                 f"host {settings.host}, port {settings.port}: cannot listen: {exc.strerror or exc}"
             ) from None
-        _on_signals(stop.set)
+        _on_signals(stop.set, supervised=supervised is not None)
         logger.info(
             "listening: at most %d connections (open-file limit %d), request heads within %.0f s",
             guard.cap,
             file_limit,
             settings.header_timeout_s,
         )
-        print(f"serving on http://{settings.host}:{settings.port}", flush=True)
+        if supervised is None:
+            print(f"serving on http://{settings.host}:{settings.port}", flush=True)
+        else:
+            logger.info("process %d serving on http://%s:%d", os.getpid(), settings.host, settings.port)
+            supervised.watch_parent(stop.set)
+            supervised.listening()
         await stop.wait()
         logger.info("stopping: no new connections; finishing requests in flight")
         listener.close()
@@ -151,7 +198,13 @@ async def _serve(settings: Settings, app: web.Application) -> int:
         await runner.cleanup()
 
 
-def _on_signals(stop: Callable[[], None]) -> None:
+def _on_signals(stop: Callable[[], None], *, supervised: bool = False) -> None:
     loop = asyncio.get_running_loop()
+    if supervised:
+        # A Ctrl-C in the terminal reaches the whole process group: the supervisor alone acts on it and stops
+        # its processes with SIGTERM, so that none of them is seen dying and started again meanwhile.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        loop.add_signal_handler(signal.SIGTERM, stop)
+        return
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)

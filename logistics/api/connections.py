@@ -208,8 +208,10 @@ async def listen(
     max_connections: int,
     header_timeout_s: float,
     backlog: int = 128,
+    reuse_port: bool = False,
 ) -> tuple[asyncio.Server, ConnectionGuard]:
-    """Serve ``runner``'s application on ``host:port`` through guarded connections."""
+    """Serve ``runner``'s application on ``host:port`` through guarded connections. ``reuse_port``: share the
+    port with the other serving processes of ``logistics serve --processes N`` (``SO_REUSEPORT``)."""
     loop = asyncio.get_running_loop()
     server = runner.server
     assert server is not None, "the runner must be set up first"
@@ -227,5 +229,7 @@ async def listen(
             access_log=None,
         )
 
-    listener = await loop.create_server(protocol, host, port, backlog=backlog, reuse_address=True)
+    listener = await loop.create_server(
+        protocol, host, port, backlog=backlog, reuse_address=True, reuse_port=reuse_port or None
+    )
     return listener, guard

@@ -5,8 +5,11 @@
 - A duplicate that arrives while the first is still running waits for it and replays its answer, so
   concurrent duplicates produce one effect. The key is claimed before the stored answer is looked up, so no
   duplicate acts on a look-up made just before the first stored its answer. Requests in flight are held in
-  the process: the SQLite store has one writer, so one process serves a database. (A store shared by
-  several instances would hold the claim in the database instead.)
+  the process: the SQLite store has one writer, so one process serves a database. A store that several
+  processes share (``SharedKeys``: PostgreSQL) also holds the key in the database: a duplicate that
+  another process is running waits there until that one's answer is stored, and replays it. The hold
+  lasts ``HOLD_FOR`` and is renewed while its request runs, so a process that dies (or loses the database)
+  holding a key lets it go within seconds, and the client's retry runs.
 - An answer below 500 is stored. A refusal that the request's own work ended in (a 404, 409 or 422) binds
   the key to the request without being given again: the same request sent again runs again (what refused it
   may have changed), another one gets 422. A 5xx stores nothing, nor does a request refused before its
@@ -34,6 +37,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from aiohttp import web
@@ -42,7 +46,7 @@ from logistics.api.context import principal_of
 from logistics.api.problems import problem_for
 from logistics.clock import Clock
 from logistics.errors import Conflict, IdempotencyMismatch, InvalidRequest, LogisticsError
-from logistics.services.ports import IdempotencyRecord, Store
+from logistics.services.ports import IdempotencyRecord, SharedKeys, Store
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,9 @@ logger = logging.getLogger(__name__)
 # around a field value, so a key neither starts nor ends with one. openapi.yaml states the same pattern.
 KEY_SYNTAX = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$")
 WAIT_FOR = 30.0
+HOLD_FOR = timedelta(seconds=10)  # a key held in a shared store, renewed every third of it while its request runs
+HOLD_TASK = "idempotency:hold"
+SHARED_POLL_S = 0.05  # how often a duplicate looks whether another process's answer is stored
 ANSWER_COPY_TASK = "idempotency:store-answer"
 """The name of the background task that stores an answer's copy (see ``Idempotency._store_answer``)."""
 SECRETS = web.ResponseKey[tuple[str, ...]]("idempotency_secrets")
@@ -68,6 +75,13 @@ def keep_secret(response: web.Response, *secrets: str) -> web.Response:
     """Mark strings of ``response``'s body that its stored copy must hold sealed."""
     response[SECRETS] = response.get(SECRETS, ()) + secrets
     return response
+
+
+@dataclass
+class _Hold:
+    """A key held in a shared store, until ``until`` (moved on by each renewal)."""
+
+    until: datetime
 
 
 @dataclass
@@ -114,7 +128,15 @@ class Idempotency:
         # Claimed with no pause since the check above: whoever comes next with this key waits for this request.
         mine = self._in_flight[slot] = _InFlight(fingerprint)
         storing = False
+        shared = self._store if isinstance(self._store, SharedKeys) else None
+        held: _Hold | None = None
+        renewing: asyncio.Task[None] | None = None
         try:
+            if shared is not None:
+                until = await self._hold(shared, request, principal, key, fingerprint, deadline)
+                if until is not None:
+                    held = _Hold(until)
+                    renewing = asyncio.create_task(self._renew(shared, principal, key, held), name=HOLD_TASK)
             stored = await self._store.reader().idempotency(principal, key)
             if stored is not None and stored.body_hash != fingerprint:
                 raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
@@ -167,6 +189,51 @@ class Idempotency:
         finally:
             if not storing:
                 self._release(slot, mine)
+            if renewing is not None:
+                renewing.cancel()
+                await asyncio.gather(renewing, return_exceptions=True)
+            if shared is not None and held is not None and mine.answer is None:
+                await self._let_go(shared, principal, key, held.until)
+
+    async def _hold(
+        self, shared: SharedKeys, request: web.Request, principal: str, key: str, fingerprint: str, deadline: float
+    ) -> datetime | None:
+        """Hold the key in the shared store (returns until when), or wait until another process's answer is
+        stored (returns None: the caller finds it and replays it, or refuses another request's key)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            now = self._clock.now()
+            until = now + HOLD_FOR
+            if await shared.claim_idempotency(principal, key, request.method, request.path, fingerprint, now, until):
+                return until
+            stored = await self._store.reader().idempotency(principal, key)
+            if stored is not None and (stored.body_hash != fingerprint or stored.state == "done"):
+                return None
+            if loop.time() >= deadline:
+                raise Conflict(
+                    "a request with this Idempotency-Key is still in progress", code="idempotency.in_progress"
+                )
+            await asyncio.sleep(SHARED_POLL_S)
+
+    async def _renew(self, shared: SharedKeys, principal: str, key: str, held: _Hold) -> None:
+        """Keep the hold while the request runs: renewed every third of ``HOLD_FOR`` (a failed renewal is
+        tried again at the next; the hold runs out by itself if the process dies)."""
+        while True:
+            await asyncio.sleep(HOLD_FOR.total_seconds() / 3)
+            until = self._clock.now() + HOLD_FOR
+            try:
+                if not await shared.renew_idempotency(principal, key, held.until, until):
+                    return  # answered meanwhile, or lost: nothing left to keep
+            except Exception as exc:
+                logger.warning("could not renew the hold on Idempotency-Key %r: %s", key, exc)
+                continue
+            held.until = until
+
+    async def _let_go(self, shared: SharedKeys, principal: str, key: str, held: datetime) -> None:
+        try:
+            await shared.release_idempotency(principal, key, held, self._clock.now())
+        except Exception as exc:  # the hold then runs out by itself
+            logger.warning("could not release Idempotency-Key %r (its hold runs out by itself): %s", key, exc)
 
     async def drain(self) -> None:
         """Wait until the answers already sent are stored (at shutdown, before the database closes)."""

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from carriers import PickupRequest, ShipmentRequest
 from logistics.domain.journey import JourneyState, LegDirection
@@ -284,3 +284,24 @@ class Store(Protocol):
     async def ping(self) -> None: ...
     async def writable(self) -> str | None:
         """None when the store takes writes now; otherwise why not (a full disk, a read-only file)."""
+
+
+@runtime_checkable
+class SharedKeys(Protocol):
+    """A store that several processes share holds an ``Idempotency-Key`` for the request running under it,
+    so that a duplicate arriving at another process waits for that request's answer instead of running too.
+    (A store that one process owns has no need: the process holds its keys itself.)"""
+
+    async def claim_idempotency(
+        self, principal: str, key: str, method: str, path: str, body_hash: str, now: datetime, until: datetime
+    ) -> bool:
+        """Hold the key for the caller until ``until``, or until its answer is stored; False while another
+        holds it or an answer is stored (read it with ``idempotency``). A key whose holder let its hold run out,
+        or whose stored refusal binds it to this same request, is taken."""
+
+    async def renew_idempotency(self, principal: str, key: str, until: datetime, new_until: datetime) -> bool:
+        """Extend a hold taken until ``until`` to ``new_until`` while its request runs; False if it is no longer
+        held (answered, or taken over after it ran out)."""
+
+    async def release_idempotency(self, principal: str, key: str, until: datetime, now: datetime) -> None:
+        """Give up a hold taken until ``until`` whose request stored no answer (a 5xx): the next one may run."""

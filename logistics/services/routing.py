@@ -23,17 +23,23 @@ class CoverageInService:
         self._loader = loader
         self.source = source
         self.generation = 1
+        # Told after each reload made here (not one made on another instance's word): a store that several
+        # instances share passes it on, so that a reload on one reaches them all.
+        self.on_reload: Callable[[], None] | None = None
 
     @property
     def current(self) -> Coverage:
         return self._coverage
 
-    def reload(self) -> Coverage:
-        """Load the file again; raises (and keeps the coverage in service) if it does not load."""
+    def reload(self, *, announce: bool = True) -> Coverage:
+        """Load the file again; raises (and keeps the coverage in service) if it does not load. ``announce``
+        False: the reload was made on another instance's word, and is not passed on again."""
         coverage = self._loader()
         self._coverage = coverage  # one reference assignment: atomic for every reader
         self.generation += 1
         logger.info("coverage reloaded from %s (generation %d)", self.source, self.generation)
+        if announce and self.on_reload is not None:
+            self.on_reload()
         return coverage
 
 

@@ -508,11 +508,11 @@ async def migrate(conn: aiosqlite.Connection) -> int:
         raise SchemaTooNew(
             f"the database schema is version {current}, newer than this release knows ({len(MIGRATIONS)})"
         )
-    for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+    for version, migration in enumerate(MIGRATIONS[current:], start=current + 1):
         logger.info("applying migration %d", version)
         await conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _statements(script):
+            for statement in _statements(migration.sqlite):
                 await conn.execute(statement)
             await conn.execute(f"PRAGMA user_version={version}")
         except BaseException:

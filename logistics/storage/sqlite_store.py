@@ -1,6 +1,11 @@
 """The SQLite implementation of the ``Store`` port: repositories as methods on a connection.
 
 No business rules here: rows in, domain objects out.
+
+The statements are written in the SQL both SQLite and PostgreSQL take (``ON CONFLICT`` upserts, a typed
+``CAST(? AS TEXT) IS NULL`` for optional filters, ``NULLS FIRST`` where NULLs sort): the PostgreSQL store
+(``logistics.storage.postgres``) runs these same classes, with its own connection beneath and the few
+statements that differ (a JSON path, the feed's position, leases) of its own.
 """
 
 from __future__ import annotations
@@ -84,9 +89,26 @@ def _maybe_instant(value: str | None) -> datetime | None:
     return parse_instant(value) if value else None
 
 
+def _feed_entry(r: aiosqlite.Row, position: int) -> FeedEntry:
+    return FeedEntry(
+        position=position,
+        notification=_notification(r),
+        delivered_at=_maybe_instant(r["delivered_at"]),
+        abandoned_at=_maybe_instant(r["abandoned_at"]),
+        last_error=r["last_error"],
+    )
+
+
 class SqliteReads:
     """Read queries, run through ``fetch``: the reader connection's, or a write unit's (so a transaction
     reads what it wrote)."""
+
+    # A done pickup's confirmation, read from its result's JSON (PostgreSQL's store says it its own way).
+    _PICKUP_CONFIRMATION = "json_extract(result, '$.pickup.confirmation')"
+    # How a document (a repair, a booking's request, a notification's payload) is written: deflated with the
+    # codec's dictionary here; PostgreSQL keeps JSON text, which it compresses itself (TOAST).
+    _document = staticmethod(document)
+    _dump_document = staticmethod(dump_document)
 
     def __init__(self, fetch: Fetch) -> None:
         self._fetch = fetch
@@ -182,6 +204,8 @@ class SqliteReads:
         return (await self.carrier_events_of([repair_id])).get(repair_id, [])
 
     async def carrier_events_of(self, repair_ids: Sequence[str]) -> dict[str, list[StoredCarrierEvent]]:
+        if not repair_ids:
+            return {}  # PostgreSQL refuses an empty IN list
         rows = await self._all(
             f"SELECT * FROM carrier_events WHERE repair_id IN ({_marks(repair_ids)})"  # noqa: S608 - placeholders only
             " ORDER BY repair_id, occurred_at, received_at, event_id",
@@ -208,6 +232,8 @@ class SqliteReads:
         return events
 
     async def get_repairs(self, repair_ids: Sequence[str]) -> dict[str, Repair]:
+        if not repair_ids:
+            return {}
         rows = await self._all(
             f"SELECT doc FROM repairs WHERE id IN ({_marks(repair_ids)})",  # noqa: S608 - placeholders only
             repair_ids,
@@ -226,6 +252,8 @@ class SqliteReads:
         return None if row is None else (row[0], LegDirection(row[1]))
 
     async def find_legs(self, carrier: str, numbers: Sequence[str]) -> dict[str, tuple[str, LegDirection]]:
+        if not numbers:
+            return {}
         sql = f"SELECT tracking_number, repair_id, direction FROM legs WHERE carrier = ? AND tracking_number IN ({_marks(numbers)})"  # noqa: S608, E501 - placeholders only
         rows = await self._all(sql, [carrier, *numbers])
         return {r[0]: (r[1], LegDirection(r[2])) for r in rows}
@@ -306,7 +334,7 @@ class SqliteReads:
         # Uses booking_intents_due (status first): failed intents are few, whatever the table's size.
         rows = await self._all(
             "SELECT * FROM booking_intents WHERE status = 'failed'"
-            " AND (? IS NULL OR repair_id = ?) AND (? IS NULL OR carrier = ?)"
+            " AND (CAST(? AS TEXT) IS NULL OR repair_id = ?) AND (CAST(? AS TEXT) IS NULL OR carrier = ?)"
             " ORDER BY next_attempt_at, reference LIMIT ?",
             (repair_id, repair_id, carrier, carrier, limit),
         )
@@ -315,8 +343,8 @@ class SqliteReads:
     async def pickup_holders(self, carrier: str, confirmation: str) -> list[BookingIntent]:
         # Rare (a cancel or a reschedule), so a scan of the carrier's done pickups is cheap enough here.
         rows = await self._all(
-            "SELECT * FROM booking_intents WHERE operation = 'schedule_pickup' AND status = 'done'"
-            " AND carrier = ? AND json_extract(result, '$.pickup.confirmation') = ? ORDER BY created_at, reference",
+            "SELECT * FROM booking_intents WHERE operation = 'schedule_pickup' AND status = 'done'"  # noqa: S608
+            f" AND carrier = ? AND {self._PICKUP_CONFIRMATION} = ? ORDER BY created_at, reference",
             (carrier, confirmation),
         )
         return [self._intent(r) for r in rows]
@@ -325,7 +353,7 @@ class SqliteReads:
         rows = await self._all(
             "SELECT repair_id, direction, tracking_number FROM legs WHERE open = 1 AND carrier = ?"
             " AND tracking_number IS NOT NULL AND (next_poll_at IS NULL OR next_poll_at <= ?)"
-            " ORDER BY next_poll_at LIMIT ?",
+            " ORDER BY next_poll_at NULLS FIRST LIMIT ?",
             (carrier, instant(now), limit),
         )
         return [(r[0], LegDirection(r[1]), r[2]) for r in rows]
@@ -369,16 +397,7 @@ class SqliteReads:
         rows = await self._all(
             "SELECT rowid AS position, * FROM notifications WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, limit)
         )
-        return [
-            FeedEntry(
-                position=int(r["position"]),
-                notification=_notification(r),
-                delivered_at=_maybe_instant(r["delivered_at"]),
-                abandoned_at=_maybe_instant(r["abandoned_at"]),
-                last_error=r["last_error"],
-            )
-            for r in rows
-        ]
+        return [_feed_entry(r, int(r["position"])) for r in rows]
 
 
 class SqliteTransaction(SqliteReads):
@@ -407,6 +426,9 @@ class SqliteTransaction(SqliteReads):
         """A write whose row count decides what comes next."""
         return await self._unit.execute(sql, params)
 
+    async def _count_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        return await self._unit.execute_many(sql, rows)
+
     async def get_repair(self, repair_id: str, centre_id: str | None = None) -> Repair | None:
         row = await self._one(
             f"SELECT doc, {_HEADS}, centre_id FROM repairs AS r WHERE id = ?",  # noqa: S608 - a fixed fragment
@@ -418,6 +440,8 @@ class SqliteTransaction(SqliteReads):
         return Repair.model_validate_json(document_json(row[0]))
 
     async def get_repairs(self, repair_ids: Sequence[str]) -> dict[str, Repair]:
+        if not repair_ids:
+            return {}
         rows = await self._all(
             f"SELECT doc, id, {_HEADS} FROM repairs AS r WHERE id IN ({_marks(repair_ids)})",  # noqa: S608
             repair_ids,
@@ -453,7 +477,7 @@ class SqliteTransaction(SqliteReads):
                 repair.turnaround_status,
                 instant(repair.created_at),
                 instant(repair.updated_at),
-                document(repair.model_dump_json()),
+                self._document(repair.model_dump_json()),
                 origin,
             ),
         )
@@ -467,7 +491,7 @@ class SqliteTransaction(SqliteReads):
         await self._many(
             "UPDATE repairs SET state = ?, turnaround_status = ?, updated_at = ?, doc = ? WHERE id = ?",
             [
-                (r.state.value, r.turnaround_status, instant(r.updated_at), document(r.model_dump_json()), r.id)
+                (r.state.value, r.turnaround_status, instant(r.updated_at), self._document(r.model_dump_json()), r.id)
                 for r in repairs
             ],
         )
@@ -548,7 +572,7 @@ class SqliteTransaction(SqliteReads):
                 intent.leg.value,
                 intent.operation,
                 intent.carrier,
-                dump_document(intent.request),
+                self._dump_document(intent.request),
                 intent.status,
                 intent.attempts,
                 instant(intent.next_attempt_at),
@@ -594,7 +618,8 @@ class SqliteTransaction(SqliteReads):
 
     async def save_carrier_label(self, repair_id: str, leg: LegDirection, content_type: str, data: bytes) -> None:
         await self._exec(
-            "INSERT OR REPLACE INTO carrier_labels (repair_id, leg, content_type, data) VALUES (?, ?, ?, ?)",
+            "INSERT INTO carrier_labels (repair_id, leg, content_type, data) VALUES (?, ?, ?, ?) ON CONFLICT"
+            " (repair_id, leg) DO UPDATE SET content_type = excluded.content_type, data = excluded.data",
             (repair_id, leg.value, content_type, data),
         )
 
@@ -615,7 +640,7 @@ class SqliteTransaction(SqliteReads):
     async def revoke_label_links(self, repair_id: str, now: datetime, leg: LegDirection | None = None) -> int:
         return await self._count(
             "UPDATE label_links SET revoked_at = ? WHERE repair_id = ? AND revoked_at IS NULL"
-            " AND (? IS NULL OR leg = ?)",
+            " AND (CAST(? AS TEXT) IS NULL OR leg = ?)",
             (instant(now), repair_id, leg.value if leg else None, leg.value if leg else None),
         )
 
@@ -670,7 +695,7 @@ class SqliteTransaction(SqliteReads):
                     n.repair_id,
                     n.seq,
                     n.type,
-                    dump_document(n.payload),
+                    self._dump_document(n.payload),
                     instant(n.created_at),
                     instant(n.next_attempt_at),
                 )
@@ -694,7 +719,7 @@ class SqliteTransaction(SqliteReads):
     ) -> None:
         await self._exec(
             "UPDATE notifications SET delivered_at = ?, attempts = ?, next_attempt_at = ?, last_error = ?,"
-            " abandoned_at = CASE WHEN ? THEN ? ELSE abandoned_at END WHERE id = ?",
+            " abandoned_at = CASE WHEN ? = 1 THEN ? ELSE abandoned_at END WHERE id = ?",
             (
                 instant(delivered_at) if delivered_at else None,
                 attempts,
@@ -711,8 +736,8 @@ class SqliteTransaction(SqliteReads):
     ) -> int:
         return await self._count(
             "UPDATE notifications SET delivered_at = NULL, abandoned_at = NULL, attempts = 0, last_error = NULL,"
-            " next_attempt_at = ?, retry_from = ? WHERE (? IS NULL OR repair_id = ?)"
-            " AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?)",
+            " next_attempt_at = ?, retry_from = ? WHERE (CAST(? AS TEXT) IS NULL OR repair_id = ?)"
+            " AND (CAST(? AS TEXT) IS NULL OR created_at >= ?) AND (CAST(? AS TEXT) IS NULL OR created_at < ?)",
             (
                 instant(now),
                 instant(now),
@@ -751,7 +776,7 @@ class SqliteTransaction(SqliteReads):
             )
             for e in events
         ]
-        return await self._unit.execute_many(
+        return await self._count_many(
             "INSERT INTO carrier_events (carrier, tracking_number, event_id, repair_id, leg, occurred_at, status,"
             " raw_code, raw_description, location, received_at, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",

@@ -21,7 +21,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +67,26 @@ def _process_usage(pid: int) -> Usage:
     return total
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``: children, their children, and so on (``serve --processes N``'s serving
+    processes and their label workers)."""
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        children = [child for parent in frontier for child in _children(parent)]
+        found.extend(children)
+        frontier = children
+    return found
+
+
+def tree_usage(pid: int) -> Usage:
+    """The usage so far of ``pid`` and of every process below it."""
+    total = _process_usage(pid)
+    for child in descendants(pid):
+        total += _process_usage(child)
+    return total
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -92,11 +112,8 @@ class RunningServer:
         return {"Authorization": f"Bearer {self.keys[who]}"}
 
     def usage(self) -> Usage:
-        """The server's usage so far, its label worker processes included."""
-        total = _process_usage(self.pid)
-        for child in _children(self.pid):
-            total += _process_usage(child)
-        return total
+        """The server's usage so far, its label worker processes (and serving processes) included."""
+        return tree_usage(self.pid)
 
     def describe(self) -> str:
         where = f"pinned to CPU {SERVER_CPU} (taskset)" if self.pinned else "not pinned (no taskset or one CPU)"
@@ -150,8 +167,15 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def serving(settings: dict[str, str], *, pin: bool = True) -> Iterator[RunningServer]:
-    """Run the server with the benchmark's base settings plus ``settings`` (LOGISTICS_* names)."""
+def serving(
+    settings: dict[str, str],
+    *,
+    pin: bool = True,
+    arguments: Sequence[str] = (),
+    within_s: float = START_TIMEOUT_S,
+) -> Iterator[RunningServer]:
+    """Run the server with the benchmark's base settings plus ``settings`` (LOGISTICS_* names), and ``arguments``
+    after ``serve`` (``--processes N``)."""
     with tempfile.TemporaryDirectory(prefix="logistics-bench-") as scratch:
         directory = Path(scratch)
         port = free_port()
@@ -172,7 +196,7 @@ def serving(settings: dict[str, str], *, pin: bool = True) -> Iterator[RunningSe
             }
         )
         pinned = pin and can_pin()
-        command = [sys.executable, "-m", "logistics", "serve"]
+        command = [sys.executable, "-m", "logistics", "serve", *arguments]
         if pinned:
             command = ["taskset", "-c", str(SERVER_CPU), *command]
         log_path = directory / "server.log"
@@ -181,8 +205,10 @@ def serving(settings: dict[str, str], *, pin: bool = True) -> Iterator[RunningSe
                 command, cwd=directory, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while not _health_ok(base_url):
+            deadline = time.monotonic() + within_s
+            # "serving on" is printed once every serving process listens (with --processes, /health answers as
+            # soon as the first does, and connections opened then would all stay with that one).
+            while b"serving on" not in log_path.read_bytes() or not _health_ok(base_url):
                 if process.poll() is not None or time.monotonic() > deadline:
                     tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
                     raise RuntimeError(f"the server did not become healthy (exit {process.poll()}):\n{tail}")

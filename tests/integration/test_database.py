@@ -110,7 +110,7 @@ async def test_both_connections_are_durable_and_keep_temporary_data_in_memory(tm
 async def test_migration_2_drops_kept_answers_that_hold_a_label_token_in_clear(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
     with sqlite3.connect(path) as conn:  # the schema an older release left, with the answers it kept
-        conn.executescript(MIGRATIONS[0])
+        conn.executescript(MIGRATIONS[0].sqlite)
         conn.execute("PRAGMA user_version = 1")
         rows = {
             "clear": b'{"customer_label":{"url":"http://x/v1/labels/AbCdEfGhIjKlMnOpQrStUvWxYz012345"}}',
@@ -139,8 +139,8 @@ async def test_migration_3_makes_the_id_of_a_repair_made_before_it_its_origin(tm
     a request sent again under that key after the upgrade finds them by origin."""
     path = tmp_path / "db.sqlite"
     with sqlite3.connect(path) as conn:  # the schema the previous release left, with one repair in it
-        conn.executescript(MIGRATIONS[0])
-        conn.executescript(MIGRATIONS[1])
+        conn.executescript(MIGRATIONS[0].sqlite)
+        conn.executescript(MIGRATIONS[1].sqlite)
         conn.execute("PRAGMA user_version = 2")
         conn.execute(
             "INSERT INTO repairs (id, case_id, centre_id, state, turnaround_status, created_at, updated_at, doc)"

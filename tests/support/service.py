@@ -1,7 +1,11 @@
-"""The service under test: the real application, on a real loopback port, with real SQLite.
+"""The service under test: the real application, on a real loopback port, with a real store.
 
 Only the clock is manual and label rendering runs in a thread pool instead of processes (same code path,
 faster to start). Everything else is wired exactly as ``logistics serve`` wires it.
+
+The store is SQLite in the test's folder, or the PostgreSQL database ``database_under_test`` names: the
+test folders that run on both stores set it for each test (see ``tests/conftest.py``), so every service a
+test starts, through the ``service`` fixture or ``running_service`` itself, runs on that store.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import secrets
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +29,9 @@ from logistics.app import create_app
 from logistics.config import ApiKey, Settings
 from tests.support.clock import ManualClock
 from tests.support.openapi import check_response
+
+database_under_test: ContextVar[str | None] = ContextVar("database_under_test", default=None)
+"""The PostgreSQL database (its URL) the services of the running test store in; None: SQLite."""
 
 SAMPLE_CENTRES = ("fr-lyon", "de-frankfurt", "es-madrid", "gb-birmingham", "pl-wroclaw")
 
@@ -78,6 +86,9 @@ def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
         # development (its calls are refused). Tests of Colissimo journeys point it at the fake instead.
         "carriers": {"sim": {}, "colissimo": {}},
     }
+    url = database_under_test.get()
+    if url is not None:
+        values["database_url"] = url
     values.update(overrides)
     return Settings(**values)
 

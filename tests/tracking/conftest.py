@@ -1,4 +1,4 @@
-"""Fixtures for tracking tests: a manual clock (the store is the shared one, on SQLite and in memory)."""
+"""Fixtures for tracking tests: a manual clock (the store is the shared one: SQLite, in memory, PostgreSQL)."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ from logistics.services.ports import HistoryEntry, Store, StoredCarrierEvent
 from logistics.services.tracking import Tracking
 from logistics.services.turnaround import TurnaroundWatch
 from tests.support.clock import ManualClock
-from tests.support.stores import STORES, open_store
+from tests.support.stores import LOCAL_STORES, open_store
 from tests.tracking.tracking_builders import build_repair, event
 
 PARIS = calendar_for("FR", None, "Europe/Paris")
@@ -229,7 +229,7 @@ async def outcomes(feed: Feed, kind: str) -> tuple[Outcome, Outcome]:
             )
 
 
-@pytest.mark.parametrize("kind", STORES)
+@pytest.mark.parametrize("kind", LOCAL_STORES)
 @settings(derandomize=True, max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(feeds())
 async def test_any_arrival_order_gives_the_journey_of_the_carriers_order(kind: str, feed: Feed) -> None:
@@ -245,7 +245,7 @@ async def test_any_arrival_order_gives_the_journey_of_the_carriers_order(kind: s
     assert shuffled.turnaround == ordered.turnaround
 
 
-@pytest.mark.parametrize("kind", STORES)
+@pytest.mark.parametrize("kind", LOCAL_STORES)
 async def test_the_whole_journey_in_reverse_order_keeps_every_step(kind: str) -> None:
     ids_in = [i for i, _, _ in INBOUND]
     ids_out = [i for i, _, _ in OUTBOUND]
