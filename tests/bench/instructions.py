@@ -52,7 +52,8 @@ async def drive(journey: str, concurrency: int, count: int) -> None:
     site = SITES[journey]
     with tempfile.TemporaryDirectory(prefix="logistics-instructions-") as scratch:
         directory = Path(scratch)
-        carriers = {"sim": {"state_path": str(directory / "sim-carrier.json")}}
+        # The sample coverage names Colissimo for French self-shipments: enabled without keys, as in the tests.
+        carriers = {"sim": {"state_path": str(directory / "sim-carrier.json")}, "colissimo": {}}
         async with running_service(directory, carriers=carriers) as service:
             tune_collector()  # as ``serve`` does once the service has started
             url = service.base_url + "/v1/repairs"
