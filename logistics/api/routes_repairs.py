@@ -183,7 +183,7 @@ async def repair_custody(request: web.Request) -> web.Response:
         repair,
         entries,
         events,
-        repair.entitlement.get("site_time_zone"),
+        repair.routed.site_time_zone,
         centre.time_zone if centre else None,
     )
     return json_response({"items": rows})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +28,7 @@ from logistics.domain.journey import (
     state_after_receipt,
     state_at,
 )
+from logistics.domain.routing import Device, Entitlement, SiteAddress, TurnaroundTargets, WorkDays
 from logistics.domain.timeline import FLAG_CODES, LegTimeline, Scan, leg_timeline
 
 #: What a carrier's acceptance scan means on an inbound leg, by how the leg leaves the customer.
@@ -136,22 +138,53 @@ class ReceiptCheck(_Model):
     drive_present: bool | None = None
 
 
+class DeclaredParcel(_Model):
+    """One piece as declared to carriers and printed on the labels, worked out when the repair was created."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weight_kg: Decimal
+    length_cm: int
+    width_cm: int
+    height_cm: int
+    description: str = "Computer for repair"
+    contains_lithium_battery: bool = False
+
+
+class Routed(_Model):
+    """What routing decided when the repair was created, kept so that the repair reads the same later even
+    if the coverage changes: the customer's drop-off text and ship-by date, the parcels, the return carrier,
+    and the calendar (zone, subdivision, working days) the site's days are counted in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    drop_off: str | None = None
+    ship_by: date | None = None
+    parcels: tuple[DeclaredParcel, ...] = ()
+    return_carrier: str | None = None
+    site_time_zone: str | None = None
+    site_calendar_subdivision: str | None = None
+    site_business_days: WorkDays | None = None
+
+
 class Repair(_Model):
     id: str
     case_id: str
     centre_id: str
     region_id: str | None
     language: str
-    site: dict[str, Any]
-    device: dict[str, Any]
-    entitlement: dict[str, Any]
+    site: SiteAddress
+    device: Device
+    entitlement: Entitlement
+    routed: Routed = Routed()
+    include_self_test_results: bool = False
     state: JourneyState
     inbound: Leg
     outbound: Leg | None = None
     flags: list[Flag] = Field(default_factory=list)
     outcome: Literal["repaired", "replaced"] | None = None
     replacement_serial: str | None = None
-    turnaround: dict[str, Any] | None = None
+    turnaround: TurnaroundTargets | None = None
     turnaround_status: Literal["on_track", "at_risk", "breached"] = "on_track"
     state_since: dict[str, datetime] = Field(default_factory=dict)
     created_at: datetime
@@ -552,6 +585,93 @@ class Repair(_Model):
         if self.inbound.status is not waiting:
             changes.append(self._set_leg_status(self.inbound, waiting, at, actor, source, {}))
         return changes
+
+    def record_turnaround(
+        self,
+        status: Literal["on_track", "at_risk", "breached"],
+        at: datetime,
+        source: str,
+        leg: LegDirection | None,
+        details: dict[str, Any],
+    ) -> list[Change]:
+        """The turnaround clock's reading changed the repair's status (``details``: what it read)."""
+        previous = self.turnaround_status
+        if status == previous:
+            return []
+        self.turnaround_status = status
+        self.updated_at = max(self.updated_at, at)
+        return [
+            Change(
+                kind="turnaround",
+                occurred_at=at,
+                actor=Actor.SERVICE,
+                source=source,
+                leg=leg,
+                details={"from": previous, "to": status, **details},
+            )
+        ]
+
+    def flag_booking_failed(
+        self, direction: LegDirection, at: datetime, source: str, operation: str, error: str
+    ) -> Change:
+        """A booking of the leg failed for good: its last error, and one open flag (with the latest reason)
+        for a person to act on."""
+        leg = self.leg(direction)
+        if leg is not None:
+            leg.last_error = error
+        open_flag = self._open_flag("booking.failed", direction)
+        if open_flag is None:
+            self.flags.append(Flag(code="booking.failed", reason=error, raised_at=at, leg=direction))
+        else:  # failed again after a retry
+            open_flag.reason = error
+        return self._service_flag_change(direction, at, source, "booking.failed", operation=operation, error=error)
+
+    def clear_booking_failure(self, direction: LegDirection, at: datetime, source: str, operation: str) -> list[Change]:
+        """A booking of the leg that failed before is now made (retried after a fix): its flag is cleared."""
+        changes: list[Change] = []
+        for flag in self.flags:
+            if flag.code == "booking.failed" and flag.leg is direction and flag.cleared_at is None:
+                flag.cleared_at = at
+                changes.append(
+                    Change(
+                        kind="flag_cleared",
+                        occurred_at=at,
+                        actor=Actor.SERVICE,
+                        source=source,
+                        leg=direction,
+                        details={"code": flag.code, "operation": operation},
+                    )
+                )
+        return changes
+
+    def flag_pickup_not_cancelled(
+        self, direction: LegDirection, at: datetime, source: str, operation: str, error: str
+    ) -> Change:
+        """The carrier would not cancel a courier nobody needs any more: a person calls it off."""
+        self.flags.append(Flag(code="pickup.not_cancelled", reason=error, raised_at=at, leg=direction))
+        return self._service_flag_change(
+            direction, at, source, "pickup.not_cancelled", operation=operation, error=error
+        )
+
+    def flag_label_not_carriers(self, direction: LegDirection, at: datetime, source: str, reason: str) -> Change:
+        """The leg's label is drawn by us, not the carrier's: an operator gets the carrier's label by hand."""
+        self.flags.append(Flag(code="label.not_carriers", reason=reason, raised_at=at, leg=direction))
+        return self._service_flag_change(direction, at, source, "label.not_carriers", error=reason)
+
+    def _open_flag(self, code: str, direction: LegDirection) -> Flag | None:
+        return next((f for f in self.flags if f.code == code and f.leg is direction and f.cleared_at is None), None)
+
+    def _service_flag_change(
+        self, direction: LegDirection, at: datetime, source: str, code: str, **details: str
+    ) -> Change:
+        return Change(
+            kind="flag_raised",
+            occurred_at=at,
+            actor=Actor.SERVICE,
+            source=source,
+            leg=direction,
+            details={"code": code, **details},
+        )
 
 
 def _ignored(scan: Scan, direction: LegDirection, why: str) -> Change:

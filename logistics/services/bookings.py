@@ -53,8 +53,8 @@ from carriers import (
 from carriers.base import LabelRecovery, lookup_lag_s
 from carriers.models import Capability
 from logistics.clock import Clock
-from logistics.domain.journey import Actor, JourneyState, LegDirection, LegStatus
-from logistics.domain.model import Change, Flag, Repair
+from logistics.domain.journey import JourneyState, LegDirection, LegStatus
+from logistics.domain.model import Change, Repair
 from logistics.services import carrier_requests
 from logistics.services.notifications import record
 from logistics.services.ports import BookingIntent, Store, Transaction
@@ -346,8 +346,8 @@ class Bookings:
         pickup = carrier_requests.pickup_request(
             leg.pickup_reference,
             repair.site,
-            carrier_requests.repair_parcels(repair.entitlement, repair.device),
-            leg.pickup.model_dump(mode="json"),
+            carrier_requests.repair_parcels(repair),
+            leg.pickup,
             shipment.tracking_numbers,
         )
         return new_intent(
@@ -532,16 +532,7 @@ class Bookings:
                 await tx.save_repair(repair)
                 await record(tx, repair, [change], now)
             elif repair is not None and intent.operation in ("cancel_pickup", "cancel_pickup_if_booked"):
-                # The carrier would not cancel a courier nobody needs any more: a person calls it off.
-                repair.flags.append(Flag(code="pickup.not_cancelled", reason=error, raised_at=now, leg=intent.leg))
-                flagged = Change(
-                    kind="flag_raised",
-                    occurred_at=now,
-                    actor=Actor.SERVICE,
-                    source=intent.reference,
-                    leg=intent.leg,
-                    details={"code": "pickup.not_cancelled", "operation": intent.operation, "error": error},
-                )
+                flagged = repair.flag_pickup_not_cancelled(intent.leg, now, intent.reference, intent.operation, error)
                 await tx.save_repair(repair)
                 await record(tx, repair, [flagged], now)
         return Outcome(dataclasses.replace(intent, status="failed", last_error=error), repair)
@@ -724,18 +715,7 @@ async def _with_carrier_label(adapter: CarrierAdapter, booking: ShipmentBooking)
 
 
 def _flag_label_not_recovered(repair: Repair, intent: BookingIntent, reason: str, now: datetime) -> list[Change]:
-    """The leg's label is drawn by us, not the carrier's: an operator gets the carrier's label by hand."""
-    repair.flags.append(Flag(code="label.not_carriers", reason=reason, raised_at=now, leg=intent.leg))
-    return [
-        Change(
-            kind="flag_raised",
-            occurred_at=now,
-            actor=Actor.SERVICE,
-            source=intent.reference,
-            leg=intent.leg,
-            details={"code": "label.not_carriers", "error": reason},
-        )
-    ]
+    return [repair.flag_label_not_carriers(intent.leg, now, intent.reference, reason)]
 
 
 def _log_kept(booking: PickupBooking, sharing: list[str]) -> None:
@@ -785,41 +765,8 @@ def _cancellation(intent: BookingIntent, pickup: dict[str, Any], now: datetime) 
 
 
 def _clear_failure(repair: Repair, intent: BookingIntent, now: datetime) -> list[Change]:
-    """A booking that failed before and is now made (retried after a fix): its leg's failure flag is cleared."""
-    changes: list[Change] = []
-    for flag in repair.flags:
-        if flag.code == "booking.failed" and flag.leg is intent.leg and flag.cleared_at is None:
-            flag.cleared_at = now
-            changes.append(
-                Change(
-                    kind="flag_cleared",
-                    occurred_at=now,
-                    actor=Actor.SERVICE,
-                    source=intent.reference,
-                    leg=intent.leg,
-                    details={"code": flag.code, "operation": intent.operation},
-                )
-            )
-    return changes
+    return repair.clear_booking_failure(intent.leg, now, intent.reference, intent.operation)
 
 
 def _flag_failure(repair: Repair, intent: BookingIntent, error: str, now: datetime) -> Change:
-    """A booking that failed for good: the leg's last error and a flag on the repair, for a person to act on."""
-    leg = repair.leg(intent.leg)
-    if leg is not None:
-        leg.last_error = error
-    open_flag = next(
-        (f for f in repair.flags if f.code == "booking.failed" and f.leg is intent.leg and f.cleared_at is None), None
-    )
-    if open_flag is None:
-        repair.flags.append(Flag(code="booking.failed", reason=error, raised_at=now, leg=intent.leg))
-    else:  # failed again after a retry: one open flag, with the latest reason
-        open_flag.reason = error
-    return Change(
-        kind="flag_raised",
-        occurred_at=now,
-        actor=Actor.SERVICE,
-        source=intent.reference,
-        leg=intent.leg,
-        details={"code": "booking.failed", "operation": intent.operation, "error": error},
-    )
+    return repair.flag_booking_failed(intent.leg, now, intent.reference, intent.operation, error)

@@ -93,8 +93,7 @@ def _same_dispatch(repair: Repair, command: Dispatch) -> bool:
 
 def expected_items(repair: Repair) -> tuple[str, ...]:
     """The item kinds on the packing slip (the computer itself is implied)."""
-    items = repair.entitlement.get("items") or []
-    return tuple(sorted({str(item["kind"]) for item in items}))
+    return tuple(sorted({item.kind.value for item in repair.entitlement.items}))
 
 
 class Centres:
@@ -169,9 +168,7 @@ class Centres:
             )
             courier_booked = repair.state is JourneyState.AWAITING_PICKUP and repair.inbound.pickup_confirmation
             try:
-                changes = repair.receive(
-                    now, source, check, expected, bool(repair.entitlement.get("defective_media_retention"))
-                )
+                changes = repair.receive(now, source, check, expected, repair.entitlement.defective_media_retention)
             except DomainRuleError as exc:
                 raise Conflict(exc.message, code=exc.code) from exc
             cancel_pickup = await self._pickup_to_cancel(tx, repair, now) if courier_booked else None
@@ -206,7 +203,7 @@ class Centres:
         centre = self._routing.coverage.centres.get(centre_id)
         if centre is None:
             raise Conflict("the centre is not in the coverage in service", code="centre.unknown")
-        carrier = str(current.entitlement.get("return_carrier") or current.inbound.carrier)
+        carrier = current.routed.return_carrier or current.inbound.carrier
         outbound = Leg(
             direction=LegDirection.OUTBOUND,
             method=LegMethod.CENTRE_DISPATCH,
@@ -229,9 +226,9 @@ class Centres:
                 raise Conflict(exc.message, code=exc.code) from exc
             shipment = carrier_requests.shipment_request(
                 outbound.booking_reference,
-                centre.address.model_dump(mode="json"),
+                centre.address,
                 repair.site,
-                carrier_requests.repair_parcels(repair.entitlement, repair.device),
+                carrier_requests.repair_parcels(repair),
                 now.date(),
                 is_return=False,
             )

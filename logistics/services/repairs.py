@@ -12,19 +12,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from logistics.clock import Clock
 from logistics.domain.journey import Actor, JourneyState, LegDirection, LegMethod, LegStatus, initial_state
-from logistics.domain.model import Change, DomainRuleError, Leg, Repair, Slot
+from logistics.domain.model import Change, DomainRuleError, Leg, Repair, Routed, Slot
 from logistics.domain.routing import (
-    Device,
-    Entitlement,
     Method,
     PickupSlot,
     RoutingDecision,
     RoutingRequest,
-    SiteAddress,
 )
 from logistics.errors import Conflict, IdempotencyMismatch, InvalidRequest, NotFound, RuleRefused
 from logistics.services import carrier_requests
@@ -128,53 +125,41 @@ class Repairs:
             booking_reference=f"{repair_id}-in",
             pickup=Slot.model_validate(slot.model_dump()) if slot is not None else None,
         )
-        site = command.site.model_dump(mode="json")
+        parcels = carrier_requests.parcels_for(command.device.product_line, command.entitlement.items, self._packing)
         repair = Repair(
             id=repair_id,
             case_id=command.case_id,
             centre_id=centre.id,
             region_id=decision.region_id,
             language=command.language,
-            site=site,
-            device=command.device.model_dump(mode="json"),
-            entitlement={
-                **command.entitlement.model_dump(mode="json"),
-                "include_self_test_results": command.include_self_test_results,
+            site=command.site,
+            device=command.device,
+            entitlement=command.entitlement,
+            include_self_test_results=command.include_self_test_results,
+            routed=Routed(
                 # Printed on the customer's packing instructions: in the repair's language where the region
                 # gives it.
-                "drop_off": decision.drop_off_by_language.get(command.language, decision.drop_off),
-                "ship_by": decision.ship_by.isoformat() if decision.ship_by else None,
+                drop_off=decision.drop_off_by_language.get(command.language, decision.drop_off),
+                ship_by=decision.ship_by,
                 # The pieces declared to carriers and printed on the labels, both ways.
-                "parcels": [
-                    parcel.model_dump(mode="json")
-                    for parcel in carrier_requests.parcels_for(
-                        command.device.product_line.value,
-                        [item.model_dump(mode="json") for item in command.entitlement.items],
-                        self._packing,
-                    )
-                ],
-                "return_carrier": decision.return_carrier or decision.carrier,
-                "site_time_zone": decision.time_zone,
+                parcels=carrier_requests.kept_parcels(parcels),
+                return_carrier=decision.return_carrier or decision.carrier,
+                site_time_zone=decision.time_zone,
                 # The calendar the site's days are counted in, as routing decided it from the address.
-                "site_calendar_subdivision": decision.calendar.subdivision if decision.calendar else None,
+                site_calendar_subdivision=decision.calendar.subdivision if decision.calendar else None,
                 # The region's working days and closures, which the site's turnaround clocks honour.
-                "site_business_days": region.business_days.model_dump(mode="json") if region is not None else None,
-            },
+                site_business_days=region.business_days if region is not None else None,
+            ),
             state=initial_state(method),
             inbound=inbound,
-            turnaround=decision.turnaround.model_dump() if decision.turnaround else None,
+            turnaround=decision.turnaround,
             state_since={initial_state(method).value: now},
             created_at=now,
             updated_at=now,
         )
         ship_date = slot.local_date if slot is not None else now.date()
         shipment = carrier_requests.shipment_request(
-            inbound.booking_reference,
-            site,
-            centre.address.model_dump(mode="json"),
-            carrier_requests.repair_parcels(repair.entitlement, repair.device),
-            ship_date,
-            is_return=True,
+            inbound.booking_reference, command.site, centre.address, parcels, ship_date, is_return=True
         )
         token, link = new_link(repair_id, LegDirection.INBOUND, now, self.link_ttl)
         created = Change(
@@ -374,8 +359,8 @@ class Repairs:
                 pickup = carrier_requests.pickup_request(
                     leg.pickup_reference,
                     repair.site,
-                    carrier_requests.repair_parcels(repair.entitlement, repair.device),
-                    slot.model_dump(mode="json"),
+                    carrier_requests.repair_parcels(repair),
+                    slot,
                     (leg.tracking_number,),
                 )
                 await tx.add_intent(
@@ -400,45 +385,19 @@ def _same_window(slot: PickupSlot, held: Slot) -> bool:
 
 
 def routing_request(repair: Repair, preferred_date: date | None) -> RoutingRequest:
-    """What routing needs to quote again for a stored repair. Text an older release stored under looser rules
-    is tidied (trimmed; empty optional fields dropped), and item descriptions, which routing does not read,
-    are left out."""
-
-    def tidy(data: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
-        out = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
-        if isinstance(out.get("street_lines"), list | tuple):
-            out["street_lines"] = [line.strip() for line in out["street_lines"]]
-        return {k: v for k, v in out.items() if not (k in optional and v in ("", None))}
-
-    entitlement = {k: v for k, v in repair.entitlement.items() if k in Entitlement.model_fields}
-    items = entitlement.get("items") or []
-    entitlement["items"] = [{k: v for k, v in item.items() if k != "description"} for item in items]
-    try:
-        return RoutingRequest(
-            site=SiteAddress.model_validate(tidy(repair.site, ("company", "email", "subdivision"))),
-            device=Device.model_validate(tidy(repair.device)),
-            entitlement=Entitlement.model_validate(entitlement),
-            preferred_date=preferred_date,
-        )
-    except ValidationError as exc:  # stored under an older release's looser rules, beyond tidying
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise Conflict(
-            f"the repair's stored data no longer meets the request rules ({where}: {error['msg']})",
-            code="reschedule.not_possible",
-        ) from exc
+    """What routing needs to quote again for a stored repair."""
+    return RoutingRequest(
+        site=repair.site, device=repair.device, entitlement=repair.entitlement, preferred_date=preferred_date
+    )
 
 
 def _made_by(repair: Repair, command: CreateRepair) -> bool:
     """Whether ``repair`` is what ``command`` creates: same case, site, device and entitlement."""
-    asked = {
-        **command.entitlement.model_dump(mode="json"),
-        "include_self_test_results": command.include_self_test_results,
-    }
     return (
         repair.case_id == command.case_id
         and repair.language == command.language
-        and repair.site == command.site.model_dump(mode="json")
-        and repair.device == command.device.model_dump(mode="json")
-        and all(repair.entitlement.get(name) == value for name, value in asked.items())
+        and repair.site == command.site
+        and repair.device == command.device
+        and repair.entitlement == command.entitlement
+        and repair.include_self_test_results == command.include_self_test_results
     )

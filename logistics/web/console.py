@@ -206,7 +206,7 @@ def _row(repair: Repair, texts: Texts, status: str) -> dict[str, Any]:
     return {
         "id": repair.id,
         "case_id": repair.case_id,
-        "device": f"{repair.device.get('model', '')} · {repair.device.get('serial_number', '')}",
+        "device": f"{repair.device.model} · {repair.device.serial_number}",
         "tracking": leg.tracking_number or "—",
         "state": texts.state(repair.state),
         "status": status,
@@ -287,7 +287,7 @@ async def _repair_page(
         repair=repair,
         expected=[{"kind": k, "text": texts(f"item_{k}")} for k in expected],
         extra=[{"kind": k, "text": texts(f"item_{k}")} for k in ACCESSORY_KINDS if k not in expected],
-        dmr=bool(repair.entitlement.get("defective_media_retention")),
+        dmr=repair.entitlement.defective_media_retention,
         conditions=[(c, texts(f"web_condition_{c}")) for c in CONDITIONS],
         discrepancies=[f.reason for f in repair.flags if f.code == "receipt.discrepancy"],
         can_receive=repair.state in RECEIVABLE,
@@ -318,7 +318,7 @@ async def receive(request: web.Request) -> web.StreamResponse:
         repair_id = request.match_info["repair_id"]
         repair = await svc.repairs.get(repair_id, centre_id=session.centre_id)
         form = await request.post()
-        dmr = bool(repair.entitlement.get("defective_media_retention"))
+        dmr = repair.entitlement.defective_media_retention
         try:
             receipt = Receipt(
                 repair_id=repair_id,

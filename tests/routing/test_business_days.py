@@ -84,7 +84,7 @@ def test_turnaround_clocks_count_the_regions_working_days() -> None:
     assert site_calendar(repair).business_days_between(saturday_start, monday_noon) == pytest.approx(0.5)
     works_saturdays = WorkDays(working_days=("mon", "tue", "wed", "thu", "fri", "sat"))
     stored = repair.model_copy(
-        update={"entitlement": {**repair.entitlement, "site_business_days": works_saturdays.model_dump(mode="json")}}
+        update={"routed": repair.routed.model_copy(update={"site_business_days": works_saturdays})}
     )
     # Saturday in Paris is 23:00 UTC Friday to 23:00 UTC Saturday: 23 of its 24 hours fall after the start.
     assert site_calendar(stored).business_days_between(saturday_start, monday_noon) == pytest.approx(0.5 + 23 / 24)

@@ -209,7 +209,7 @@ async def outcomes(feed: Feed) -> tuple[Outcome, Outcome]:
                         repair_id,
                         T0 - 2 * H,
                         tracking_number=f"TN-{repair_id}-i",
-                        turnaround=TARGETS.model_dump(),
+                        turnaround=TARGETS,
                     )
                     await tx.add_repair(repair)
             clock = ManualClock(END)
@@ -269,9 +269,7 @@ async def _journey_store(tmp: str) -> tuple[Database, SqliteStore]:
     store = SqliteStore(database)
     async with store.transaction() as tx:
         for repair_id in ("a", "b", "c"):
-            repair = build_repair(
-                repair_id, T0 - 2 * H, tracking_number=f"TN-{repair_id}-i", turnaround=TARGETS.model_dump()
-            )
+            repair = build_repair(repair_id, T0 - 2 * H, tracking_number=f"TN-{repair_id}-i", turnaround=TARGETS)
             await tx.add_repair(repair)
     return database, store
 

@@ -16,6 +16,7 @@ from logistics.domain.journey import (
     state_after_receipt,
 )
 from logistics.domain.model import Change, DomainRuleError, Leg, ReceiptCheck, Repair
+from logistics.domain.routing import Device, Entitlement, ProductLine, ServiceLevel, SiteAddress
 from logistics.domain.timeline import Scan
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -29,9 +30,18 @@ def repair(method: LegMethod = LegMethod.COURIER_PICKUP) -> Repair:
         centre_id="fr-lyon",
         region_id="fr-idf",
         language="fr",
-        site={},
-        device={"product_line": "notebook"},
-        entitlement={"defective_media_retention": True},
+        site=SiteAddress(
+            name="Camille Martin",
+            street_lines=("14 rue Oberkampf",),
+            city="Paris",
+            postal_code="75011",
+            country="FR",
+            phone="+33 1 00 00 00 00",
+        ),
+        device=Device(product_line=ProductLine.NOTEBOOK, model="EliteBook 840", serial_number="5CG1"),
+        entitlement=Entitlement(
+            service_level=ServiceLevel.PICKUP_AND_RETURN, country_of_purchase="FR", defective_media_retention=True
+        ),
         state=state,
         inbound=Leg(
             direction=LegDirection.INBOUND,
