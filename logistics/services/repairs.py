@@ -10,7 +10,6 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,13 +27,10 @@ from logistics.services import carrier_requests
 from logistics.services.bookings import Bookings, new_intent
 from logistics.services.label_links import new_link
 from logistics.services.notifications import record
-from logistics.services.ports import AlreadyStored, HistoryEntry, Page, RepairFilter, Store
+from logistics.services.ports import AlreadyStored, HistoryEntry, Page, RepairFilter, Store, Transaction
 from logistics.services.routing import Routing
 
 logger = logging.getLogger(__name__)
-
-LANGUAGES = ("fr", "en", "de", "es", "it", "nl", "pt", "pl")
-
 
 class CreateRepair(RoutingRequest):
     """What the case system sends to create the logistics of a case."""
@@ -252,7 +248,7 @@ class Repairs:
         await self._bookings.run_due_for(repair_id)
         return await self.get(repair_id)
 
-    async def _compensate(self, tx: Any, repair: Repair, now: Any) -> None:
+    async def _compensate(self, tx: Transaction, repair: Repair, now: datetime) -> None:
         """Undo at the carrier what was booked for the inbound leg; stop what was not booked yet."""
         leg = repair.inbound
         for reference in (leg.booking_reference, leg.pickup_reference):
