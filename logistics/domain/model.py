@@ -136,6 +136,7 @@ class ReceiptCheck(_Model):
     condition: str = "as_expected"
     items_received: tuple[str, ...] = ()
     drive_present: bool | None = None
+    note: str | None = None  # the centre's own words on what it found
 
 
 class DeclaredParcel(_Model):
@@ -453,6 +454,7 @@ class Repair(_Model):
                 "receipt.not_expected",
                 f"the device cannot be received while {self.state.value.replace('_', ' ')}",
             )
+        noted = {"note": check.note} if check.note else {}
         changes = [
             self._move(
                 target,
@@ -461,6 +463,7 @@ class Repair(_Model):
                 source,
                 condition=check.condition,
                 items_received=list(check.items_received),
+                **noted,
             )
         ]
         problems: list[str] = []
@@ -496,7 +499,10 @@ class Repair(_Model):
         outcome: Literal["repaired", "replaced"],
         replacement_serial: str | None,
         outbound: Leg,
+        self_test_passed: bool | None = None,
     ) -> list[Change]:
+        """The centre sends the unit back: the outcome, the new serial of a replacement, and the result of the
+        power-on self-test run before dispatch (None: not reported)."""
         if not can_dispatch(self.state) or self.outbound is not None:
             raise DomainRuleError(
                 "dispatch.not_possible",
@@ -515,7 +521,11 @@ class Repair(_Model):
                 actor=Actor.REPAIR_CENTRE,
                 source=source,
                 leg=LegDirection.OUTBOUND,
-                details={"outcome": outcome, "replacement_serial": self.replacement_serial},
+                details={
+                    "outcome": outcome,
+                    "replacement_serial": self.replacement_serial,
+                    "self_test_passed": self_test_passed,
+                },
             )
         ]
 

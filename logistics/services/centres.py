@@ -165,6 +165,7 @@ class Centres:
                 condition=receipt.condition,
                 items_received=receipt.items_received if receipt.items_received is not None else expected,
                 drive_present=receipt.drive_present,
+                note=receipt.note,
             )
             courier_booked = repair.state is JourneyState.AWAITING_PICKUP and repair.inbound.pickup_confirmation
             try:
@@ -221,7 +222,9 @@ class Centres:
             repair = await tx.get_repair(command.repair_id)
             assert repair is not None
             try:
-                changes = repair.dispatch(now, source, command.outcome, command.replacement_serial, outbound)
+                changes = repair.dispatch(
+                    now, source, command.outcome, command.replacement_serial, outbound, command.self_test_passed
+                )
             except DomainRuleError as exc:
                 raise Conflict(exc.message, code=exc.code) from exc
             shipment = carrier_requests.shipment_request(

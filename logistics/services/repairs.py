@@ -32,6 +32,7 @@ from logistics.services.routing import Routing
 
 logger = logging.getLogger(__name__)
 
+
 class CreateRepair(RoutingRequest):
     """What the case system sends to create the logistics of a case."""
 

@@ -226,6 +226,20 @@ def test_dispatch_needs_the_device_and_a_serial_for_a_replacement() -> None:
     assert r.outbound is out and r.replacement_serial == "NEW1"
 
 
+def test_the_receipts_note_and_the_self_test_result_are_kept_in_the_history() -> None:
+    r = repair()
+    (received,) = r.receive(T0, "scan", ReceiptCheck(items_received=(), note="seal broken"), (), False)
+    assert received.details["note"] == "seal broken"
+    out = Leg(direction=LegDirection.OUTBOUND, method=LegMethod.CENTRE_DISPATCH, carrier="sim", booking_reference="o")
+    (outcome,) = r.dispatch(T0, "d", "repaired", None, out, self_test_passed=False)
+    assert outcome.details["self_test_passed"] is False
+
+
+def test_a_receipt_without_a_note_records_none() -> None:
+    (received,) = repair().receive(T0, "scan", ReceiptCheck(), (), False)
+    assert "note" not in received.details
+
+
 @pytest.mark.parametrize(
     ("method", "scanned", "recorded"),
     [
