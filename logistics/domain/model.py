@@ -28,6 +28,7 @@ from logistics.domain.journey import (
     state_after_receipt,
     state_at,
 )
+from logistics.domain.references import pickup_reference
 from logistics.domain.routing import Device, Entitlement, SiteAddress, TurnaroundTargets, WorkDays
 from logistics.domain.timeline import FLAG_CODES, LegTimeline, Scan, leg_timeline
 
@@ -89,7 +90,7 @@ class Leg(_Model):
     @property
     def pickup_reference(self) -> str:
         """Our reference for the leg's current courier pickup booking (one per round)."""
-        return f"{self.booking_reference}-p{self.pickup_round}"
+        return pickup_reference(self.booking_reference, self.pickup_round)
 
 
 class Flag(_Model):

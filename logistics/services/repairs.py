@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from logistics.clock import Clock
 from logistics.domain.journey import Actor, JourneyState, LegDirection, LegMethod, LegStatus, initial_state
 from logistics.domain.model import Change, DomainRuleError, Leg, Repair, Routed, Slot
+from logistics.domain.references import leg_reference
 from logistics.domain.routing import (
     Method,
     PickupSlot,
@@ -23,11 +24,12 @@ from logistics.domain.routing import (
     RoutingRequest,
 )
 from logistics.errors import Conflict, IdempotencyMismatch, InvalidRequest, NotFound, RuleRefused
-from logistics.services import carrier_requests
-from logistics.services.bookings import Bookings, new_intent
+from logistics.services import carrier_requests, outbox
+from logistics.services.bookings import Bookings
 from logistics.services.label_links import new_link
 from logistics.services.notifications import record
-from logistics.services.ports import AlreadyStored, HistoryEntry, Page, RepairFilter, Store, Transaction
+from logistics.services.outbox import Operation, new_intent
+from logistics.services.ports import AlreadyStored, HistoryEntry, Page, RepairFilter, Store
 from logistics.services.routing import Routing
 
 logger = logging.getLogger(__name__)
@@ -119,7 +121,7 @@ class Repairs:
             direction=LegDirection.INBOUND,
             method=method,
             carrier=decision.carrier,
-            booking_reference=f"{repair_id}-in",
+            booking_reference=leg_reference(repair_id, LegDirection.INBOUND),
             pickup=Slot.model_validate(slot.model_dump()) if slot is not None else None,
         )
         parcels = carrier_requests.parcels_for(command.device.product_line, command.entitlement.items, self._packing)
@@ -177,7 +179,7 @@ class Repairs:
             inbound.booking_reference,
             repair_id,
             LegDirection.INBOUND,
-            "create_shipment",
+            Operation.CREATE_SHIPMENT,
             decision.carrier,
             shipment.model_dump(mode="json"),
             now,
@@ -242,57 +244,14 @@ class Repairs:
             except DomainRuleError as exc:
                 raise Conflict(exc.message, code=exc.code) from exc
             if changes:
-                await self._compensate(tx, repair, now)
+                # Undo at the carrier what was booked for the inbound leg; stop what was not booked yet.
+                for reference in (repair.inbound.booking_reference, repair.inbound.pickup_reference):
+                    await outbox.compensate(tx, await tx.intent(reference), "repair cancelled before booking", now)
                 await tx.revoke_label_links(repair.id, now)
                 await tx.save_repair(repair)
                 await record(tx, repair, changes, now)
         await self._bookings.run_due_for(repair_id)
         return await self.get(repair_id)
-
-    async def _compensate(self, tx: Transaction, repair: Repair, now: datetime) -> None:
-        """Undo at the carrier what was booked for the inbound leg; stop what was not booked yet."""
-        leg = repair.inbound
-        for reference in (leg.booking_reference, leg.pickup_reference):
-            intent = await tx.intent(reference)
-            if intent is None:
-                continue
-            if intent.status == "pending" and intent.attempts == 0:
-                await tx.update_intent(
-                    reference,
-                    status="cancelled",
-                    attempts=0,
-                    next_attempt_at=now,
-                    last_error="repair cancelled before booking",
-                    result=None,
-                    now=now,
-                )
-            elif intent.status == "done" and intent.result:
-                if "pickup" in intent.result:
-                    await tx.add_intent(
-                        new_intent(
-                            f"{reference}-x",
-                            repair.id,
-                            leg.direction,
-                            "cancel_pickup",
-                            intent.carrier,
-                            intent.result["pickup"],
-                            now,
-                        )
-                    )
-                if "shipment" in intent.result:
-                    await tx.add_intent(
-                        new_intent(
-                            f"{reference}-v",
-                            repair.id,
-                            leg.direction,
-                            "void_shipment",
-                            intent.carrier,
-                            intent.result["shipment"],
-                            now,
-                        )
-                    )
-            # An intent attempted but not done is in flight or waits for a retry. In flight, what it books is
-            # undone when it lands; retried, it is only looked up, and undone if an earlier attempt booked it.
 
     async def reschedule(
         self, repair_id: str, command: Reschedule, source: str, actor: Actor = Actor.CASE_SYSTEM
@@ -328,29 +287,7 @@ class Repairs:
                 changes = repair.reschedule(slot, now, source, actor)
             except DomainRuleError as exc:
                 raise Conflict(exc.message, code=exc.code) from exc
-            old = await tx.intent(old_reference)
-            if old is not None and old.status == "done" and old.result and "pickup" in old.result:
-                await tx.add_intent(
-                    new_intent(
-                        f"{old_reference}-x",
-                        repair.id,
-                        LegDirection.INBOUND,
-                        "cancel_pickup",
-                        old.carrier,
-                        old.result["pickup"],
-                        now,
-                    )
-                )
-            elif old is not None and old.status == "pending" and old.attempts == 0:
-                await tx.update_intent(
-                    old_reference,
-                    status="cancelled",
-                    attempts=0,
-                    next_attempt_at=now,
-                    last_error="rescheduled before booking",
-                    result=None,
-                    now=now,
-                )
+            await outbox.compensate(tx, await tx.intent(old_reference), "rescheduled before booking", now)
             leg = repair.inbound
             if leg.tracking_number:
                 pickup = carrier_requests.pickup_request(
@@ -365,7 +302,7 @@ class Repairs:
                         pickup.reference,
                         repair.id,
                         LegDirection.INBOUND,
-                        "schedule_pickup",
+                        Operation.SCHEDULE_PICKUP,
                         leg.carrier,
                         pickup.model_dump(mode="json"),
                         now,
