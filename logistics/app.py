@@ -54,6 +54,7 @@ from logistics.services.webhook_delivery import WebhookDelivery
 from logistics.storage.database import Database
 from logistics.storage.sqlite_store import SqliteStore
 from logistics.web import setup_web
+from logistics.workers import WorkerLoop
 
 logger = logging.getLogger(__name__)
 
@@ -281,7 +282,9 @@ def _start_workers(settings: Settings, services: ServiceSet) -> list[asyncio.Tas
     ]
     if settings.polling.enabled:
         loops.append(("polling", services.poller.poll_due, settings.polling.interval_s))
-    return [asyncio.create_task(_loop(name, step, pause), name=f"worker:{name}") for name, step, pause in loops]
+    return [
+        asyncio.create_task(WorkerLoop(name, step, pause).run(), name=f"worker:{name}") for name, step, pause in loops
+    ]
 
 
 def _calendar_of(routing: Routing) -> CalendarOf:
@@ -291,20 +294,6 @@ def _calendar_of(routing: Routing) -> CalendarOf:
         return centre_calendar(routing.coverage.centres[centre_id])
 
     return site_and_centre(calendar_of_centre)
-
-
-async def _loop(name: str, step: Callable[[], Awaitable[int]], pause: float) -> None:
-    """Run one worker step after another; a failing step is logged and the loop goes on."""
-    while True:
-        try:
-            done = await step()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("worker %s failed; it will try again", name)
-            done = 0
-        if not done:
-            await asyncio.sleep(pause)
 
 
 async def _stop_workers(tasks: list[asyncio.Task[None]]) -> None:
