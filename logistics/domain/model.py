@@ -307,17 +307,8 @@ class Repair(_Model):
                 if leg_status_advances(leg.status, status) and self.state is not JourneyState.CANCELLED:
                     changes.append(self._set_leg_status(leg, status, scan.at, Actor.CARRIER, scan.source, scan.details))
                 else:  # a step of the leg's past: its scan arrived after a further one
-                    changes.append(
-                        Change(
-                            kind="leg_status",
-                            occurred_at=scan.at,
-                            actor=Actor.CARRIER,
-                            source=scan.source,
-                            leg=leg.direction,
-                            status=status,
-                            details={**scan.details, "late": True},
-                        )
-                    )
+                    late = _scan_change("leg_status", scan, leg.direction, {**scan.details, "late": True})
+                    changes.append(late.model_copy(update={"status": status}))
             elif scan.at < recorded:
                 leg.steps[status.value] = scan.at
                 if leg.status is status:
@@ -338,24 +329,8 @@ class Repair(_Model):
             )
             first = episode.first
             if flag is None:
-                flag = Flag(
-                    code=episode.code,
-                    reason=str(first.details.get("description") or first.status.value),
-                    raised_at=first.at,
-                    leg=direction,
-                )
-                self.flags.append(flag)
-                changes.append(
-                    Change(
-                        kind="flag_raised",
-                        occurred_at=first.at,
-                        actor=Actor.CARRIER,
-                        source=first.source,
-                        leg=direction,
-                        status=first.status,
-                        details={**first.details, "code": episode.code},
-                    )
-                )
+                reason = str(first.details.get("description") or first.status.value)
+                flag = self._raise_carrier_flag(episode.code, reason, first, direction, changes)
             elif first.at < flag.raised_at:
                 changes.append(_redated(first, direction, "flag_raised", flag.raised_at, code=episode.code))
                 flag.raised_at = first.at
@@ -421,25 +396,17 @@ class Repair(_Model):
         code = "carrier.moved_after_cancel"
         if any(f.code == code and f.leg is direction for f in self.flags):
             return
-        self.flags.append(
-            Flag(
-                code=code,
-                reason="the carrier reports the device moving although the repair was cancelled",
-                raised_at=scan.at,
-                leg=direction,
-            )
-        )
-        changes.append(
-            Change(
-                kind="flag_raised",
-                occurred_at=scan.at,
-                actor=Actor.CARRIER,
-                source=scan.source,
-                leg=direction,
-                status=scan.status,
-                details={**scan.details, "code": code},
-            )
-        )
+        reason = "the carrier reports the device moving although the repair was cancelled"
+        self._raise_carrier_flag(code, reason, scan, direction, changes)
+
+    def _raise_carrier_flag(
+        self, code: str, reason: str, scan: Scan, direction: LegDirection, changes: list[Change]
+    ) -> Flag:
+        """A flag a carrier's scan raises, and its history entry."""
+        flag = Flag(code=code, reason=reason, raised_at=scan.at, leg=direction)
+        self.flags.append(flag)
+        changes.append(_scan_change("flag_raised", scan, direction, {**scan.details, "code": code}))
+        return flag
 
     def receive(
         self,
@@ -685,38 +652,34 @@ class Repair(_Model):
         )
 
 
-def _ignored(scan: Scan, direction: LegDirection, why: str) -> Change:
+def _scan_change(
+    kind: Literal["leg_status", "flag_raised", "flag_cleared", "ignored_event", "redated"],
+    scan: Scan,
+    direction: LegDirection | None,
+    details: dict[str, Any],
+) -> Change:
+    """A history entry a carrier's scan causes, dated by the scan."""
     return Change(
-        kind="ignored_event",
+        kind=kind,
         occurred_at=scan.at,
         actor=Actor.CARRIER,
         source=scan.source,
         leg=direction,
         status=scan.status,
-        details={**scan.details, "why": why},
+        details=details,
     )
+
+
+def _ignored(scan: Scan, direction: LegDirection, why: str) -> Change:
+    return _scan_change("ignored_event", scan, direction, {**scan.details, "why": why})
 
 
 def _cleared(flag: Flag, scan: Scan, direction: LegDirection) -> Change:
-    return Change(
-        kind="flag_cleared",
-        occurred_at=scan.at,
-        actor=Actor.CARRIER,
-        source=scan.source,
-        leg=direction,
-        status=scan.status,
-        details={"code": flag.code},
-    )
+    return _scan_change("flag_cleared", scan, direction, {"code": flag.code})
 
 
 def _redated(scan: Scan, direction: LegDirection | None, of: str, was: datetime, **what: str) -> Change:
     """An earlier scan proves a recorded step (or the start or end of a flag) happened before it was dated."""
-    return Change(
-        kind="redated",
-        occurred_at=scan.at,
-        actor=Actor.CARRIER,
-        source=scan.source,
-        leg=direction,
-        status=scan.status,
-        details={"of": of, **what, "was": was.isoformat(), "now": scan.at.isoformat()},
+    return _scan_change(
+        "redated", scan, direction, {"of": of, **what, "was": was.isoformat(), "now": scan.at.isoformat()}
     )

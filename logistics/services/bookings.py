@@ -359,8 +359,7 @@ class Bookings:
             request = given if isinstance(given, ShipmentRequest) else ShipmentRequest.model_validate(intent.request)
             found = None
             if retried:
-                if Capability.FIND_SHIPMENT not in adapter.capabilities:
-                    raise _Unverifiable(f"{intent.carrier} cannot look shipment {request.reference} up by reference")
+                _must_look_up(adapter, Capability.FIND_SHIPMENT, f"shipment {request.reference}")
                 found = await adapter.find_shipment(request.reference)
                 if found is None:
                     self._not_before_search_caught_up(adapter, intent)
@@ -377,8 +376,7 @@ class Bookings:
             pickup = given if isinstance(given, PickupRequest) else PickupRequest.model_validate(intent.request)
             found_pickup = None
             if retried:
-                if Capability.FIND_PICKUP not in adapter.capabilities:
-                    raise _Unverifiable(f"{intent.carrier} cannot look pickup {pickup.reference} up by reference")
+                _must_look_up(adapter, Capability.FIND_PICKUP, f"pickup {pickup.reference}")
                 found_pickup = await adapter.find_pickup(pickup.reference, pickup.pickup_date)
             if found_pickup is None and not create:
                 raise _NotWanted
@@ -654,6 +652,13 @@ def _log_kept(booking: PickupBooking, sharing: list[str]) -> None:
         booking.reference,
         ", ".join(sharing),
     )
+
+
+def _must_look_up(adapter: CarrierAdapter, capability: Capability, booking: str) -> None:
+    """A create attempted before is looked up before it is made again: an adapter that cannot look it up
+    leaves it for a person rather than risk a second booking."""
+    if capability not in adapter.capabilities:
+        raise _Unverifiable(f"{adapter.name} cannot look {booking} up by reference")
 
 
 def _describe(exc: CarrierError) -> str:

@@ -91,17 +91,8 @@ def repair_parcels(repair: Repair) -> tuple[Parcel, ...]:
 
 
 def address(site: SiteAddress) -> Address:
-    return Address(
-        name=site.name,
-        company=site.company,
-        street_lines=site.street_lines,
-        city=site.city,
-        postal_code=site.postal_code,
-        country=site.country,
-        subdivision=site.subdivision,
-        phone=site.phone,
-        email=site.email,
-    )
+    """The site as carriers' neutral address (the same fields and limits, see ``SiteAddress``)."""
+    return Address.model_validate(site, from_attributes=True)
 
 
 def shipment_request(

@@ -103,15 +103,8 @@ def packed_items(items: Iterable[Item]) -> tuple[PackedItem, ...]:
 
 
 def _address(site: SiteAddress) -> LabelAddress:
-    return LabelAddress(
-        name=site.name,
-        company=site.company,
-        street_lines=site.street_lines,
-        postal_code=site.postal_code,
-        city=site.city,
-        country=site.country,
-        phone=site.phone,
-    )
+    """The site as a label prints it (the label has no subdivision or e-mail)."""
+    return LabelAddress.model_validate(site, from_attributes=True)
 
 
 def document_key(description: LabelDescription, page_format: PageFormat) -> str:

@@ -9,6 +9,7 @@ Nothing here calls a carrier or reads a clock; the transaction is the caller's.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -89,27 +90,19 @@ def new_intent(
 
 def cancellation(intent: BookingIntent, pickup: JsonObject, now: datetime) -> BookingIntent:
     """Call off the courier ``intent`` booked (``pickup``: the carrier's pickup booking as stored)."""
-    return new_intent(
-        cancellation_reference(intent.reference),
-        intent.repair_id,
-        intent.leg,
-        Operation.CANCEL_PICKUP,
-        intent.carrier,
-        pickup,
-        now,
-    )
+    return _undoing(intent, cancellation_reference, Operation.CANCEL_PICKUP, pickup, now)
 
 
 def void(intent: BookingIntent, shipment: JsonObject, now: datetime) -> BookingIntent:
     """Void the shipment ``intent`` booked (``shipment``: the carrier's shipment booking as stored)."""
+    return _undoing(intent, void_reference, Operation.VOID_SHIPMENT, shipment, now)
+
+
+def _undoing(
+    intent: BookingIntent, reference_of: Callable[[str], str], operation: Operation, booked: JsonObject, now: datetime
+) -> BookingIntent:
     return new_intent(
-        void_reference(intent.reference),
-        intent.repair_id,
-        intent.leg,
-        Operation.VOID_SHIPMENT,
-        intent.carrier,
-        shipment,
-        now,
+        reference_of(intent.reference), intent.repair_id, intent.leg, operation, intent.carrier, booked, now
     )
 
 
@@ -120,49 +113,40 @@ async def mark_pending(
     tx: Transaction, intent: BookingIntent, *, attempts: int, due: datetime, last_error: str | None, now: datetime
 ) -> None:
     """Due again at ``due`` (a retry after a transient failure, or a failed booking put back)."""
-    await tx.update_intent(
-        intent.reference,
-        status=IntentStatus.PENDING,
-        attempts=attempts,
-        next_attempt_at=due,
-        last_error=last_error,
-        result=None,
-        now=now,
-    )
+    await _write(tx, intent, IntentStatus.PENDING, now, attempts=attempts, due=due, error=last_error)
 
 
 async def mark_done(tx: Transaction, intent: BookingIntent, result: JsonObject, now: datetime) -> None:
-    await tx.update_intent(
-        intent.reference,
-        status=IntentStatus.DONE,
-        attempts=intent.attempts,
-        next_attempt_at=now,
-        last_error=None,
-        result=result,
-        now=now,
-    )
+    await _write(tx, intent, IntentStatus.DONE, now, result=result)
 
 
 async def mark_failed(tx: Transaction, intent: BookingIntent, error: str, now: datetime) -> None:
-    await tx.update_intent(
-        intent.reference,
-        status=IntentStatus.FAILED,
-        attempts=intent.attempts,
-        next_attempt_at=now,
-        last_error=error,
-        result=None,
-        now=now,
-    )
+    await _write(tx, intent, IntentStatus.FAILED, now, error=error)
 
 
 async def mark_cancelled(tx: Transaction, intent: BookingIntent, why: str, now: datetime) -> None:
+    await _write(tx, intent, IntentStatus.CANCELLED, now, error=why)
+
+
+async def _write(
+    tx: Transaction,
+    intent: BookingIntent,
+    status: IntentStatus,
+    now: datetime,
+    *,
+    attempts: int | None = None,
+    due: datetime | None = None,
+    error: str | None = None,
+    result: JsonObject | None = None,
+) -> None:
+    """The port's one write of an intent: its attempts kept unless given, due now unless given."""
     await tx.update_intent(
         intent.reference,
-        status=IntentStatus.CANCELLED,
-        attempts=intent.attempts,
-        next_attempt_at=now,
-        last_error=why,
-        result=None,
+        status=status,
+        attempts=intent.attempts if attempts is None else attempts,
+        next_attempt_at=now if due is None else due,
+        last_error=error,
+        result=result,
         now=now,
     )
 
