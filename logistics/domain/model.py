@@ -29,7 +29,7 @@ from logistics.domain.journey import (
     state_at,
 )
 from logistics.domain.references import pickup_reference
-from logistics.domain.routing import Device, Entitlement, SiteAddress, TurnaroundTargets, WorkDays
+from logistics.domain.routing import Device, Entitlement, SiteAddress, TurnaroundTargets
 from logistics.domain.timeline import FLAG_CODES, LegTimeline, Scan, leg_timeline
 
 #: What a carrier's acceptance scan means on an inbound leg, by how the leg leaves the customer.
@@ -153,6 +153,17 @@ class DeclaredParcel(_Model):
     contains_lithium_battery: bool = False
 
 
+class WorkWeek(_Model):
+    """A region's working days and closures as routing used them: the coverage checked them when it was
+    loaded, and ``WorkDays`` reads them into rules when a clock needs them. Kept plain, since every read of
+    the repair reads it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    working_days: tuple[str, ...]
+    closed: tuple[str, ...] = ()
+
+
 class Routed(_Model):
     """What routing decided when the repair was created, kept so that the repair reads the same later even
     if the coverage changes: the customer's drop-off text and ship-by date, the parcels, the return carrier,
@@ -166,7 +177,7 @@ class Routed(_Model):
     return_carrier: str | None = None
     site_time_zone: str | None = None
     site_calendar_subdivision: str | None = None
-    site_business_days: WorkDays | None = None
+    site_business_days: WorkWeek | None = None
 
 
 class Repair(_Model):

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from logistics.clock import Clock
 from logistics.domain.journey import Actor, JourneyState, LegDirection, LegMethod, LegStatus, initial_state
-from logistics.domain.model import Change, DomainRuleError, Leg, Repair, Routed, Slot
+from logistics.domain.model import Change, DomainRuleError, Leg, Repair, Routed, Slot, WorkWeek
 from logistics.domain.references import leg_reference
 from logistics.domain.routing import (
     Method,
@@ -147,7 +147,9 @@ class Repairs:
                 # The calendar the site's days are counted in, as routing decided it from the address.
                 site_calendar_subdivision=decision.calendar.subdivision if decision.calendar else None,
                 # The region's working days and closures, which the site's turnaround clocks honour.
-                site_business_days=region.business_days if region is not None else None,
+                site_business_days=WorkWeek.model_validate(region.business_days, from_attributes=True)
+                if region is not None
+                else None,
             ),
             state=initial_state(method),
             inbound=inbound,

@@ -19,7 +19,7 @@ from logistics.domain.journey import LegDirection
 from logistics.domain.model import Repair
 from logistics.domain.routing import BusinessCalendar, UnknownCalendar, calendar_for
 from logistics.domain.routing.calendar import STANDARD_WORK
-from logistics.domain.routing.coverage import RepairCentre
+from logistics.domain.routing.coverage import RepairCentre, WorkDays
 from logistics.domain.routing.territory import national_territory
 from logistics.domain.turnaround import SEGMENTS, BusinessDays, Segment, TurnaroundReading, read_turnaround
 from logistics.services.notifications import record
@@ -42,7 +42,8 @@ def site_calendar(repair: Repair) -> BusinessCalendar:
     """The customer site's calendar as routing decided it from the address, read in the site's own zone."""
     routed = repair.routed
     country, _ = national_territory(repair.site.country, repair.site.subdivision)
-    work = routed.site_business_days.rules if routed.site_business_days is not None else STANDARD_WORK
+    week = routed.site_business_days
+    work = WorkDays.model_validate(week, from_attributes=True).rules if week is not None else STANDARD_WORK
     return calendar_for(country, routed.site_calendar_subdivision, routed.site_time_zone, work)
 
 
