@@ -58,6 +58,7 @@ from logistics.storage.database import Database
 from logistics.storage.postgres import COVERAGE_CHANNEL, WORK_CHANNEL, Engine, PostgresStore
 from logistics.storage.sqlite_store import SqliteStore
 from logistics.web import setup_web
+from logistics.workers import WorkerLoop
 
 logger = logging.getLogger(__name__)
 
@@ -337,7 +338,7 @@ def _start_workers(
     if settings.polling.enabled:
         loops.append(("polling", services.poller.poll_due, settings.polling.interval_s))
     return [
-        asyncio.create_task(_loop(name, step, pause, wake.get(name)), name=f"worker:{name}")
+        asyncio.create_task(WorkerLoop(name, step, pause, wake=wake.get(name)).run(), name=f"worker:{name}")
         for name, step, pause in loops
     ]
 
@@ -349,28 +350,6 @@ def _calendar_of(routing: Routing) -> CalendarOf:
         return centre_calendar(routing.coverage.centres[centre_id])
 
     return site_and_centre(calendar_of_centre)
-
-
-async def _loop(name: str, step: Callable[[], Awaitable[int]], pause: float, wake: asyncio.Event | None = None) -> None:
-    """Run one worker step after another; a failing step is logged and the loop goes on. With ``wake``, a
-    pause ends as soon as it is set (new work, told by another instance or this one's own commits)."""
-    while True:
-        if wake is not None:
-            wake.clear()  # work told from now on is looked at by the step below or the next one
-        try:
-            done = await step()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("worker %s failed; it will try again", name)
-            done = 0
-        if done:
-            continue
-        if wake is None:
-            await asyncio.sleep(pause)
-        else:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), pause)
 
 
 async def _stop_workers(tasks: list[asyncio.Task[None]]) -> None:

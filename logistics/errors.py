@@ -11,8 +11,10 @@
     ├── RuleRefused                  422: the service's rules refuse it (routing refusals carry ``reasons``)
     ├── IdempotencyMismatch          422: the Idempotency-Key was used with another request
     ├── PayloadTooLarge              413
-    ├── StorageUnavailable           503 + Retry-After: the disk is full or read-only; nothing was changed
-    └── CarrierFailure               502/503: a carrier refused or could not be reached; nothing was booked
+    └── StorageUnavailable           503 + Retry-After: the disk is full or read-only; nothing was changed
+
+Carrier failures are not in the tree: bookings go through the outbox after the commit, so a carrier that
+refuses or cannot be reached never fails a request; it raises a flag on the repair instead.
 """
 
 from __future__ import annotations
@@ -90,8 +92,3 @@ class StorageUnavailable(LogisticsError):
     status = 503
     code = "storage.unavailable"
     retry_after_s = 30
-
-
-class CarrierFailure(LogisticsError):
-    status = 502
-    code = "carrier.failed"

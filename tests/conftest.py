@@ -63,9 +63,6 @@ SQLITE_ONLY = {
     "tests/api/test_documents_by_reader.py::test_a_repair_stored_under_older_limits_gets_a_clear_refusal_not_a_500": (
         "writes a repair's document into the SQLite file"
     ),
-    "tests/api/test_lifecycle.py::test_a_repair_stored_under_looser_text_rules_can_still_be_rescheduled": (
-        "writes a repair's document into the SQLite file"
-    ),
     "tests/e2e/test_failed_bookings.py::test_the_retry_command_requeues_failed_bookings_for_the_service": (
         "reads booking intents from the SQLite file"
     ),

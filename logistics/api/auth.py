@@ -67,6 +67,13 @@ def require_operator_unless_public(request: web.Request) -> None:
         raise Forbidden("this is for operators", code="auth.role_forbidden")
 
 
+def require_operator(request: web.Request) -> Principal:
+    principal = principal_of(request)
+    if principal.role != "operator":
+        raise Forbidden("this operation is for operators", code="auth.role_forbidden")
+    return principal
+
+
 def require_case_system(request: web.Request) -> Principal:
     principal = principal_of(request)
     if principal.role != "case_system":

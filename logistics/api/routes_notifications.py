@@ -7,12 +7,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from logistics.api.auth import require_case_system
+from logistics.api.auth import require_case_system, require_operator
 from logistics.api.bodies import body_model, query_model, read_body
-from logistics.api.context import principal_of
 from logistics.api.keys import SERVICES
 from logistics.api.routes_repairs import json_response
-from logistics.errors import Forbidden
 from logistics.services.ports import FeedEntry
 
 routes = web.RouteTableDef()
@@ -64,8 +62,7 @@ async def notification_feed(request: web.Request) -> web.Response:
 
 @routes.post("/v1/admin/notifications/redeliver")
 async def redeliver(request: web.Request) -> web.Response:
-    if principal_of(request).role != "operator":
-        raise Forbidden("this operation is for operators", code="auth.role_forbidden")
+    require_operator(request)
     svc = request.app[SERVICES]
     body = await read_body(request, svc.settings.max_body_bytes)
     command = body_model(Redelivery, request, body)

@@ -12,12 +12,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from carriers import Capability, CarrierPushAuthError, CarrierPushError
-from logistics.api.auth import require_operator_unless_public
+from logistics.api.auth import require_operator, require_operator_unless_public
 from logistics.api.bodies import body_model, query_model, read_body
-from logistics.api.context import principal_of
 from logistics.api.keys import SERVICES
 from logistics.api.routes_repairs import json_response, pdf_response
-from logistics.errors import Forbidden, InvalidRequest, NotAuthenticated, NotFound
+from logistics.errors import InvalidRequest, NotAuthenticated, NotFound
 from logistics.services.customer_links import GoneLink
 from logistics.web import customer_page, gone_page, prefers_html
 
@@ -142,8 +141,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 @routes.post("/v1/admin/coverage/reload")
 async def reload_coverage(request: web.Request) -> web.Response:
-    if principal_of(request).role != "operator":
-        raise Forbidden("this operation is for operators", code="auth.role_forbidden")
+    require_operator(request)
     svc = request.app[SERVICES]
     await read_body(request, svc.settings.max_body_bytes)
     try:
@@ -178,8 +176,7 @@ class RetryBookings(BaseModel):
 
 @routes.post("/v1/admin/bookings/retry")
 async def retry_bookings(request: web.Request) -> web.Response:
-    if principal_of(request).role != "operator":
-        raise Forbidden("this operation is for operators", code="auth.role_forbidden")
+    require_operator(request)
     svc = request.app[SERVICES]
     body = await read_body(request, svc.settings.max_body_bytes)
     scope = body_model(RetryBookings, request, body)

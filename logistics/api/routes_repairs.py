@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 from aiohttp import web
@@ -15,6 +16,7 @@ from logistics.api.conditional import none_match
 from logistics.api.context import request_id_of
 from logistics.api.idempotency import keep_secret, request_origin
 from logistics.api.keys import SERVICES
+from logistics.api.services import ServiceSet
 from logistics.api.views import custody_view, decision_view, history_view, repair_view
 from logistics.domain.journey import JourneyState, LegDirection
 from logistics.domain.routing import RoutingRequest
@@ -24,6 +26,8 @@ from logistics.services.bookings import REQUEST_STARTED
 from logistics.services.label_documents import LabelDocument, printed_fields
 from logistics.services.ports import RepairFilter
 from logistics.services.repairs import CreateRepair, Reschedule
+
+M = TypeVar("M", bound=BaseModel)
 
 routes = web.RouteTableDef()
 
@@ -181,7 +185,7 @@ async def repair_custody(request: web.Request) -> web.Response:
         repair,
         entries,
         events,
-        repair.entitlement.get("site_time_zone"),
+        repair.routed.site_time_zone,
         centre.time_zone if centre else None,
     )
     return json_response({"items": rows})
@@ -189,26 +193,16 @@ async def repair_custody(request: web.Request) -> web.Response:
 
 @routes.post("/v1/repairs/{repair_id}/cancel")
 async def cancel_repair(request: web.Request) -> web.Response:
-    require_case_system(request)
-    svc = request.app[SERVICES]
-    body = await read_body(request, svc.settings.max_body_bytes)
-    command = body_model(CancelBody, request, body, optional=True)
-
-    async def compute() -> web.Response:
+    async def cancel(svc: ServiceSet, command: CancelBody) -> web.Response:
         repair = await svc.repairs.cancel(request.match_info["repair_id"], command.reason, request_id_of(request))
         return json_response(repair_view(repair))
 
-    return await svc.idempotency.run(request, body, compute)
+    return await _case_system_command(request, CancelBody, cancel)
 
 
 @routes.post("/v1/repairs/{repair_id}/reschedule")
 async def reschedule_repair(request: web.Request) -> web.Response:
-    require_case_system(request)
-    svc = request.app[SERVICES]
-    body = await read_body(request, svc.settings.max_body_bytes)
-    command = body_model(Reschedule, request, body, optional=True)
-
-    async def compute() -> web.Response:
+    async def reschedule(svc: ServiceSet, command: Reschedule) -> web.Response:
         repair, decision = await svc.repairs.reschedule(
             request.match_info["repair_id"], command, request_id_of(request)
         )
@@ -219,6 +213,22 @@ async def reschedule_repair(request: web.Request) -> web.Response:
                 "pickup": repair.inbound.pickup.model_dump(mode="json") if repair.inbound.pickup else None,
             }
         )
+
+    return await _case_system_command(request, Reschedule, reschedule)
+
+
+async def _case_system_command(
+    request: web.Request, model: type[M], act: Callable[[ServiceSet, M], Awaitable[web.Response]]
+) -> web.Response:
+    """A case system's command on a repair: its optional body read as ``model``, acted on once per
+    Idempotency-Key."""
+    require_case_system(request)
+    svc = request.app[SERVICES]
+    body = await read_body(request, svc.settings.max_body_bytes)
+    command = body_model(model, request, body, optional=True)
+
+    async def compute() -> web.Response:
+        return await act(svc, command)
 
     return await svc.idempotency.run(request, body, compute)
 

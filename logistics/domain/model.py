@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +28,8 @@ from logistics.domain.journey import (
     state_after_receipt,
     state_at,
 )
+from logistics.domain.references import pickup_reference
+from logistics.domain.routing import Device, Entitlement, SiteAddress, TurnaroundTargets
 from logistics.domain.timeline import FLAG_CODES, LegTimeline, Scan, leg_timeline
 
 #: What a carrier's acceptance scan means on an inbound leg, by how the leg leaves the customer.
@@ -87,7 +90,7 @@ class Leg(_Model):
     @property
     def pickup_reference(self) -> str:
         """Our reference for the leg's current courier pickup booking (one per round)."""
-        return f"{self.booking_reference}-p{self.pickup_round}"
+        return pickup_reference(self.booking_reference, self.pickup_round)
 
 
 class Flag(_Model):
@@ -134,6 +137,47 @@ class ReceiptCheck(_Model):
     condition: str = "as_expected"
     items_received: tuple[str, ...] = ()
     drive_present: bool | None = None
+    note: str | None = None  # the centre's own words on what it found
+
+
+class DeclaredParcel(_Model):
+    """One piece as declared to carriers and printed on the labels, worked out when the repair was created."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weight_kg: Decimal
+    length_cm: int
+    width_cm: int
+    height_cm: int
+    description: str = "Computer for repair"
+    contains_lithium_battery: bool = False
+
+
+class WorkWeek(_Model):
+    """A region's working days and closures as routing used them: the coverage checked them when it was
+    loaded, and ``WorkDays`` reads them into rules when a clock needs them. Kept plain, since every read of
+    the repair reads it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    working_days: tuple[str, ...]
+    closed: tuple[str, ...] = ()
+
+
+class Routed(_Model):
+    """What routing decided when the repair was created, kept so that the repair reads the same later even
+    if the coverage changes: the customer's drop-off text and ship-by date, the parcels, the return carrier,
+    and the calendar (zone, subdivision, working days) the site's days are counted in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    drop_off: str | None = None
+    ship_by: date | None = None
+    parcels: tuple[DeclaredParcel, ...] = ()
+    return_carrier: str | None = None
+    site_time_zone: str | None = None
+    site_calendar_subdivision: str | None = None
+    site_business_days: WorkWeek | None = None
 
 
 class Repair(_Model):
@@ -142,16 +186,18 @@ class Repair(_Model):
     centre_id: str
     region_id: str | None
     language: str
-    site: dict[str, Any]
-    device: dict[str, Any]
-    entitlement: dict[str, Any]
+    site: SiteAddress
+    device: Device
+    entitlement: Entitlement
+    routed: Routed = Routed()
+    include_self_test_results: bool = False
     state: JourneyState
     inbound: Leg
     outbound: Leg | None = None
     flags: list[Flag] = Field(default_factory=list)
     outcome: Literal["repaired", "replaced"] | None = None
     replacement_serial: str | None = None
-    turnaround: dict[str, Any] | None = None
+    turnaround: TurnaroundTargets | None = None
     turnaround_status: Literal["on_track", "at_risk", "breached"] = "on_track"
     state_since: dict[str, datetime] = Field(default_factory=dict)
     created_at: datetime
@@ -272,17 +318,8 @@ class Repair(_Model):
                 if leg_status_advances(leg.status, status) and self.state is not JourneyState.CANCELLED:
                     changes.append(self._set_leg_status(leg, status, scan.at, Actor.CARRIER, scan.source, scan.details))
                 else:  # a step of the leg's past: its scan arrived after a further one
-                    changes.append(
-                        Change(
-                            kind="leg_status",
-                            occurred_at=scan.at,
-                            actor=Actor.CARRIER,
-                            source=scan.source,
-                            leg=leg.direction,
-                            status=status,
-                            details={**scan.details, "late": True},
-                        )
-                    )
+                    late = _scan_change("leg_status", scan, leg.direction, {**scan.details, "late": True})
+                    changes.append(late.model_copy(update={"status": status}))
             elif scan.at < recorded:
                 leg.steps[status.value] = scan.at
                 if leg.status is status:
@@ -303,24 +340,8 @@ class Repair(_Model):
             )
             first = episode.first
             if flag is None:
-                flag = Flag(
-                    code=episode.code,
-                    reason=str(first.details.get("description") or first.status.value),
-                    raised_at=first.at,
-                    leg=direction,
-                )
-                self.flags.append(flag)
-                changes.append(
-                    Change(
-                        kind="flag_raised",
-                        occurred_at=first.at,
-                        actor=Actor.CARRIER,
-                        source=first.source,
-                        leg=direction,
-                        status=first.status,
-                        details={**first.details, "code": episode.code},
-                    )
-                )
+                reason = str(first.details.get("description") or first.status.value)
+                flag = self._raise_carrier_flag(episode.code, reason, first, direction, changes)
             elif first.at < flag.raised_at:
                 changes.append(_redated(first, direction, "flag_raised", flag.raised_at, code=episode.code))
                 flag.raised_at = first.at
@@ -386,25 +407,17 @@ class Repair(_Model):
         code = "carrier.moved_after_cancel"
         if any(f.code == code and f.leg is direction for f in self.flags):
             return
-        self.flags.append(
-            Flag(
-                code=code,
-                reason="the carrier reports the device moving although the repair was cancelled",
-                raised_at=scan.at,
-                leg=direction,
-            )
-        )
-        changes.append(
-            Change(
-                kind="flag_raised",
-                occurred_at=scan.at,
-                actor=Actor.CARRIER,
-                source=scan.source,
-                leg=direction,
-                status=scan.status,
-                details={**scan.details, "code": code},
-            )
-        )
+        reason = "the carrier reports the device moving although the repair was cancelled"
+        self._raise_carrier_flag(code, reason, scan, direction, changes)
+
+    def _raise_carrier_flag(
+        self, code: str, reason: str, scan: Scan, direction: LegDirection, changes: list[Change]
+    ) -> Flag:
+        """A flag a carrier's scan raises, and its history entry."""
+        flag = Flag(code=code, reason=reason, raised_at=scan.at, leg=direction)
+        self.flags.append(flag)
+        changes.append(_scan_change("flag_raised", scan, direction, {**scan.details, "code": code}))
+        return flag
 
     def receive(
         self,
@@ -420,6 +433,7 @@ class Repair(_Model):
                 "receipt.not_expected",
                 f"the device cannot be received while {self.state.value.replace('_', ' ')}",
             )
+        noted = {"note": check.note} if check.note else {}
         changes = [
             self._move(
                 target,
@@ -428,6 +442,7 @@ class Repair(_Model):
                 source,
                 condition=check.condition,
                 items_received=list(check.items_received),
+                **noted,
             )
         ]
         problems: list[str] = []
@@ -463,7 +478,10 @@ class Repair(_Model):
         outcome: Literal["repaired", "replaced"],
         replacement_serial: str | None,
         outbound: Leg,
+        self_test_passed: bool | None = None,
     ) -> list[Change]:
+        """The centre sends the unit back: the outcome, the new serial of a replacement, and the result of the
+        power-on self-test run before dispatch (None: not reported)."""
         if not can_dispatch(self.state) or self.outbound is not None:
             raise DomainRuleError(
                 "dispatch.not_possible",
@@ -482,7 +500,11 @@ class Repair(_Model):
                 actor=Actor.REPAIR_CENTRE,
                 source=source,
                 leg=LegDirection.OUTBOUND,
-                details={"outcome": outcome, "replacement_serial": self.replacement_serial},
+                details={
+                    "outcome": outcome,
+                    "replacement_serial": self.replacement_serial,
+                    "self_test_passed": self_test_passed,
+                },
             )
         ]
 
@@ -553,39 +575,122 @@ class Repair(_Model):
             changes.append(self._set_leg_status(self.inbound, waiting, at, actor, source, {}))
         return changes
 
+    def record_turnaround(
+        self,
+        status: Literal["on_track", "at_risk", "breached"],
+        at: datetime,
+        source: str,
+        leg: LegDirection | None,
+        details: dict[str, Any],
+    ) -> list[Change]:
+        """The turnaround clock's reading changed the repair's status (``details``: what it read)."""
+        previous = self.turnaround_status
+        if status == previous:
+            return []
+        self.turnaround_status = status
+        self.updated_at = max(self.updated_at, at)
+        return [
+            Change(
+                kind="turnaround",
+                occurred_at=at,
+                actor=Actor.SERVICE,
+                source=source,
+                leg=leg,
+                details={"from": previous, "to": status, **details},
+            )
+        ]
 
-def _ignored(scan: Scan, direction: LegDirection, why: str) -> Change:
+    def flag_booking_failed(
+        self, direction: LegDirection, at: datetime, source: str, operation: str, error: str
+    ) -> Change:
+        """A booking of the leg failed for good: its last error, and one open flag (with the latest reason)
+        for a person to act on."""
+        leg = self.leg(direction)
+        if leg is not None:
+            leg.last_error = error
+        open_flag = self._open_flag("booking.failed", direction)
+        if open_flag is None:
+            self.flags.append(Flag(code="booking.failed", reason=error, raised_at=at, leg=direction))
+        else:  # failed again after a retry
+            open_flag.reason = error
+        return self._service_flag_change(direction, at, source, "booking.failed", operation=operation, error=error)
+
+    def clear_booking_failure(self, direction: LegDirection, at: datetime, source: str, operation: str) -> list[Change]:
+        """A booking of the leg that failed before is now made (retried after a fix): its flag is cleared."""
+        changes: list[Change] = []
+        for flag in self.flags:
+            if flag.code == "booking.failed" and flag.leg is direction and flag.cleared_at is None:
+                flag.cleared_at = at
+                changes.append(
+                    Change(
+                        kind="flag_cleared",
+                        occurred_at=at,
+                        actor=Actor.SERVICE,
+                        source=source,
+                        leg=direction,
+                        details={"code": flag.code, "operation": operation},
+                    )
+                )
+        return changes
+
+    def flag_pickup_not_cancelled(
+        self, direction: LegDirection, at: datetime, source: str, operation: str, error: str
+    ) -> Change:
+        """The carrier would not cancel a courier nobody needs any more: a person calls it off."""
+        self.flags.append(Flag(code="pickup.not_cancelled", reason=error, raised_at=at, leg=direction))
+        return self._service_flag_change(
+            direction, at, source, "pickup.not_cancelled", operation=operation, error=error
+        )
+
+    def flag_label_not_carriers(self, direction: LegDirection, at: datetime, source: str, reason: str) -> Change:
+        """The leg's label is drawn by us, not the carrier's: an operator gets the carrier's label by hand."""
+        self.flags.append(Flag(code="label.not_carriers", reason=reason, raised_at=at, leg=direction))
+        return self._service_flag_change(direction, at, source, "label.not_carriers", error=reason)
+
+    def _open_flag(self, code: str, direction: LegDirection) -> Flag | None:
+        return next((f for f in self.flags if f.code == code and f.leg is direction and f.cleared_at is None), None)
+
+    def _service_flag_change(
+        self, direction: LegDirection, at: datetime, source: str, code: str, **details: str
+    ) -> Change:
+        return Change(
+            kind="flag_raised",
+            occurred_at=at,
+            actor=Actor.SERVICE,
+            source=source,
+            leg=direction,
+            details={"code": code, **details},
+        )
+
+
+def _scan_change(
+    kind: Literal["leg_status", "flag_raised", "flag_cleared", "ignored_event", "redated"],
+    scan: Scan,
+    direction: LegDirection | None,
+    details: dict[str, Any],
+) -> Change:
+    """A history entry a carrier's scan causes, dated by the scan."""
     return Change(
-        kind="ignored_event",
+        kind=kind,
         occurred_at=scan.at,
         actor=Actor.CARRIER,
         source=scan.source,
         leg=direction,
         status=scan.status,
-        details={**scan.details, "why": why},
+        details=details,
     )
+
+
+def _ignored(scan: Scan, direction: LegDirection, why: str) -> Change:
+    return _scan_change("ignored_event", scan, direction, {**scan.details, "why": why})
 
 
 def _cleared(flag: Flag, scan: Scan, direction: LegDirection) -> Change:
-    return Change(
-        kind="flag_cleared",
-        occurred_at=scan.at,
-        actor=Actor.CARRIER,
-        source=scan.source,
-        leg=direction,
-        status=scan.status,
-        details={"code": flag.code},
-    )
+    return _scan_change("flag_cleared", scan, direction, {"code": flag.code})
 
 
 def _redated(scan: Scan, direction: LegDirection | None, of: str, was: datetime, **what: str) -> Change:
     """An earlier scan proves a recorded step (or the start or end of a flag) happened before it was dated."""
-    return Change(
-        kind="redated",
-        occurred_at=scan.at,
-        actor=Actor.CARRIER,
-        source=scan.source,
-        leg=direction,
-        status=scan.status,
-        details={"of": of, **what, "was": was.isoformat(), "now": scan.at.isoformat()},
+    return _scan_change(
+        "redated", scan, direction, {"of": of, **what, "was": was.isoformat(), "now": scan.at.isoformat()}
     )

@@ -38,7 +38,6 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from carriers import (
     CarrierAdapter,
@@ -53,47 +52,18 @@ from carriers import (
 from carriers.base import LabelRecovery, lookup_lag_s
 from carriers.models import Capability
 from logistics.clock import Clock
-from logistics.domain.journey import Actor, JourneyState, LegDirection, LegStatus
-from logistics.domain.model import Change, Flag, Repair
-from logistics.services import carrier_requests
+from logistics.domain.journey import JourneyState, LegDirection, LegStatus
+from logistics.domain.model import Change, Repair
+from logistics.domain.references import pickup_reference, sweep_reference
+from logistics.services import carrier_requests, outbox
 from logistics.services.notifications import record
+from logistics.services.outbox import CANCELS, CREATES, UNDOES, IntentStatus, JsonObject, Operation, new_intent
 from logistics.services.ports import BookingIntent, Store, Transaction
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_LEASE = timedelta(seconds=120)  # longer than a carrier call's overall deadline
 DEFAULT_CALL_DEADLINE = timedelta(seconds=30)  # a carrier call's overall deadline (the call policy's)
-
-
-def new_intent(
-    reference: str,
-    repair_id: str,
-    leg: LegDirection,
-    operation: str,
-    carrier: str,
-    request: dict[str, Any],
-    now: datetime,
-    *,
-    lease: timedelta | None = None,
-    carrier_request: ShipmentRequest | PickupRequest | None = None,
-) -> BookingIntent:
-    """A pending intent; with a ``lease`` when the caller will attempt it itself right after the commit.
-    ``carrier_request`` is ``request`` as a carrier model, when the caller has it (saves re-reading it)."""
-    return BookingIntent(
-        reference=reference,
-        repair_id=repair_id,
-        leg=leg,
-        operation=operation,
-        carrier=carrier,
-        request=request,
-        carrier_request=carrier_request,
-        status="pending",
-        attempts=1 if lease else 0,
-        next_attempt_at=now + lease if lease else now,
-        last_error=None,
-        result=None,
-        created_at=now,
-    )
 
 
 @dataclass(frozen=True)
@@ -109,7 +79,7 @@ class Outcome:
 class _Answer:
     """A carrier's answer to an intent: as recorded on the intent (``data``), and the booking it made."""
 
-    data: dict[str, Any]
+    data: JsonObject
     shipment: ShipmentBooking | None = None
     pickup: PickupBooking | None = None
 
@@ -140,14 +110,13 @@ class _NotWanted(Exception):
     """A booking no longer wanted was looked up, and the carrier holds none: nothing to book or undo."""
 
 
-_CREATES = frozenset({"create_shipment", "schedule_pickup"})
-
 #: When the request now being served arrived (its event loop's time), for the booking budget; set by the API.
 REQUEST_STARTED: ContextVar[float | None] = ContextVar("request_started", default=None)
 
 #: How a failure the service's own configuration caused is recorded (``last_error`` starts with it).
 AUTH_REFUSED = "CarrierAuthError"
 NOT_ENABLED = "CarrierNotEnabled"
+UNKNOWN_OPERATION = "UnknownOperation"
 REJECTED = "CarrierRejected:"
 
 
@@ -217,10 +186,10 @@ class Bookings:
         async with self._store.transaction() as tx:
             for intent in failed:
                 repair = repairs.get(intent.repair_id)
-                if intent.operation in _CREATES and (
+                if intent.operation in CREATES and (
                     repair is None
                     or repair.state is JourneyState.CANCELLED
-                    or (intent.operation == "schedule_pickup" and _stale_pickup(repair, intent))
+                    or (intent.operation == Operation.SCHEDULE_PICKUP and _stale_pickup(repair, intent))
                 ):
                     continue
                 # Its one attempt refused (our credentials, or the carrier's answer): nothing was booked.
@@ -228,16 +197,10 @@ class Bookings:
                     is_configuration_failure(intent.last_error) or (intent.last_error or "").startswith(REJECTED)
                 )
                 attempts = 0 if never_booked else intent.attempts
-                await tx.update_intent(
-                    intent.reference,
-                    status="pending",
-                    attempts=attempts,
-                    next_attempt_at=now,
-                    last_error=intent.last_error,
-                    result=None,
-                    now=now,
+                await outbox.mark_pending(tx, intent, attempts=attempts, due=now, last_error=intent.last_error, now=now)
+                queued.append(
+                    dataclasses.replace(intent, status=IntentStatus.PENDING, attempts=attempts, next_attempt_at=now)
                 )
-                queued.append(dataclasses.replace(intent, status="pending", attempts=attempts, next_attempt_at=now))
         if queued:
             logger.warning(
                 "%d failed booking(s) put back in the outbox: %s",
@@ -249,7 +212,7 @@ class Bookings:
     async def run_due_for(self, repair_id: str) -> None:
         """Attempt, inline, the due intents of one repair (the request path; the worker covers the rest)."""
         for intent in await self._store.reader().intents_for(repair_id):
-            if intent.status == "pending" and intent.next_attempt_at <= self._clock.now():
+            if intent.status == IntentStatus.PENDING and intent.next_attempt_at <= self._clock.now():
                 await self.attempt(intent.reference)
 
     async def attempt(self, reference: str) -> Outcome | None:
@@ -300,12 +263,17 @@ class Bookings:
         return outcome
 
     async def _execute(self, intent: BookingIntent, planned: Repair | None = None) -> Outcome:
+        if Operation.named(intent.operation) is None:
+            # Written by another release, or by hand: retrying cannot teach this release what it means.
+            return await self._fail(
+                intent, f"{UNKNOWN_OPERATION}: {intent.operation!r} is not an operation of this release"
+            )
         adapter = self._carriers.get(intent.carrier)
         if adapter is None:
             return await self._fail(intent, f"{NOT_ENABLED}: carrier {intent.carrier!r} is not enabled here")
         # A booking retried after its repair was cancelled, or its pickup moved, is only looked up (a former
         # attempt may have made it, and then it is undone like any late booking), never made anew.
-        create = intent.attempts <= 1 or intent.operation not in _CREATES or await self._still_wanted(intent)
+        create = intent.attempts <= 1 or intent.operation not in CREATES or await self._still_wanted(intent)
         try:
             result = await self._call(adapter, intent, create=create)
         except _NotWanted:
@@ -346,15 +314,15 @@ class Bookings:
         pickup = carrier_requests.pickup_request(
             leg.pickup_reference,
             repair.site,
-            carrier_requests.repair_parcels(repair.entitlement, repair.device),
-            leg.pickup.model_dump(mode="json"),
+            carrier_requests.repair_parcels(repair),
+            leg.pickup,
             shipment.tracking_numbers,
         )
         return new_intent(
             pickup.reference,
             repair.id,
             shipment_intent.leg,
-            "schedule_pickup",
+            Operation.SCHEDULE_PICKUP,
             shipment_intent.carrier,
             pickup.model_dump(mode="json"),
             now,
@@ -370,7 +338,7 @@ class Bookings:
         repair = await self._store.reader().get_repair(intent.repair_id)
         if repair is None or repair.state is JourneyState.CANCELLED:
             return False
-        return intent.operation != "schedule_pickup" or not _stale_pickup(repair, intent)
+        return intent.operation != Operation.SCHEDULE_PICKUP or not _stale_pickup(repair, intent)
 
     async def _drop(self, intent: BookingIntent) -> Outcome:
         """An intent no longer wanted, of which the carrier holds nothing: ended without a booking."""
@@ -378,29 +346,20 @@ class Bookings:
         error = "no longer wanted (repair cancelled or pickup moved); the carrier holds nothing under it"
         logger.info("booking %s (%s) dropped: %s", intent.reference, intent.operation, error)
         async with self._store.transaction() as tx:
-            await tx.update_intent(
-                intent.reference,
-                status="cancelled",
-                attempts=intent.attempts,
-                next_attempt_at=now,
-                last_error=error,
-                result=None,
-                now=now,
-            )
-        return Outcome(dataclasses.replace(intent, status="cancelled", last_error=error))
+            await outbox.mark_cancelled(tx, intent, error, now)
+        return Outcome(dataclasses.replace(intent, status=IntentStatus.CANCELLED, last_error=error))
 
     async def _call(self, adapter: CarrierAdapter, intent: BookingIntent, *, create: bool = True) -> _Answer:
         """Run the intent's carrier call. With ``create`` false, a booking is only looked up: ``_NotWanted``
         when the carrier holds none."""
-        op = intent.operation
+        op = Operation.named(intent.operation)
         retried = intent.attempts > 1  # attempted before: the carrier may already hold it
         given = intent.carrier_request
-        if op == "create_shipment":
+        if op is Operation.CREATE_SHIPMENT:
             request = given if isinstance(given, ShipmentRequest) else ShipmentRequest.model_validate(intent.request)
             found = None
             if retried:
-                if Capability.FIND_SHIPMENT not in adapter.capabilities:
-                    raise _Unverifiable(f"{intent.carrier} cannot look shipment {request.reference} up by reference")
+                _must_look_up(adapter, Capability.FIND_SHIPMENT, f"shipment {request.reference}")
                 found = await adapter.find_shipment(request.reference)
                 if found is None:
                     self._not_before_search_caught_up(adapter, intent)
@@ -409,22 +368,21 @@ class Bookings:
             booking = found or await adapter.create_shipment(request)
             booking, not_recovered = await _with_carrier_label(adapter, booking)
             # The label's bytes are stored once, in the carrier labels table, not again inside the result.
-            data: dict[str, Any] = {"shipment": booking.model_dump(mode="json", exclude={"label"})}
+            data: JsonObject = {"shipment": booking.model_dump(mode="json", exclude={"label"})}
             if not_recovered is not None:
                 data["label_not_recovered"] = not_recovered
             return _Answer(data, shipment=booking)
-        if op == "schedule_pickup":
+        if op is Operation.SCHEDULE_PICKUP:
             pickup = given if isinstance(given, PickupRequest) else PickupRequest.model_validate(intent.request)
             found_pickup = None
             if retried:
-                if Capability.FIND_PICKUP not in adapter.capabilities:
-                    raise _Unverifiable(f"{intent.carrier} cannot look pickup {pickup.reference} up by reference")
+                _must_look_up(adapter, Capability.FIND_PICKUP, f"pickup {pickup.reference}")
                 found_pickup = await adapter.find_pickup(pickup.reference, pickup.pickup_date)
             if found_pickup is None and not create:
                 raise _NotWanted
             confirmation = found_pickup or await adapter.schedule_pickup(pickup)
             return _Answer({"pickup": confirmation.model_dump(mode="json")}, pickup=confirmation)
-        if op == "cancel_pickup":
+        if op is Operation.CANCEL_PICKUP:
             cancelled = PickupBooking.model_validate(intent.request)
             sharing = await self._sharing_repairs(intent.carrier, cancelled)
             if sharing:
@@ -432,7 +390,7 @@ class Bookings:
                 return _Answer({"kept_for": sharing})
             await adapter.cancel_pickup(cancelled)
             return _Answer({})
-        if op == "cancel_pickup_if_booked":
+        if op is Operation.CANCEL_PICKUP_IF_BOOKED:
             booked = await adapter.find_pickup(intent.request["reference"], date.fromisoformat(intent.request["date"]))
             sharing = await self._sharing_repairs(intent.carrier, booked) if booked is not None else []
             if booked is not None and sharing:
@@ -441,10 +399,9 @@ class Bookings:
             if booked is not None:
                 await adapter.cancel_pickup(booked)
             return _Answer({"cancelled": booked.model_dump(mode="json") if booked is not None else None})
-        if op == "void_shipment":
-            await adapter.void_shipment(ShipmentBooking.model_validate(intent.request))
-            return _Answer({})
-        raise CarrierAmbiguousError(f"unknown operation {op}")
+        assert op is Operation.VOID_SHIPMENT  # an unknown operation is failed before it gets here
+        await adapter.void_shipment(ShipmentBooking.model_validate(intent.request))
+        return _Answer({})
 
     async def _sharing_repairs(self, carrier: str, booking: PickupBooking) -> list[str]:
         """Other live repairs whose courier comes under the same pickup number.
@@ -495,73 +452,40 @@ class Bookings:
         adapter = self._carriers.get(intent.carrier)
         if isinstance(exc, _SearchLagging):
             delay = max(delay, exc.wait)
-        elif isinstance(exc, CarrierAmbiguousError) and intent.operation in _CREATES and adapter is not None:
+        elif isinstance(exc, CarrierAmbiguousError) and intent.operation in CREATES and adapter is not None:
             # Perhaps booked: looked up only once the carrier's search by reference can show it.
             delay = max(delay, timedelta(seconds=lookup_lag_s(adapter)))
         _log_retry(intent, delay, exc)
         error = _describe(exc)
         retry_at = now + delay
         async with self._store.transaction() as tx:
-            await tx.update_intent(
-                intent.reference,
-                status="pending",
-                attempts=intent.attempts,
-                next_attempt_at=retry_at,
-                last_error=error,
-                result=None,
-                now=now,
-            )
+            await outbox.mark_pending(tx, intent, attempts=intent.attempts, due=retry_at, last_error=error, now=now)
         return Outcome(dataclasses.replace(intent, next_attempt_at=retry_at, last_error=error))
 
     async def _fail(self, intent: BookingIntent, error: str) -> Outcome:
         now = self._clock.now()
         logger.error("booking %s (%s) failed for good: %s", intent.reference, intent.operation, error)
         async with self._store.transaction() as tx:
-            await tx.update_intent(
-                intent.reference,
-                status="failed",
-                attempts=intent.attempts,
-                next_attempt_at=now,
-                last_error=error,
-                result=None,
-                now=now,
-            )
+            await outbox.mark_failed(tx, intent, error, now)
             repair = await tx.get_repair(intent.repair_id)
-            if repair is not None and intent.operation in ("create_shipment", "schedule_pickup"):
+            if repair is not None and intent.operation in CREATES:
                 change = _flag_failure(repair, intent, error, now)
                 await tx.save_repair(repair)
                 await record(tx, repair, [change], now)
-            elif repair is not None and intent.operation in ("cancel_pickup", "cancel_pickup_if_booked"):
-                # The carrier would not cancel a courier nobody needs any more: a person calls it off.
-                repair.flags.append(Flag(code="pickup.not_cancelled", reason=error, raised_at=now, leg=intent.leg))
-                flagged = Change(
-                    kind="flag_raised",
-                    occurred_at=now,
-                    actor=Actor.SERVICE,
-                    source=intent.reference,
-                    leg=intent.leg,
-                    details={"code": "pickup.not_cancelled", "operation": intent.operation, "error": error},
-                )
+            elif repair is not None and intent.operation in CANCELS:
+                flagged = repair.flag_pickup_not_cancelled(intent.leg, now, intent.reference, intent.operation, error)
                 await tx.save_repair(repair)
                 await record(tx, repair, [flagged], now)
-        return Outcome(dataclasses.replace(intent, status="failed", last_error=error), repair)
+        return Outcome(dataclasses.replace(intent, status=IntentStatus.FAILED, last_error=error), repair)
 
     async def _succeed(self, intent: BookingIntent, answer: _Answer, chained: _Chained | None = None) -> Outcome:
         now = self._clock.now()
         result = answer.data
-        done = dataclasses.replace(intent, status="done", last_error=None, result=result)
+        done = dataclasses.replace(intent, status=IntentStatus.DONE, last_error=None, result=result)
         async with self._store.transaction() as tx:
-            await tx.update_intent(
-                intent.reference,
-                status="done",
-                attempts=intent.attempts,
-                next_attempt_at=now,
-                last_error=None,
-                result=result,
-                now=now,
-            )
+            await outbox.mark_done(tx, intent, result, now)
             repair = await tx.get_repair(intent.repair_id)
-            if repair is None or intent.operation in ("cancel_pickup", "void_shipment", "cancel_pickup_if_booked"):
+            if repair is None or intent.operation in UNDOES:
                 return Outcome(done, repair)
             changes: list[Change] = []
             follow_up = None
@@ -586,12 +510,12 @@ class Bookings:
                 changes += more
             if answer.pickup is not None and _stale_pickup(repair, intent):
                 # Booked for a slot the repair no longer has (rescheduled while the booking was in flight).
-                await tx.add_intent(_cancellation(intent, result["pickup"], now))
+                await tx.add_intent(outbox.cancellation(intent, result["pickup"], now))
             elif answer.pickup is not None:
                 changes += _clear_failure(repair, intent, now)
                 changes += _record_pickup(repair, intent, answer.pickup, now)
                 if repair.state is JourneyState.CANCELLED:  # cancelled while the booking was in flight
-                    await tx.add_intent(_cancellation(intent, result["pickup"], now))
+                    await tx.add_intent(outbox.cancellation(intent, result["pickup"], now))
             await tx.save_repair(repair)
             await record(tx, repair, changes, now)
         return Outcome(done, repair, follow_up)
@@ -621,17 +545,7 @@ class Bookings:
         if repair.state is JourneyState.CANCELLED:
             if chained is None and may_have_chained:
                 await tx.add_intent(_sweep_chained_pickup(intent, now))
-            await tx.add_intent(
-                new_intent(
-                    f"{intent.reference}-v",
-                    repair.id,
-                    intent.leg,
-                    "void_shipment",
-                    intent.carrier,
-                    shipment.model_dump(mode="json", exclude={"label"}),
-                    now,
-                )
-            )
+            await tx.add_intent(outbox.void(intent, shipment.model_dump(mode="json", exclude={"label"}), now))
             if chained is not None:
                 await self._undo_chained(tx, chained, now)
             return None, []
@@ -658,7 +572,9 @@ class Bookings:
         intent = chained.intent
         if chained.result is not None:
             answer = chained.result
-            await tx.add_intent(dataclasses.replace(intent, status="done", next_attempt_at=now, result=answer.data))
+            await tx.add_intent(
+                dataclasses.replace(intent, status=IntentStatus.DONE, next_attempt_at=now, result=answer.data)
+            )
             assert answer.pickup is not None
             return _record_pickup(repair, intent, answer.pickup, now)
         assert chained.error is not None
@@ -669,7 +585,9 @@ class Bookings:
             await tx.add_intent(dataclasses.replace(intent, next_attempt_at=now + delay, last_error=error))
             return []
         logger.error("booking %s (%s) failed for good: %s", intent.reference, intent.operation, error)
-        await tx.add_intent(dataclasses.replace(intent, status="failed", next_attempt_at=now, last_error=error))
+        await tx.add_intent(
+            dataclasses.replace(intent, status=IntentStatus.FAILED, next_attempt_at=now, last_error=error)
+        )
         return [_flag_failure(repair, intent, error, now)]
 
     async def _undo_chained(self, tx: Transaction, chained: _Chained, now: datetime) -> None:
@@ -678,8 +596,8 @@ class Bookings:
         intent = chained.intent
         if chained.result is not None:
             data = chained.result.data
-            await tx.add_intent(dataclasses.replace(intent, status="done", next_attempt_at=now, result=data))
-            await tx.add_intent(_cancellation(intent, data["pickup"], now))
+            await tx.add_intent(dataclasses.replace(intent, status=IntentStatus.DONE, next_attempt_at=now, result=data))
+            await tx.add_intent(outbox.cancellation(intent, data["pickup"], now))
             return
         assert chained.error is not None
         error = _describe(chained.error)
@@ -687,7 +605,7 @@ class Bookings:
             # Perhaps booked: the retry looks it up first, and what lands for a stale slot is cancelled.
             await tx.add_intent(dataclasses.replace(intent, next_attempt_at=now, last_error=error))
             return
-        status = "cancelled" if isinstance(chained.error, CarrierTransientError) else "failed"
+        status = IntentStatus.CANCELLED if isinstance(chained.error, CarrierTransientError) else IntentStatus.FAILED
         await tx.add_intent(dataclasses.replace(intent, status=status, next_attempt_at=now, last_error=error))
 
 
@@ -724,18 +642,7 @@ async def _with_carrier_label(adapter: CarrierAdapter, booking: ShipmentBooking)
 
 
 def _flag_label_not_recovered(repair: Repair, intent: BookingIntent, reason: str, now: datetime) -> list[Change]:
-    """The leg's label is drawn by us, not the carrier's: an operator gets the carrier's label by hand."""
-    repair.flags.append(Flag(code="label.not_carriers", reason=reason, raised_at=now, leg=intent.leg))
-    return [
-        Change(
-            kind="flag_raised",
-            occurred_at=now,
-            actor=Actor.SERVICE,
-            source=intent.reference,
-            leg=intent.leg,
-            details={"code": "label.not_carriers", "error": reason},
-        )
-    ]
+    return [repair.flag_label_not_carriers(intent.leg, now, intent.reference, reason)]
 
 
 def _log_kept(booking: PickupBooking, sharing: list[str]) -> None:
@@ -745,6 +652,13 @@ def _log_kept(booking: PickupBooking, sharing: list[str]) -> None:
         booking.reference,
         ", ".join(sharing),
     )
+
+
+def _must_look_up(adapter: CarrierAdapter, capability: Capability, booking: str) -> None:
+    """A create attempted before is looked up before it is made again: an adapter that cannot look it up
+    leaves it for a person rather than risk a second booking."""
+    if capability not in adapter.capabilities:
+        raise _Unverifiable(f"{adapter.name} cannot look {booking} up by reference")
 
 
 def _describe(exc: CarrierError) -> str:
@@ -767,59 +681,21 @@ def _sweep_chained_pickup(shipment_intent: BookingIntent, now: datetime) -> Book
     """Cancel, if the carrier has it, the round-1 pickup a taken-over shipment's first attempt may have
     chained: the pickup's reference follows from the shipment's, and its date is the shipment's date."""
     shipment = ShipmentRequest.model_validate(shipment_intent.request)
-    reference = f"{shipment_intent.reference}-p1"
+    reference = pickup_reference(shipment_intent.reference, 1)
     return new_intent(
-        f"{reference}-sweep",
+        sweep_reference(reference),
         shipment_intent.repair_id,
         shipment_intent.leg,
-        "cancel_pickup_if_booked",
+        Operation.CANCEL_PICKUP_IF_BOOKED,
         shipment_intent.carrier,
         {"reference": reference, "date": shipment.ship_date.isoformat()},
         now,
     )
 
 
-def _cancellation(intent: BookingIntent, pickup: dict[str, Any], now: datetime) -> BookingIntent:
-    reference = f"{intent.reference}-x"
-    return new_intent(reference, intent.repair_id, intent.leg, "cancel_pickup", intent.carrier, pickup, now)
-
-
 def _clear_failure(repair: Repair, intent: BookingIntent, now: datetime) -> list[Change]:
-    """A booking that failed before and is now made (retried after a fix): its leg's failure flag is cleared."""
-    changes: list[Change] = []
-    for flag in repair.flags:
-        if flag.code == "booking.failed" and flag.leg is intent.leg and flag.cleared_at is None:
-            flag.cleared_at = now
-            changes.append(
-                Change(
-                    kind="flag_cleared",
-                    occurred_at=now,
-                    actor=Actor.SERVICE,
-                    source=intent.reference,
-                    leg=intent.leg,
-                    details={"code": flag.code, "operation": intent.operation},
-                )
-            )
-    return changes
+    return repair.clear_booking_failure(intent.leg, now, intent.reference, intent.operation)
 
 
 def _flag_failure(repair: Repair, intent: BookingIntent, error: str, now: datetime) -> Change:
-    """A booking that failed for good: the leg's last error and a flag on the repair, for a person to act on."""
-    leg = repair.leg(intent.leg)
-    if leg is not None:
-        leg.last_error = error
-    open_flag = next(
-        (f for f in repair.flags if f.code == "booking.failed" and f.leg is intent.leg and f.cleared_at is None), None
-    )
-    if open_flag is None:
-        repair.flags.append(Flag(code="booking.failed", reason=error, raised_at=now, leg=intent.leg))
-    else:  # failed again after a retry: one open flag, with the latest reason
-        open_flag.reason = error
-    return Change(
-        kind="flag_raised",
-        occurred_at=now,
-        actor=Actor.SERVICE,
-        source=intent.reference,
-        leg=intent.leg,
-        details={"code": "booking.failed", "operation": intent.operation, "error": error},
-    )
+    return repair.flag_booking_failed(intent.leg, now, intent.reference, intent.operation, error)

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from carriers import Address, Parcel, PickupRequest, ShipmentRequest
+from logistics.domain.model import DeclaredParcel, Repair, Slot
+from logistics.domain.routing import Item, SiteAddress
 
 # Packed weight (kg) and box (cm) per product line: the maker's standard repair boxes.
 PACKED: dict[str, tuple[Decimal, int, int, int]] = {
@@ -63,51 +64,41 @@ def parcel_for(product_line: str) -> Parcel:
     )
 
 
-def parcels_for(
-    product_line: str, items: Iterable[Mapping[str, Any]], rules: PackingRules | None = None
-) -> tuple[Parcel, ...]:
+def parcels_for(product_line: str, items: Iterable[Item], rules: PackingRules | None = None) -> tuple[Parcel, ...]:
     """The device's box with the items packed in it, then one box per item that travels alone."""
     rules = rules or PackingRules()
     device = parcel_for(product_line)
     added = Decimal(0)
     alone: list[Parcel] = []
     for item in items:
-        kind, quantity = str(item["kind"]), int(item.get("quantity") or 1)
-        weight = rules.item_weights_kg.get(kind, UNLISTED_ITEM_KG)
-        box = rules.own_box_cm.get(kind)
+        weight = rules.item_weights_kg.get(item.kind, UNLISTED_ITEM_KG)
+        box = rules.own_box_cm.get(item.kind)
         if box is None:
-            added += weight * quantity
+            added += weight * item.quantity
         else:
-            alone += [Parcel(weight_kg=weight, length_cm=box[0], width_cm=box[1], height_cm=box[2])] * quantity
+            alone += [Parcel(weight_kg=weight, length_cm=box[0], width_cm=box[1], height_cm=box[2])] * item.quantity
     return (device.model_copy(update={"weight_kg": device.weight_kg + added}), *alone)
 
 
-def repair_parcels(entitlement: Mapping[str, Any], device: Mapping[str, Any]) -> tuple[Parcel, ...]:
-    """The parcels kept with a repair when it was created (worked out again for repairs older than that)."""
-    stored = entitlement.get("parcels")
-    if isinstance(stored, list) and stored:
-        return tuple(Parcel.model_validate(parcel) for parcel in stored)
-    return parcels_for(str(device.get("product_line")), entitlement.get("items") or [])
+def kept_parcels(parcels: Iterable[Parcel]) -> tuple[DeclaredParcel, ...]:
+    """Parcels as the repair keeps them."""
+    return tuple(DeclaredParcel.model_validate(parcel, from_attributes=True) for parcel in parcels)
 
 
-def address(data: dict[str, Any]) -> Address:
-    return Address(
-        name=data["name"],
-        company=data.get("company"),
-        street_lines=tuple(data["street_lines"]),
-        city=data["city"],
-        postal_code=data["postal_code"],
-        country=data["country"],
-        subdivision=data.get("subdivision"),
-        phone=data["phone"],
-        email=data.get("email"),
-    )
+def repair_parcels(repair: Repair) -> tuple[Parcel, ...]:
+    """The parcels kept with a repair when it was created, as carriers are told them."""
+    return tuple(Parcel.model_validate(parcel, from_attributes=True) for parcel in repair.routed.parcels)
+
+
+def address(site: SiteAddress) -> Address:
+    """The site as carriers' neutral address (the same fields and limits, see ``SiteAddress``)."""
+    return Address.model_validate(site, from_attributes=True)
 
 
 def shipment_request(
     reference: str,
-    shipper: dict[str, Any],
-    recipient: dict[str, Any],
+    shipper: SiteAddress,
+    recipient: SiteAddress,
     parcels: tuple[Parcel, ...],
     ship_date: date,
     *,
@@ -125,18 +116,18 @@ def shipment_request(
 
 def pickup_request(
     reference: str,
-    site: dict[str, Any],
+    site: SiteAddress,
     parcels: tuple[Parcel, ...],
-    slot: dict[str, Any],
+    slot: Slot,
     tracking_numbers: tuple[str, ...],
 ) -> PickupRequest:
     return PickupRequest(
         reference=reference,
         address=address(site),
-        pickup_date=date.fromisoformat(slot["local_date"]),
-        ready_time=slot["ready_time"],
-        close_time=slot["close_time"],
-        time_zone=slot["time_zone"],
+        pickup_date=slot.local_date,
+        ready_time=slot.ready_time,
+        close_time=slot.close_time,
+        time_zone=slot.time_zone,
         parcels=parcels,
         tracking_numbers=tracking_numbers,
     )

@@ -26,12 +26,14 @@ from logistics.domain.intake import PREFIX as INTAKE_PREFIX
 from logistics.domain.intake import read_intake_payload
 from logistics.domain.journey import JourneyState, LegDirection, LegMethod
 from logistics.domain.model import DomainRuleError, Leg, ReceiptCheck, Repair
+from logistics.domain.references import leg_reference
 from logistics.domain.text import plain_text
 from logistics.errors import Conflict, InvalidRequest, NotFound
-from logistics.services import carrier_requests
-from logistics.services.bookings import Bookings, new_intent
+from logistics.services import carrier_requests, outbox
+from logistics.services.bookings import Bookings
 from logistics.services.label_links import new_link
 from logistics.services.notifications import record
+from logistics.services.outbox import Operation, new_intent
 from logistics.services.ports import BookingIntent, Page, RepairFilter, Store, Transaction
 from logistics.services.routing import Routing
 
@@ -93,8 +95,7 @@ def _same_dispatch(repair: Repair, command: Dispatch) -> bool:
 
 def expected_items(repair: Repair) -> tuple[str, ...]:
     """The item kinds on the packing slip (the computer itself is implied)."""
-    items = repair.entitlement.get("items") or []
-    return tuple(sorted({str(item["kind"]) for item in items}))
+    return tuple(sorted({item.kind.value for item in repair.entitlement.items}))
 
 
 class Centres:
@@ -166,17 +167,14 @@ class Centres:
                 condition=receipt.condition,
                 items_received=receipt.items_received if receipt.items_received is not None else expected,
                 drive_present=receipt.drive_present,
+                note=receipt.note,
             )
             courier_booked = repair.state is JourneyState.AWAITING_PICKUP and repair.inbound.pickup_confirmation
             try:
-                changes = repair.receive(
-                    now, source, check, expected, bool(repair.entitlement.get("defective_media_retention"))
-                )
+                changes = repair.receive(now, source, check, expected, repair.entitlement.defective_media_retention)
             except DomainRuleError as exc:
                 raise Conflict(exc.message, code=exc.code) from exc
             cancel_pickup = await self._pickup_to_cancel(tx, repair, now) if courier_booked else None
-            if cancel_pickup is not None:
-                await tx.add_intent(cancel_pickup)
             await tx.save_repair(repair)
             await tx.schedule_poll(repair.id, LegDirection.INBOUND, None, False)
             await record(tx, repair, changes, now)
@@ -188,15 +186,8 @@ class Centres:
 
     @staticmethod
     async def _pickup_to_cancel(tx: Transaction, repair: Repair, now: datetime) -> BookingIntent | None:
-        reference = repair.inbound.pickup_reference
-        for intent in await tx.intents_for(repair.id):
-            if intent.reference == reference and intent.status == "done" and intent.result:
-                pickup = intent.result.get("pickup")
-                if isinstance(pickup, dict):
-                    return new_intent(
-                        f"{reference}-x", repair.id, LegDirection.INBOUND, "cancel_pickup", intent.carrier, pickup, now
-                    )
-        return None
+        undoing = await outbox.compensate(tx, await tx.intent(repair.inbound.pickup_reference), "received", now)
+        return undoing[0] if undoing else None
 
     async def dispatch(self, centre_id: str, command: Dispatch, source: str) -> Dispatched:
         now = self._clock.now()
@@ -206,12 +197,12 @@ class Centres:
         centre = self._routing.coverage.centres.get(centre_id)
         if centre is None:
             raise Conflict("the centre is not in the coverage in service", code="centre.unknown")
-        carrier = str(current.entitlement.get("return_carrier") or current.inbound.carrier)
+        carrier = current.routed.return_carrier or current.inbound.carrier
         outbound = Leg(
             direction=LegDirection.OUTBOUND,
             method=LegMethod.CENTRE_DISPATCH,
             carrier=carrier,
-            booking_reference=f"{current.id}-out",
+            booking_reference=leg_reference(current.id, LegDirection.OUTBOUND),
         )
         token, link = new_link(current.id, LegDirection.OUTBOUND, now, self._link_ttl)
         if current.outbound is not None and _same_dispatch(current, command):
@@ -224,14 +215,16 @@ class Centres:
             repair = await tx.get_repair(command.repair_id)
             assert repair is not None
             try:
-                changes = repair.dispatch(now, source, command.outcome, command.replacement_serial, outbound)
+                changes = repair.dispatch(
+                    now, source, command.outcome, command.replacement_serial, outbound, command.self_test_passed
+                )
             except DomainRuleError as exc:
                 raise Conflict(exc.message, code=exc.code) from exc
             shipment = carrier_requests.shipment_request(
                 outbound.booking_reference,
-                centre.address.model_dump(mode="json"),
+                centre.address,
                 repair.site,
-                carrier_requests.repair_parcels(repair.entitlement, repair.device),
+                carrier_requests.repair_parcels(repair),
                 now.date(),
                 is_return=False,
             )
@@ -239,7 +232,7 @@ class Centres:
                 outbound.booking_reference,
                 repair.id,
                 LegDirection.OUTBOUND,
-                "create_shipment",
+                Operation.CREATE_SHIPMENT,
                 carrier,
                 shipment.model_dump(mode="json"),
                 now,

@@ -93,11 +93,7 @@ class CustomerLinks:
         """The pickup slots the customer may move to now (none where the journey no longer allows a move)."""
         if not can_move_pickup(opened) or customer_moves(opened) >= CUSTOMER_MOVES:
             return ()
-        try:
-            decision = self._routing.quote(routing_request(opened.repair, None))
-        except Conflict:
-            return ()  # stored under older rules that routing no longer accepts: the case system must move it
-        return decision.slots
+        return self._routing.quote(routing_request(opened.repair, None)).slots
 
     async def move_pickup(self, token: str, local_date: date, source: str) -> Repair:
         """Move the courier pickup to the offered slot on ``local_date``. Asking again for the day the pickup is

@@ -11,11 +11,11 @@ import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 from pydantic import ValidationError
 
@@ -37,6 +37,7 @@ from logistics.clock import Clock
 from logistics.domain.intake import intake_payload
 from logistics.domain.journey import JourneyState, LegDirection, LegMethod
 from logistics.domain.model import Repair
+from logistics.domain.routing import Item, ItemKind, ProductLine, SiteAddress
 from logistics.errors import Conflict, NotFound
 from logistics.services import carrier_requests
 from logistics.services.label_links import link_is_live, token_hash
@@ -92,22 +93,18 @@ def dispatch_slip(repair: Repair) -> DispatchSlip:
     return DispatchSlip(
         outcome=repair.outcome,
         replacement_serial=repair.replacement_serial if repair.outcome == "replaced" else None,
-        items=packed_items(repair.entitlement.get("items") or []),
+        items=packed_items(repair.entitlement.items),
     )
 
 
-def packed_items(items: list[dict[str, Any]]) -> tuple[PackedItem, ...]:
+def packed_items(items: Iterable[Item]) -> tuple[PackedItem, ...]:
     """The case's items as the packing slip lists them (kind named by the catalogue, the case's note)."""
-    return tuple(
-        PackedItem(kind=str(item["kind"]), note=item.get("description"), quantity=int(item.get("quantity") or 1))
-        for item in items
-    )
+    return tuple(PackedItem(kind=item.kind.value, note=item.description, quantity=item.quantity) for item in items)
 
 
-def _address(data: dict[str, object]) -> LabelAddress:
-    return LabelAddress.model_validate(
-        {key: data.get(key) for key in ("name", "company", "street_lines", "postal_code", "city", "country", "phone")}
-    )
+def _address(site: SiteAddress) -> LabelAddress:
+    """The site as a label prints it (the label has no subdivision or e-mail)."""
+    return LabelAddress.model_validate(site, from_attributes=True)
 
 
 def document_key(description: LabelDescription, page_format: PageFormat) -> str:
@@ -171,11 +168,10 @@ class LabelDocuments:
         centre = self._routing.coverage.centres.get(repair.centre_id)
         if centre is None:
             raise NotFound("the repair centre is not in the coverage in service", code="centre.unknown")
-        centre_address = centre.address.model_dump(mode="json")
         inbound = direction is LegDirection.INBOUND
-        sender, recipient = (repair.site, centre_address) if inbound else (centre_address, repair.site)
-        product_line = str(repair.device.get("product_line"))
-        parcels = carrier_requests.repair_parcels(repair.entitlement, repair.device)
+        sender, recipient = (repair.site, centre.address) if inbound else (centre.address, repair.site)
+        notebook = repair.device.product_line is ProductLine.NOTEBOOK
+        parcels = carrier_requests.repair_parcels(repair)
         weights = tuple(parcel.weight_kg for parcel in parcels)
         carrier_image = None
         if leg.carrier_label:
@@ -184,7 +180,6 @@ class LabelDocuments:
                 carrier_image = CarrierLabelImage(content_type=stored[0], data=stored[1])
         instructions = None
         if inbound:
-            ent = repair.entitlement
             pickup = None
             if leg.method is LegMethod.COURIER_PICKUP and leg.pickup is not None:
                 pickup = PickupInfo(
@@ -194,15 +189,14 @@ class LabelDocuments:
                     time_zone=leg.pickup.time_zone,
                 )
             drop_off, drop_off_language = (None, None) if pickup is not None else self._drop_off(repair)
-            ship_by = ent.get("ship_by")
             instructions = PackingInstructions(
                 pickup=pickup,
                 drop_off=drop_off,
                 drop_off_language=drop_off_language,
-                ship_by=date.fromisoformat(ship_by) if pickup is None and isinstance(ship_by, str) else None,
-                defective_media_retention=bool(ent.get("defective_media_retention")),
-                include_self_test_results=bool(ent.get("include_self_test_results")),
-                items_to_include=packed_items(ent.get("items") or []),
+                ship_by=repair.routed.ship_by if pickup is None else None,
+                defective_media_retention=repair.entitlement.defective_media_retention,
+                include_self_test_results=repair.include_self_test_results,
+                items_to_include=packed_items(repair.entitlement.items),
                 support_hours=SUPPORT_HOURS,
                 support_phone=self._support_phone(repair),
                 case_reference=repair.case_id,
@@ -223,13 +217,12 @@ class LabelDocuments:
             ship_date=ship_date,
             case_reference=repair.case_id,
             intake_payload=intake_payload(self._secret, repair.id, direction),
-            contains_lithium_battery=product_line == "notebook",
+            contains_lithium_battery=notebook,
             # A battery packed with the notebook, beside the one installed in it, needs the regulated mark.
-            lithium_mark_required=product_line == "notebook"
-            and any(item.get("kind") == "battery" for item in repair.entitlement.get("items") or []),
+            lithium_mark_required=notebook and any(item.kind is ItemKind.BATTERY for item in repair.entitlement.items),
             carrier_label=carrier_image,
             instructions=instructions,
-            device=DeviceInfo(model=str(repair.device["model"]), serial_number=str(repair.device["serial_number"])),
+            device=DeviceInfo(model=repair.device.model, serial_number=repair.device.serial_number),
             dispatch=None if inbound or repair.outcome is None else dispatch_slip(repair),
         )
 
@@ -245,8 +238,7 @@ class LabelDocuments:
         if region is not None and region.self_shipment is not None:
             text, written_in = region.self_shipment.drop_off_with_language(resolve_language(repair.language))
             return text, written_in if written_in in SUPPORTED_LANGUAGES else None
-        stored = repair.entitlement.get("drop_off")
-        return (stored if isinstance(stored, str) else None), None
+        return repair.routed.drop_off, None
 
     async def render(self, repair: Repair, direction: LegDirection, page_format: PageFormat) -> LabelDocument:
         """The PDF, its ETag and its file name."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from logistics.domain.journey import Actor, JourneyState, state_at
 from logistics.domain.model import Change, Repair
@@ -47,7 +46,7 @@ def state_after(repair: Repair, change: Change) -> JourneyState:
     return state_at(repair.state_since, change.occurred_at, repair.state)
 
 
-def _payload(kind: str, repair: Repair, entry: HistoryEntry, seq: int) -> dict[str, Any]:
+def _payload(kind: str, repair: Repair, entry: HistoryEntry, seq: int) -> dict[str, object]:
     change = entry.change
     return {
         "type": kind,

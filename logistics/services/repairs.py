@@ -10,33 +10,29 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from logistics.clock import Clock
 from logistics.domain.journey import Actor, JourneyState, LegDirection, LegMethod, LegStatus, initial_state
-from logistics.domain.model import Change, DomainRuleError, Leg, Repair, Slot
+from logistics.domain.model import Change, DomainRuleError, Leg, Repair, Routed, Slot, WorkWeek
+from logistics.domain.references import leg_reference
 from logistics.domain.routing import (
-    Device,
-    Entitlement,
     Method,
     PickupSlot,
     RoutingDecision,
     RoutingRequest,
-    SiteAddress,
 )
 from logistics.errors import Conflict, IdempotencyMismatch, InvalidRequest, NotFound, RuleRefused
-from logistics.services import carrier_requests
-from logistics.services.bookings import Bookings, new_intent
+from logistics.services import carrier_requests, outbox
+from logistics.services.bookings import Bookings
 from logistics.services.label_links import new_link
 from logistics.services.notifications import record
+from logistics.services.outbox import Operation, new_intent
 from logistics.services.ports import AlreadyStored, HistoryEntry, Page, RepairFilter, Store, StoredCarrierEvent
 from logistics.services.routing import Routing
 
 logger = logging.getLogger(__name__)
-
-LANGUAGES = ("fr", "en", "de", "es", "it", "nl", "pt", "pl")
 
 
 class CreateRepair(RoutingRequest):
@@ -125,56 +121,46 @@ class Repairs:
             direction=LegDirection.INBOUND,
             method=method,
             carrier=decision.carrier,
-            booking_reference=f"{repair_id}-in",
+            booking_reference=leg_reference(repair_id, LegDirection.INBOUND),
             pickup=Slot.model_validate(slot.model_dump()) if slot is not None else None,
         )
-        site = command.site.model_dump(mode="json")
+        parcels = carrier_requests.parcels_for(command.device.product_line, command.entitlement.items, self._packing)
         repair = Repair(
             id=repair_id,
             case_id=command.case_id,
             centre_id=centre.id,
             region_id=decision.region_id,
             language=command.language,
-            site=site,
-            device=command.device.model_dump(mode="json"),
-            entitlement={
-                **command.entitlement.model_dump(mode="json"),
-                "include_self_test_results": command.include_self_test_results,
+            site=command.site,
+            device=command.device,
+            entitlement=command.entitlement,
+            include_self_test_results=command.include_self_test_results,
+            routed=Routed(
                 # Printed on the customer's packing instructions: in the repair's language where the region
                 # gives it.
-                "drop_off": decision.drop_off_by_language.get(command.language, decision.drop_off),
-                "ship_by": decision.ship_by.isoformat() if decision.ship_by else None,
+                drop_off=decision.drop_off_by_language.get(command.language, decision.drop_off),
+                ship_by=decision.ship_by,
                 # The pieces declared to carriers and printed on the labels, both ways.
-                "parcels": [
-                    parcel.model_dump(mode="json")
-                    for parcel in carrier_requests.parcels_for(
-                        command.device.product_line.value,
-                        [item.model_dump(mode="json") for item in command.entitlement.items],
-                        self._packing,
-                    )
-                ],
-                "return_carrier": decision.return_carrier or decision.carrier,
-                "site_time_zone": decision.time_zone,
+                parcels=carrier_requests.kept_parcels(parcels),
+                return_carrier=decision.return_carrier or decision.carrier,
+                site_time_zone=decision.time_zone,
                 # The calendar the site's days are counted in, as routing decided it from the address.
-                "site_calendar_subdivision": decision.calendar.subdivision if decision.calendar else None,
+                site_calendar_subdivision=decision.calendar.subdivision if decision.calendar else None,
                 # The region's working days and closures, which the site's turnaround clocks honour.
-                "site_business_days": region.business_days.model_dump(mode="json") if region is not None else None,
-            },
+                site_business_days=WorkWeek.model_validate(region.business_days, from_attributes=True)
+                if region is not None
+                else None,
+            ),
             state=initial_state(method),
             inbound=inbound,
-            turnaround=decision.turnaround.model_dump() if decision.turnaround else None,
+            turnaround=decision.turnaround,
             state_since={initial_state(method).value: now},
             created_at=now,
             updated_at=now,
         )
         ship_date = slot.local_date if slot is not None else now.date()
         shipment = carrier_requests.shipment_request(
-            inbound.booking_reference,
-            site,
-            centre.address.model_dump(mode="json"),
-            carrier_requests.repair_parcels(repair.entitlement, repair.device),
-            ship_date,
-            is_return=True,
+            inbound.booking_reference, command.site, centre.address, parcels, ship_date, is_return=True
         )
         token, link = new_link(repair_id, LegDirection.INBOUND, now, self.link_ttl)
         created = Change(
@@ -195,7 +181,7 @@ class Repairs:
             inbound.booking_reference,
             repair_id,
             LegDirection.INBOUND,
-            "create_shipment",
+            Operation.CREATE_SHIPMENT,
             decision.carrier,
             shipment.model_dump(mode="json"),
             now,
@@ -266,57 +252,14 @@ class Repairs:
             except DomainRuleError as exc:
                 raise Conflict(exc.message, code=exc.code) from exc
             if changes:
-                await self._compensate(tx, repair, now)
+                # Undo at the carrier what was booked for the inbound leg; stop what was not booked yet.
+                for reference in (repair.inbound.booking_reference, repair.inbound.pickup_reference):
+                    await outbox.compensate(tx, await tx.intent(reference), "repair cancelled before booking", now)
                 await tx.revoke_label_links(repair.id, now)
                 await tx.save_repair(repair)
                 await record(tx, repair, changes, now)
         await self._bookings.run_due_for(repair_id)
         return await self.get(repair_id)
-
-    async def _compensate(self, tx: Any, repair: Repair, now: Any) -> None:
-        """Undo at the carrier what was booked for the inbound leg; stop what was not booked yet."""
-        leg = repair.inbound
-        for reference in (leg.booking_reference, leg.pickup_reference):
-            intent = await tx.intent(reference)
-            if intent is None:
-                continue
-            if intent.status == "pending" and intent.attempts == 0:
-                await tx.update_intent(
-                    reference,
-                    status="cancelled",
-                    attempts=0,
-                    next_attempt_at=now,
-                    last_error="repair cancelled before booking",
-                    result=None,
-                    now=now,
-                )
-            elif intent.status == "done" and intent.result:
-                if "pickup" in intent.result:
-                    await tx.add_intent(
-                        new_intent(
-                            f"{reference}-x",
-                            repair.id,
-                            leg.direction,
-                            "cancel_pickup",
-                            intent.carrier,
-                            intent.result["pickup"],
-                            now,
-                        )
-                    )
-                if "shipment" in intent.result:
-                    await tx.add_intent(
-                        new_intent(
-                            f"{reference}-v",
-                            repair.id,
-                            leg.direction,
-                            "void_shipment",
-                            intent.carrier,
-                            intent.result["shipment"],
-                            now,
-                        )
-                    )
-            # An intent attempted but not done is in flight or waits for a retry. In flight, what it books is
-            # undone when it lands; retried, it is only looked up, and undone if an earlier attempt booked it.
 
     async def reschedule(
         self, repair_id: str, command: Reschedule, source: str, actor: Actor = Actor.CASE_SYSTEM
@@ -352,36 +295,14 @@ class Repairs:
                 changes = repair.reschedule(slot, now, source, actor)
             except DomainRuleError as exc:
                 raise Conflict(exc.message, code=exc.code) from exc
-            old = await tx.intent(old_reference)
-            if old is not None and old.status == "done" and old.result and "pickup" in old.result:
-                await tx.add_intent(
-                    new_intent(
-                        f"{old_reference}-x",
-                        repair.id,
-                        LegDirection.INBOUND,
-                        "cancel_pickup",
-                        old.carrier,
-                        old.result["pickup"],
-                        now,
-                    )
-                )
-            elif old is not None and old.status == "pending" and old.attempts == 0:
-                await tx.update_intent(
-                    old_reference,
-                    status="cancelled",
-                    attempts=0,
-                    next_attempt_at=now,
-                    last_error="rescheduled before booking",
-                    result=None,
-                    now=now,
-                )
+            await outbox.compensate(tx, await tx.intent(old_reference), "rescheduled before booking", now)
             leg = repair.inbound
             if leg.tracking_number:
                 pickup = carrier_requests.pickup_request(
                     leg.pickup_reference,
                     repair.site,
-                    carrier_requests.repair_parcels(repair.entitlement, repair.device),
-                    slot.model_dump(mode="json"),
+                    carrier_requests.repair_parcels(repair),
+                    slot,
                     (leg.tracking_number,),
                 )
                 await tx.add_intent(
@@ -389,7 +310,7 @@ class Repairs:
                         pickup.reference,
                         repair.id,
                         LegDirection.INBOUND,
-                        "schedule_pickup",
+                        Operation.SCHEDULE_PICKUP,
                         leg.carrier,
                         pickup.model_dump(mode="json"),
                         now,
@@ -406,45 +327,19 @@ def _same_window(slot: PickupSlot, held: Slot) -> bool:
 
 
 def routing_request(repair: Repair, preferred_date: date | None) -> RoutingRequest:
-    """What routing needs to quote again for a stored repair. Text an older release stored under looser rules
-    is tidied (trimmed; empty optional fields dropped), and item descriptions, which routing does not read,
-    are left out."""
-
-    def tidy(data: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
-        out = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
-        if isinstance(out.get("street_lines"), list | tuple):
-            out["street_lines"] = [line.strip() for line in out["street_lines"]]
-        return {k: v for k, v in out.items() if not (k in optional and v in ("", None))}
-
-    entitlement = {k: v for k, v in repair.entitlement.items() if k in Entitlement.model_fields}
-    items = entitlement.get("items") or []
-    entitlement["items"] = [{k: v for k, v in item.items() if k != "description"} for item in items]
-    try:
-        return RoutingRequest(
-            site=SiteAddress.model_validate(tidy(repair.site, ("company", "email", "subdivision"))),
-            device=Device.model_validate(tidy(repair.device)),
-            entitlement=Entitlement.model_validate(entitlement),
-            preferred_date=preferred_date,
-        )
-    except ValidationError as exc:  # stored under an older release's looser rules, beyond tidying
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise Conflict(
-            f"the repair's stored data no longer meets the request rules ({where}: {error['msg']})",
-            code="reschedule.not_possible",
-        ) from exc
+    """What routing needs to quote again for a stored repair."""
+    return RoutingRequest(
+        site=repair.site, device=repair.device, entitlement=repair.entitlement, preferred_date=preferred_date
+    )
 
 
 def _made_by(repair: Repair, command: CreateRepair) -> bool:
     """Whether ``repair`` is what ``command`` creates: same case, site, device and entitlement."""
-    asked = {
-        **command.entitlement.model_dump(mode="json"),
-        "include_self_test_results": command.include_self_test_results,
-    }
     return (
         repair.case_id == command.case_id
         and repair.language == command.language
-        and repair.site == command.site.model_dump(mode="json")
-        and repair.device == command.device.model_dump(mode="json")
-        and all(repair.entitlement.get(name) == value for name, value in asked.items())
+        and repair.site == command.site
+        and repair.device == command.device
+        and repair.entitlement == command.entitlement
+        and repair.include_self_test_results == command.include_self_test_results
     )

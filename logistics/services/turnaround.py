@@ -14,12 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from pydantic import ValidationError
-
 from logistics.clock import Clock
-from logistics.domain.journey import Actor, LegDirection
-from logistics.domain.model import Change, Repair
-from logistics.domain.routing import BusinessCalendar, TurnaroundTargets, UnknownCalendar, calendar_for
+from logistics.domain.journey import LegDirection
+from logistics.domain.model import Repair
+from logistics.domain.routing import BusinessCalendar, UnknownCalendar, calendar_for
 from logistics.domain.routing.calendar import STANDARD_WORK
 from logistics.domain.routing.coverage import RepairCentre, WorkDays
 from logistics.domain.routing.territory import national_territory
@@ -42,12 +40,11 @@ _SEGMENT_LEG: dict[Segment, LegDirection | None] = {
 
 def site_calendar(repair: Repair) -> BusinessCalendar:
     """The customer site's calendar as routing decided it from the address, read in the site's own zone."""
-    country, subdivision = national_territory(str(repair.site["country"]), repair.site.get("subdivision"))
-    if "site_calendar_subdivision" in repair.entitlement:  # repairs routed since the calendar follows the address
-        subdivision = repair.entitlement["site_calendar_subdivision"]
-    stored = repair.entitlement.get("site_business_days")
-    work = WorkDays.model_validate(stored).rules if stored else STANDARD_WORK
-    return calendar_for(country, subdivision, repair.entitlement.get("site_time_zone"), work)
+    routed = repair.routed
+    country, _ = national_territory(repair.site.country, repair.site.subdivision)
+    week = routed.site_business_days
+    work = WorkDays.model_validate(week, from_attributes=True).rules if week is not None else STANDARD_WORK
+    return calendar_for(country, routed.site_calendar_subdivision, routed.site_time_zone, work)
 
 
 def centre_calendar(centre: RepairCentre) -> BusinessCalendar:
@@ -75,12 +72,12 @@ class TurnaroundWatch:
 
     def read(self, repair: Repair) -> TurnaroundReading | None:
         """The repair's clocks now; None when it has no targets or its calendars cannot be built."""
-        if not repair.turnaround:
+        targets = repair.turnaround
+        if targets is None:
             return None
         try:
-            targets = TurnaroundTargets.model_validate(repair.turnaround)
             calendars = {segment: self._calendar_of(repair, segment) for segment, _, _ in SEGMENTS}
-        except (ValidationError, UnknownCalendar, KeyError) as exc:
+        except (UnknownCalendar, KeyError) as exc:
             logger.warning("turnaround of repair %s cannot be read: %s", repair.id, exc)
             return None
         return read_turnaround(targets, repair.state_since, self._clock.now(), calendars)
@@ -108,26 +105,20 @@ class TurnaroundWatch:
                 return 0
             now = self._clock.now()
             previous = repair.turnaround_status
-            repair.turnaround_status = reading.status.value
-            repair.updated_at = max(repair.updated_at, now)
             # The segment that set the status: the running one when it agrees, else the latest that does.
             cause = next((s for s in reversed(reading.segments) if s.status is reading.status), None)
-            details: dict[str, object] = {
-                "from": previous,
-                "to": reading.status.value,
-                "segment": cause.segment if cause else None,
-                "segments": {s.segment: s.as_details() for s in reading.segments},
-            }
-            change = Change(
-                kind="turnaround",
-                occurred_at=now,
-                actor=Actor.SERVICE,
-                source=SOURCE,
-                leg=_SEGMENT_LEG[cause.segment] if cause else None,
-                details=details,
+            changes = repair.record_turnaround(
+                reading.status.value,
+                now,
+                SOURCE,
+                _SEGMENT_LEG[cause.segment] if cause else None,
+                {
+                    "segment": cause.segment if cause else None,
+                    "segments": {s.segment: s.as_details() for s in reading.segments},
+                },
             )
             await tx.save_repair(repair)
-            await record(tx, repair, [change], now)
+            await record(tx, repair, changes, now)
         level = logging.WARNING if reading.status.value == "breached" else logging.INFO
         logger.log(
             level,

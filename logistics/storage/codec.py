@@ -1,5 +1,9 @@
 """How values are written to storage: UTC instants as ISO-8601 text, documents as compressed JSON, page cursors.
 
+A repair is stored as its aggregate's JSON document (``Repair.model_dump_json()``). ``read_repair`` also
+reads the document of the first releases, whose ``entitlement`` carried what routing decided beside what
+the case system sent: those keys are moved to ``routed`` as the document is read.
+
 JSON goes through orjson: compact and key-sorted like before, non-JSON values (datetimes included) still
 written as their ``str``, and several times faster than the standard library on the documents written with
 every change.
@@ -27,6 +31,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
+
+from logistics.domain.model import Repair, Routed
 
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
@@ -192,3 +199,27 @@ def parse_page_cursor(cursor: str) -> tuple[str, str]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError("malformed cursor") from exc
     return value, repair_id
+
+
+#: What the first releases kept in a repair's ``entitlement`` besides the case system's entitlement.
+_ROUTED_IN_ENTITLEMENT = frozenset(Routed.model_fields)
+
+
+def read_repair(stored: str | bytes) -> Repair:
+    """A stored repair (deflated or JSON text, see ``document_json``), in today's shape or in the shape of
+    the first releases (see the module's docstring).
+
+    Today's shape is validated straight from the JSON, as fast as before; only a document that does not
+    validate is looked at again for the older shape, so reading it costs nothing for today's documents."""
+    document = document_json(stored)
+    try:
+        return Repair.model_validate_json(document)
+    except ValidationError:
+        data = loads(document)
+        entitlement = data.get("entitlement") if isinstance(data, dict) else None
+        if not isinstance(entitlement, dict) or "routed" in data:
+            raise
+    data["routed"] = {key: entitlement.pop(key) for key in list(entitlement) if key in _ROUTED_IN_ENTITLEMENT}
+    if "include_self_test_results" in entitlement:
+        data["include_self_test_results"] = bool(entitlement.pop("include_self_test_results"))
+    return Repair.model_validate(data)

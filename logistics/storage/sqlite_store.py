@@ -34,7 +34,6 @@ from logistics.services.ports import (
 )
 from logistics.storage.codec import (
     document,
-    document_json,
     dump_document,
     dumps,
     instant,
@@ -43,6 +42,7 @@ from logistics.storage.codec import (
     page_cursor,
     parse_instant,
     parse_page_cursor,
+    read_repair,
 )
 from logistics.storage.database import Database, Unit
 
@@ -129,11 +129,11 @@ class SqliteReads:
         else:
             # One query for an unknown id and another centre's alike: neither is found, with the same work.
             row = await self._one("SELECT doc FROM repairs WHERE id = ? AND centre_id = ?", (repair_id, centre_id))
-        return None if row is None else Repair.model_validate_json(document_json(row[0]))
+        return None if row is None else read_repair(row[0])
 
     async def repair_by_origin(self, origin: str) -> Repair | None:
         row = await self._one("SELECT doc FROM repairs WHERE origin = ?", (origin,))
-        return None if row is None else Repair.model_validate_json(document_json(row[0]))
+        return None if row is None else read_repair(row[0])
 
     async def list_repairs(self, flt: RepairFilter, limit: int, cursor: str | None) -> Page:
         where: list[str] = []
@@ -170,7 +170,7 @@ class SqliteReads:
         order = "DESC" if newest_first else "ASC"
         sql += f" ORDER BY {column} {order}, id {order} LIMIT ?"
         rows = await self._all(sql, [*params, limit + 1])
-        items = [Repair.model_validate_json(document_json(r[0])) for r in rows[:limit]]
+        items = [read_repair(r[0]) for r in rows[:limit]]
         next_cursor = page_cursor(rows[limit - 1][1], rows[limit - 1][2]) if len(rows) > limit else None
         return Page(items=items, next_cursor=next_cursor)
 
@@ -238,7 +238,7 @@ class SqliteReads:
             f"SELECT doc FROM repairs WHERE id IN ({_marks(repair_ids)})",  # noqa: S608 - placeholders only
             repair_ids,
         )
-        repairs = (Repair.model_validate_json(document_json(r[0])) for r in rows)
+        repairs = (read_repair(r[0]) for r in rows)
         return {repair.id: repair for repair in repairs}
 
     async def find_leg(self, carrier: str | None, tracking_number: str) -> tuple[str, LegDirection] | None:
@@ -381,7 +381,7 @@ class SqliteReads:
             "SELECT doc FROM repairs WHERE state NOT IN (?, ?) AND id > ? ORDER BY id LIMIT ?",
             (*_TERMINAL, after or "", limit),
         )
-        return [Repair.model_validate_json(document_json(r[0])) for r in rows]
+        return [read_repair(r[0]) for r in rows]
 
     async def deliverable_notifications(self, now: datetime, limit: int) -> list[Notification]:
         rows = await self._all(
@@ -437,7 +437,7 @@ class SqliteTransaction(SqliteReads):
         if row is None or (centre_id is not None and row[3] != centre_id):
             return None
         self._heads[repair_id] = [int(row[1] or 0), int(row[2] or 0)]
-        return Repair.model_validate_json(document_json(row[0]))
+        return read_repair(row[0])
 
     async def get_repairs(self, repair_ids: Sequence[str]) -> dict[str, Repair]:
         if not repair_ids:
@@ -448,7 +448,7 @@ class SqliteTransaction(SqliteReads):
         )
         for r in rows:
             self._heads[r[1]] = [int(r[2] or 0), int(r[3] or 0)]
-        repairs = (Repair.model_validate_json(document_json(r[0])) for r in rows)
+        repairs = (read_repair(r[0]) for r in rows)
         return {repair.id: repair for repair in repairs}
 
     async def _load_heads(self, ids: Sequence[str]) -> dict[str, list[int]]:

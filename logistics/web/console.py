@@ -206,7 +206,7 @@ def _row(repair: Repair, texts: Texts, status: str) -> dict[str, Any]:
     return {
         "id": repair.id,
         "case_id": repair.case_id,
-        "device": f"{repair.device.get('model', '')} · {repair.device.get('serial_number', '')}",
+        "device": f"{repair.device.model} · {repair.device.serial_number}",
         "tracking": leg.tracking_number or "—",
         "state": texts.state(repair.state),
         "status": status,
@@ -287,7 +287,7 @@ async def _repair_page(
         repair=repair,
         expected=[{"kind": k, "text": texts(f"item_{k}")} for k in expected],
         extra=[{"kind": k, "text": texts(f"item_{k}")} for k in ACCESSORY_KINDS if k not in expected],
-        dmr=bool(repair.entitlement.get("defective_media_retention")),
+        dmr=repair.entitlement.defective_media_retention,
         conditions=[(c, texts(f"web_condition_{c}")) for c in CONDITIONS],
         discrepancies=[f.reason for f in repair.flags if f.code == "receipt.discrepancy"],
         can_receive=repair.state in RECEIVABLE,
@@ -318,7 +318,7 @@ async def receive(request: web.Request) -> web.StreamResponse:
         repair_id = request.match_info["repair_id"]
         repair = await svc.repairs.get(repair_id, centre_id=session.centre_id)
         form = await request.post()
-        dmr = bool(repair.entitlement.get("defective_media_retention"))
+        dmr = repair.entitlement.defective_media_retention
         try:
             receipt = Receipt(
                 repair_id=repair_id,
@@ -328,14 +328,23 @@ async def receive(request: web.Request) -> web.StreamResponse:
             )
         except ValidationError as exc:
             return await _repair_page(request, session, repair, status=422, problem=_first_error(exc))
-        try:
-            await svc.centres.receive(session.centre_id, receipt, request_id_of(request))
-        except Conflict as exc:
-            repair = await svc.repairs.get(repair_id, centre_id=session.centre_id)
-            return await _repair_page(request, session, repair, status=409, problem=exc.message)
-        raise web.HTTPSeeOther(f"{HOME}/repairs/{repair_id}?done=received")
+        receiving = svc.centres.receive(session.centre_id, receipt, request_id_of(request))
+        return await _act_then_show(request, session, repair_id, receiving, "received")
 
     return await signed_in(handler)(request)
+
+
+async def _act_then_show(
+    request: web.Request, session: ConsoleSession, repair_id: str, act: Awaitable[object], done: str
+) -> web.StreamResponse:
+    """Run the centre's action, then show the repair with what was done; a refusal shows the page again
+    with the reason (409)."""
+    try:
+        await act
+    except Conflict as exc:
+        repair = await request.config_dict[SERVICES].repairs.get(repair_id, centre_id=session.centre_id)
+        return await _repair_page(request, session, repair, status=409, problem=exc.message)
+    raise web.HTTPSeeOther(f"{HOME}/repairs/{repair_id}?done={done}")
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -364,12 +373,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         except ValidationError as exc:
             repair = await svc.repairs.get(repair_id, centre_id=session.centre_id)
             return await _repair_page(request, session, repair, status=422, problem=_first_error(exc))
-        try:
-            await svc.centres.dispatch(session.centre_id, command, request_id_of(request))
-        except Conflict as exc:
-            repair = await svc.repairs.get(repair_id, centre_id=session.centre_id)
-            return await _repair_page(request, session, repair, status=409, problem=exc.message)
-        raise web.HTTPSeeOther(f"{HOME}/repairs/{repair_id}?done=dispatched#outbound")
+        dispatching = svc.centres.dispatch(session.centre_id, command, request_id_of(request))
+        return await _act_then_show(request, session, repair_id, dispatching, "dispatched#outbound")
 
     return await signed_in(handler)(request)
 

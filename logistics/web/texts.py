@@ -96,7 +96,7 @@ class Texts:
 
 def timeline(repair: Repair, history: list[HistoryEntry], texts: Texts) -> list[TimelineLine]:
     """What a customer wants to know of the history, oldest first: no carrier chatter, no internal steps."""
-    zone = _zone(repair.entitlement.get("site_time_zone"))
+    zone = _zone(repair.routed.site_time_zone)
     lines: list[TimelineLine] = []
     for entry in history:
         change = entry.change
@@ -136,12 +136,11 @@ class NextSteps:
 
 def next_steps(repair: Repair, leg: LegDirection, texts: Texts) -> NextSteps:
     state = repair.state
-    ent = repair.entitlement
     if leg is LegDirection.INBOUND and state in (JourneyState.AWAITING_PICKUP, JourneyState.AWAITING_DROP_OFF):
         paragraphs = [texts("pack"), texts("backup")]
-        if ent.get("defective_media_retention"):
+        if repair.entitlement.defective_media_retention:
             paragraphs.append(texts("dmr"))
-        if ent.get("include_self_test_results"):
+        if repair.include_self_test_results:
             paragraphs.append(texts("self_test"))
         paragraphs.append(texts("web_next_print"))
         window = drop_off = None
@@ -155,9 +154,9 @@ def next_steps(repair: Repair, leg: LegDirection, texts: Texts) -> NextSteps:
                 zone=pickup.time_zone,
             )
         else:
-            drop_off = str(ent.get("drop_off") or "") or None
-            if ent.get("ship_by"):
-                paragraphs.append(texts("web_ship_by", date=texts.date(date.fromisoformat(str(ent["ship_by"])))))
+            drop_off = repair.routed.drop_off or None
+            if repair.routed.ship_by is not None:
+                paragraphs.append(texts("web_ship_by", date=texts.date(repair.routed.ship_by)))
         return NextSteps(paragraphs, True, window, drop_off)
     if leg is LegDirection.OUTBOUND and state is JourneyState.AT_CENTRE:
         return NextSteps([texts("web_next_at_centre")], True)

@@ -14,6 +14,8 @@ import pytest
 from carriers.resilience import ResilientCarrier
 from carriers.sim.adapter import SimCarrier
 from carriers.sim.settings import FaultStep
+from logistics.domain.model import Slot
+from logistics.domain.routing import SiteAddress
 from logistics.services import carrier_requests
 from tests.support.clock import ManualClock
 from tests.support.journeys import PARIS_SITE, repair_request
@@ -98,7 +100,11 @@ async def test_a_shipment_taken_over_looks_its_pickup_up_before_booking_it(servi
     slot = repair["inbound"]["pickup"]
     booked_before = await sim.schedule_pickup(
         carrier_requests.pickup_request(
-            f"{repair['id']}-in-p1", PARIS_SITE, (carrier_requests.parcel_for("notebook"),), slot, ("1ZPREVIOUS01",)
+            f"{repair['id']}-in-p1",
+            SiteAddress.model_validate(PARIS_SITE),
+            (carrier_requests.parcel_for("notebook"),),
+            Slot.model_validate(slot),
+            ("1ZPREVIOUS01",),
         )
     )
     service.clock.advance(minutes=15)
@@ -139,7 +145,11 @@ async def _died_after_chaining(service: Service, case_id: str) -> dict[str, Any]
     slot = repair["inbound"]["pickup"]
     await sim.schedule_pickup(
         carrier_requests.pickup_request(
-            f"{repair['id']}-in-p1", PARIS_SITE, (carrier_requests.parcel_for("notebook"),), slot, ("1ZPREVIOUS01",)
+            f"{repair['id']}-in-p1",
+            SiteAddress.model_validate(PARIS_SITE),
+            (carrier_requests.parcel_for("notebook"),),
+            Slot.model_validate(slot),
+            ("1ZPREVIOUS01",),
         )
     )
     return repair

@@ -40,11 +40,12 @@ async def test_a_self_shipment_keeps_its_text_in_the_repairs_language_and_the_re
         assert created["decision"]["ship_by"] == "2026-03-12"
         assert created["decision"]["calendar"] == {"country": "FR", "subdivision": None, "source": "postal_code"}
         repair = await service.services.repairs.get(created["repair"]["id"])
-        assert repair.entitlement["drop_off"].startswith("Emballez l'appareil")
-        assert repair.entitlement["site_business_days"]["working_days"][-1] == "sat"
+        assert repair.routed.drop_off is not None and repair.routed.drop_off.startswith("Emballez l'appareil")
+        assert repair.routed.site_business_days is not None
+        assert repair.routed.site_business_days.working_days[-1] == "sat"
         saturday, sunday = datetime(2026, 3, 7, 0, tzinfo=UTC), datetime(2026, 3, 8, 0, tzinfo=UTC)
         assert site_calendar(repair).business_days_between(saturday, sunday) > 0.9
         english = dict(repair_request(CORSICA_SITE, "C-CORSE-EN", service_level="customer_ship"), language="en")
         _, created, _ = await service.call("POST", "/v1/repairs", json=english)
         repair = await service.services.repairs.get(created["repair"]["id"])
-        assert repair.entitlement["drop_off"].startswith("Pack the device")
+        assert repair.routed.drop_off is not None and repair.routed.drop_off.startswith("Pack the device")

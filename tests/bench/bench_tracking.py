@@ -34,7 +34,8 @@ from aiohttp import web
 from carriers import TrackingEvent, TrackingStatus
 from logistics.config import WebhookSettings
 from logistics.domain.journey import Actor, JourneyState, LegDirection, LegMethod, LegStatus
-from logistics.domain.model import Change, Leg, Repair
+from logistics.domain.model import Change, Leg, Repair, Routed
+from logistics.domain.routing import Device, Entitlement, ProductLine, ServiceLevel, SiteAddress
 from logistics.services.notifications import record
 from logistics.services.tracking import Tracking
 from logistics.services.webhook_delivery import WebhookDelivery
@@ -72,9 +73,17 @@ def repair(index: int) -> Repair:
         centre_id="centre-lyon",
         region_id="fr-metro",
         language="fr",
-        site={"country": "FR", "postal_code": "75002", "city": "Paris"},
-        device={"product_line": "notebook", "model": "EliteBook", "serial_number": f"SN{index}"},
-        entitlement={"site_time_zone": "Europe/Paris"},
+        site=SiteAddress(
+            name="Atelier",
+            street_lines=("1 rue de la Paix",),
+            city="Paris",
+            postal_code="75002",
+            country="FR",
+            phone="+33100000000",
+        ),
+        device=Device(product_line=ProductLine.NOTEBOOK, model="EliteBook", serial_number=f"SN{index}"),
+        entitlement=Entitlement(service_level=ServiceLevel.CUSTOMER_SHIP, country_of_purchase="FR"),
+        routed=Routed(site_time_zone="Europe/Paris"),
         state=JourneyState.AWAITING_DROP_OFF,
         inbound=Leg(
             direction=LegDirection.INBOUND,

@@ -13,6 +13,8 @@ from tests.support.openapi import check_notification, spec
 from tests.support.service import Service, running_service
 from tests.support.webhook_receiver import Receiver, webhook_receiver
 
+NOTE = "box crushed on one corner, device unharmed"
+
 
 async def _drain(service: Service) -> None:
     while await service.services.delivery.deliver_due():
@@ -42,13 +44,16 @@ async def _every_kind_of_change(service: Service, receiver: Receiver) -> str:
         "POST",
         "/v1/centres/fr-lyon/receipts",
         "fr-lyon",
-        json={"tracking_number": inbound, "items_received": [], "condition": "damaged_box"},
+        json={"tracking_number": inbound, "items_received": [], "condition": "damaged_box", "note": NOTE},
     )
     assert status == 200
     clock.advance(days=12)
     assert await service.services.turnaround.evaluate() == 1
     status, dispatched, _ = await service.call(
-        "POST", "/v1/centres/fr-lyon/dispatches", "fr-lyon", json={"repair_id": repair_id, "outcome": "repaired"}
+        "POST",
+        "/v1/centres/fr-lyon/dispatches",
+        "fr-lyon",
+        json={"repair_id": repair_id, "outcome": "repaired", "self_test_passed": True},
     )
     assert status == 201, dispatched
     await service.services.bookings.run_due()
@@ -79,6 +84,14 @@ async def test_every_notification_type_is_received_and_matches_its_schema(tmp_pa
             ("in_transit_to_customer", True),
             ("delivered", None),
         ]
+        received = next(m for m in messages if m["type"] == "repair.state_changed" and m["to_state"] == "at_centre")
+        assert received["details"]["note"] == NOTE
+        (dispatched,) = (m for m in messages if m["type"] == "repair.dispatched")
+        assert dispatched["details"]["self_test_passed"] is True
+        _, history, _ = await service.call("GET", f"/v1/repairs/{repair_id}/events")
+        (outcome,) = (entry for entry in history["items"] if entry["kind"] == "outcome")
+        assert outcome["details"]["self_test_passed"] is True
+        assert any(entry["details"].get("note") == NOTE for entry in history["items"])
 
 
 async def _feed(service: Service, limit: int = 7) -> list[dict[str, Any]]:

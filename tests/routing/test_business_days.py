@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from logistics.coverage import SAMPLE_COVERAGE_PATH, read_document
+from logistics.domain.model import WorkWeek
 from logistics.domain.routing import Coverage, Method, WorkDays, calendar_for, decide
 from logistics.domain.routing.coverage import SelfShipment
 from logistics.services.turnaround import centre_calendar, site_calendar
@@ -82,9 +83,9 @@ def test_turnaround_clocks_count_the_regions_working_days() -> None:
     repair = build_repair("rp1", now)
     saturday_start, monday_noon = datetime(2026, 3, 7, 0, tzinfo=UTC), datetime(2026, 3, 9, 11, tzinfo=UTC)
     assert site_calendar(repair).business_days_between(saturday_start, monday_noon) == pytest.approx(0.5)
-    works_saturdays = WorkDays(working_days=("mon", "tue", "wed", "thu", "fri", "sat"))
+    works_saturdays = WorkWeek(working_days=("mon", "tue", "wed", "thu", "fri", "sat"))
     stored = repair.model_copy(
-        update={"entitlement": {**repair.entitlement, "site_business_days": works_saturdays.model_dump(mode="json")}}
+        update={"routed": repair.routed.model_copy(update={"site_business_days": works_saturdays})}
     )
     # Saturday in Paris is 23:00 UTC Friday to 23:00 UTC Saturday: 23 of its 24 hours fall after the start.
     assert site_calendar(stored).business_days_between(saturday_start, monday_noon) == pytest.approx(0.5 + 23 / 24)

@@ -208,7 +208,7 @@ async def outcomes(feed: Feed, kind: str) -> tuple[Outcome, Outcome]:
                         repair_id,
                         T0 - 2 * H,
                         tracking_number=f"TN-{repair_id}-i",
-                        turnaround=TARGETS.model_dump(),
+                        turnaround=TARGETS,
                     )
                     await tx.add_repair(repair)
             clock = ManualClock(END)
@@ -266,9 +266,7 @@ async def test_the_whole_journey_in_reverse_order_keeps_every_step(kind: str) ->
 async def _add_journeys(store: Store) -> None:
     async with store.transaction() as tx:
         for repair_id in ("a", "b", "c"):
-            repair = build_repair(
-                repair_id, T0 - 2 * H, tracking_number=f"TN-{repair_id}-i", turnaround=TARGETS.model_dump()
-            )
+            repair = build_repair(repair_id, T0 - 2 * H, tracking_number=f"TN-{repair_id}-i", turnaround=TARGETS)
             await tx.add_repair(repair)
 
 

@@ -92,7 +92,7 @@ async def test_a_device_kept_too_long_at_the_centre_notifies_once_per_transition
         "rp-late",
         entered,
         state=JourneyState.AT_CENTRE,
-        turnaround=TARGETS.model_dump(),
+        turnaround=TARGETS,
         state_since={
             JourneyState.IN_TRANSIT_TO_CENTRE.value: entered - timedelta(days=1),
             JourneyState.AT_CENTRE.value: entered,
@@ -102,7 +102,7 @@ async def test_a_device_kept_too_long_at_the_centre_notifies_once_per_transition
         "rp-fine",
         entered,
         state=JourneyState.AT_CENTRE,
-        turnaround={**TARGETS.model_dump(), "at_centre_business_days": 10},
+        turnaround=TARGETS.model_copy(update={"at_centre_business_days": 10}),
     )
     async with store.transaction() as tx:
         await tx.add_repair(repair)
@@ -132,7 +132,7 @@ async def test_two_watches_at_once_report_a_transition_once(store: Store) -> Non
         "rp-race",
         paris(3, 9),
         state=JourneyState.AT_CENTRE,
-        turnaround=TARGETS.model_dump(),
+        turnaround=TARGETS,
         state_since={JourneyState.AT_CENTRE.value: paris(3, 9)},
     )
     async with store.transaction() as tx:

@@ -13,7 +13,8 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from carriers import TrackingEvent, TrackingStatus
 from logistics.domain.journey import JourneyState, LegDirection, LegMethod, LegStatus
-from logistics.domain.model import Leg, Repair
+from logistics.domain.model import Leg, Repair, Routed
+from logistics.domain.routing import Device, Entitlement, ProductLine, ServiceLevel, SiteAddress, TurnaroundTargets
 
 WEBHOOK_SECRET = "whsec_" + "dGVzdC1vbmx5LXdlYmhvb2stc2lnbmluZy1rZXktMzI="
 
@@ -27,7 +28,7 @@ def build_repair(
     state: JourneyState = JourneyState.AWAITING_DROP_OFF,
     leg_status: LegStatus = LegStatus.LABEL_CREATED,
     state_since: dict[str, datetime] | None = None,
-    turnaround: dict[str, Any] | None = None,
+    turnaround: TurnaroundTargets | None = None,
     country: str = "FR",
     subdivision: str | None = None,
     site_time_zone: str = "Europe/Paris",
@@ -47,17 +48,18 @@ def build_repair(
         centre_id="centre-lyon",
         region_id="fr-metro",
         language="fr",
-        site={
-            "name": "Atelier Dupont",
-            "street_lines": ["1 rue de la Paix"],
-            "city": "Paris",
-            "postal_code": "75002",
-            "country": country,
-            "subdivision": subdivision,
-            "phone": "+33100000000",
-        },
-        device={"product_line": "notebook", "model": "EliteBook 840", "serial_number": f"SN{repair_id}"},
-        entitlement={"site_time_zone": site_time_zone},
+        site=SiteAddress(
+            name="Atelier Dupont",
+            street_lines=("1 rue de la Paix",),
+            city="Paris",
+            postal_code="75002",
+            country=country,
+            subdivision=subdivision,
+            phone="+33100000000",
+        ),
+        device=Device(product_line=ProductLine.NOTEBOOK, model="EliteBook 840", serial_number=f"SN{repair_id}"),
+        entitlement=Entitlement(service_level=ServiceLevel.CUSTOMER_SHIP, country_of_purchase=country),
+        routed=Routed(site_time_zone=site_time_zone, site_calendar_subdivision=subdivision),
         state=state,
         inbound=inbound,
         turnaround=turnaround,

@@ -16,6 +16,7 @@ from logistics.domain.journey import (
     state_after_receipt,
 )
 from logistics.domain.model import Change, DomainRuleError, Leg, ReceiptCheck, Repair
+from logistics.domain.routing import Device, Entitlement, ProductLine, ServiceLevel, SiteAddress
 from logistics.domain.timeline import Scan
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -29,9 +30,18 @@ def repair(method: LegMethod = LegMethod.COURIER_PICKUP) -> Repair:
         centre_id="fr-lyon",
         region_id="fr-idf",
         language="fr",
-        site={},
-        device={"product_line": "notebook"},
-        entitlement={"defective_media_retention": True},
+        site=SiteAddress(
+            name="Camille Martin",
+            street_lines=("14 rue Oberkampf",),
+            city="Paris",
+            postal_code="75011",
+            country="FR",
+            phone="+33 1 00 00 00 00",
+        ),
+        device=Device(product_line=ProductLine.NOTEBOOK, model="EliteBook 840", serial_number="5CG1"),
+        entitlement=Entitlement(
+            service_level=ServiceLevel.PICKUP_AND_RETURN, country_of_purchase="FR", defective_media_retention=True
+        ),
         state=state,
         inbound=Leg(
             direction=LegDirection.INBOUND,
@@ -214,6 +224,20 @@ def test_dispatch_needs_the_device_and_a_serial_for_a_replacement() -> None:
     assert refused.value.code == "dispatch.replacement_serial_required"
     r.dispatch(T0, "d", "replaced", "NEW1", out)
     assert r.outbound is out and r.replacement_serial == "NEW1"
+
+
+def test_the_receipts_note_and_the_self_test_result_are_kept_in_the_history() -> None:
+    r = repair()
+    (received,) = r.receive(T0, "scan", ReceiptCheck(items_received=(), note="seal broken"), (), False)
+    assert received.details["note"] == "seal broken"
+    out = Leg(direction=LegDirection.OUTBOUND, method=LegMethod.CENTRE_DISPATCH, carrier="sim", booking_reference="o")
+    (outcome,) = r.dispatch(T0, "d", "repaired", None, out, self_test_passed=False)
+    assert outcome.details["self_test_passed"] is False
+
+
+def test_a_receipt_without_a_note_records_none() -> None:
+    (received,) = repair().receive(T0, "scan", ReceiptCheck(), (), False)
+    assert "note" not in received.details
 
 
 @pytest.mark.parametrize(
