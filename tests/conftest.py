@@ -57,6 +57,7 @@ SQLITE_ONLY = {
         )
     },
     "tests/api/test_label_links.py": "reads label links from the SQLite file",
+    "tests/api/test_stored_documents.py": "rewrites the SQLite file's deflated documents as JSON text",
     "tests/api/test_turnaround_list.py": "sets turnaround states in the SQLite file",
     "tests/api/test_booking_leases.py": "reads booking intents from the SQLite file",
     "tests/api/test_chained_pickup.py": "reads booking intents from the SQLite file",
