@@ -12,6 +12,7 @@ shows an empty box or a replacement character. This module must not lay out or d
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from typing import Final
 
@@ -27,8 +28,13 @@ def printable_form(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+@functools.lru_cache(maxsize=4096)
 def unprintable(text: str) -> str | None:
-    """Why `text` cannot be printed with real glyphs (naming the first character at fault), or None."""
+    """Why `text` cannot be printed with real glyphs (naming the first character at fault), or None.
+
+    Every label's texts are checked each time it is described, also when its document then comes from the
+    cache, and they are the same texts again and again (names, addresses, the catalogue's): the answers for
+    the last few thousand are kept."""
     regular, bold = typeface("regular"), typeface("bold")
     for char in printable_form(text):
         if char.isascii() and char.isprintable():
@@ -44,6 +50,8 @@ def unprintable(text: str) -> str | None:
         if not (regular.has_glyph(char) and bold.has_glyph(char)):
             return f"{code} has no glyph in the label typeface"
     for char in visual(printable_form(text)):  # the contextual forms Arabic letters are drawn with
+        if char.isascii() and char.isprintable():
+            continue
         if not (regular.has_glyph(char) and bold.has_glyph(char)):
             return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed')} has no glyph in the label typeface"
     return None
