@@ -271,12 +271,9 @@ class Supervisor:
         received = bytearray()
 
         def readable() -> None:
-            try:
-                chunk = os.read(fd, 64)
-            except BlockingIOError:
+            chunk = _read_available(fd)
+            if chunk is None:
                 return
-            except OSError:
-                chunk = b""
             received.extend(chunk)
             if (not chunk or b"\n" in received) and not said.done():
                 said.set_result(b"\n" in received)
@@ -391,12 +388,9 @@ class SupervisedChild:
         os.set_blocking(fd, False)
 
         def readable() -> None:
-            try:
-                chunk = os.read(fd, 64)
-            except BlockingIOError:
+            chunk = _read_available(fd)
+            if chunk is None:
                 return
-            except OSError:
-                chunk = b""
             if not chunk:
                 loop.remove_reader(fd)
                 logger.warning("the supervising process is gone: stopping")
@@ -408,3 +402,13 @@ class SupervisedChild:
 def child_command() -> list[str]:
     """The command line that starts one serving process of this installation."""
     return [sys.executable, "-m", "logistics", "serve"]
+
+
+def _read_available(fd: int) -> bytes | None:
+    """What a non-blocking pipe holds now: ``b""`` at its end (or when it fails), None when nothing came yet."""
+    try:
+        return os.read(fd, 64)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
