@@ -141,6 +141,10 @@ class LabelDocuments:
         self._secret = intake_secret
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cache_entries = cache_entries
+        # The document key of a repair's leg as last described, by the repair's whole JSON and the coverage
+        # it was described with: a description depends on nothing else (the carrier's label is saved with
+        # the change of the repair that names it), so a download of a cached label skips describing it.
+        self._known: OrderedDict[tuple[str, LegDirection, str], tuple[object, str]] = OrderedDict()
         self._in_flight: dict[str, asyncio.Future[bytes]] = {}
         # At most a few label requests do their work on the event loop at a time: the others wait here,
         # cheaply, so that a burst of downloads queues behind itself and not in front of every other request.
@@ -248,8 +252,20 @@ class LabelDocuments:
 
     async def _render(self, repair: Repair, direction: LegDirection, page_format: PageFormat) -> tuple[bytes, str]:
         """The PDF and its ETag."""
+        coverage = self._routing.coverage
+        seen = (repair.model_dump_json(), direction, page_format)
+        known = self._known.get(seen)
+        if known is not None and known[0] is coverage and known[1] in self._cache:
+            self._known.move_to_end(seen)
+            self._cache.move_to_end(known[1])
+            self._on_render(page_format, "hit")
+            return self._cache[known[1]], known[1]
         description = await self.describe(repair, direction)
         key = document_key(description, page_format)
+        if self._cache_entries:
+            self._known[seen] = (coverage, key)
+            while len(self._known) > self._cache_entries:
+                self._known.popitem(last=False)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
