@@ -387,15 +387,17 @@ class Bookings:
             sharing = await self._sharing_repairs(intent.carrier, cancelled)
             if sharing:
                 _log_kept(cancelled, sharing)
-                return _Answer({"kept_for": sharing})
+                return _Answer({"kept_for": [*sharing]})
             await adapter.cancel_pickup(cancelled)
             return _Answer({})
         if op is Operation.CANCEL_PICKUP_IF_BOOKED:
-            booked = await adapter.find_pickup(intent.request["reference"], date.fromisoformat(intent.request["date"]))
+            booked = await adapter.find_pickup(
+                str(intent.request["reference"]), date.fromisoformat(str(intent.request["date"]))
+            )
             sharing = await self._sharing_repairs(intent.carrier, booked) if booked is not None else []
             if booked is not None and sharing:
                 _log_kept(booked, sharing)
-                return _Answer({"cancelled": None, "kept_for": sharing})
+                return _Answer({"cancelled": None, "kept_for": [*sharing]})
             if booked is not None:
                 await adapter.cancel_pickup(booked)
             return _Answer({"cancelled": booked.model_dump(mode="json") if booked is not None else None})
@@ -510,12 +512,12 @@ class Bookings:
                 changes += more
             if answer.pickup is not None and _stale_pickup(repair, intent):
                 # Booked for a slot the repair no longer has (rescheduled while the booking was in flight).
-                await tx.add_intent(outbox.cancellation(intent, result["pickup"], now))
+                await tx.add_intent(outbox.cancellation(intent, outbox.json_object(result["pickup"]), now))
             elif answer.pickup is not None:
                 changes += _clear_failure(repair, intent, now)
                 changes += _record_pickup(repair, intent, answer.pickup, now)
                 if repair.state is JourneyState.CANCELLED:  # cancelled while the booking was in flight
-                    await tx.add_intent(outbox.cancellation(intent, result["pickup"], now))
+                    await tx.add_intent(outbox.cancellation(intent, outbox.json_object(result["pickup"]), now))
             await tx.save_repair(repair)
             await record(tx, repair, changes, now)
         return Outcome(done, repair, follow_up)
@@ -597,7 +599,7 @@ class Bookings:
         if chained.result is not None:
             data = chained.result.data
             await tx.add_intent(dataclasses.replace(intent, status=IntentStatus.DONE, next_attempt_at=now, result=data))
-            await tx.add_intent(outbox.cancellation(intent, data["pickup"], now))
+            await tx.add_intent(outbox.cancellation(intent, outbox.json_object(data["pickup"]), now))
             return
         assert chained.error is not None
         error = _describe(chained.error)

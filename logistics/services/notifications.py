@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from pydantic import JsonValue
+
 from logistics.domain.journey import Actor, JourneyState, state_at
 from logistics.domain.model import Change, Repair
 from logistics.services.ports import HistoryEntry, Notification, Transaction
@@ -46,7 +48,7 @@ def state_after(repair: Repair, change: Change) -> JourneyState:
     return state_at(repair.state_since, change.occurred_at, repair.state)
 
 
-def _payload(kind: str, repair: Repair, entry: HistoryEntry, seq: int) -> dict[str, object]:
+def _payload(kind: str, repair: Repair, entry: HistoryEntry, seq: int) -> dict[str, JsonValue]:
     change = entry.change
     return {
         "type": kind,

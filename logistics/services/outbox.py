@@ -11,14 +11,24 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+
+from pydantic import JsonValue
 
 from carriers import PickupRequest, ShipmentRequest
 from logistics.domain.journey import LegDirection
 from logistics.domain.references import cancellation_reference, void_reference
 from logistics.services.ports import BookingIntent, Transaction
 
-JsonObject = dict[str, Any]
+JsonObject = dict[str, JsonValue]
+
+
+def json_object(value: JsonValue) -> JsonObject:
+    """``value`` read as the JSON object an intent's request or result holds there (a carrier's booking)."""
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a JSON object, found {type(value).__name__}")
+    return value
+
+
 """An intent's request or result as stored: a JSON object, read back with the carrier model it came from."""
 
 

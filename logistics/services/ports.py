@@ -17,7 +17,9 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
+
+from pydantic import JsonValue
 
 from carriers import PickupRequest, ShipmentRequest
 from logistics.domain.journey import JourneyState, LegDirection
@@ -62,12 +64,12 @@ class BookingIntent:
     leg: LegDirection
     operation: str  # schedule_pickup | create_shipment | cancel_pickup | void_shipment
     carrier: str
-    request: dict[str, Any]
+    request: dict[str, JsonValue]
     status: str  # pending | done | failed
     attempts: int
     next_attempt_at: datetime
     last_error: str | None
-    result: dict[str, Any] | None
+    result: dict[str, JsonValue] | None
     created_at: datetime | None = None
     carrier_request: ShipmentRequest | PickupRequest | None = field(default=None, compare=False, repr=False)
     """``request`` as the carrier model it was made from, when it was made in this process (never stored)."""
@@ -105,7 +107,7 @@ class Notification:
     repair_id: str
     seq: int
     type: str
-    payload: dict[str, Any]
+    payload: dict[str, JsonValue]
     created_at: datetime
     attempts: int
     next_attempt_at: datetime
@@ -244,7 +246,7 @@ class OutboxWrites(Protocol):
         attempts: int,
         next_attempt_at: datetime,
         last_error: str | None,
-        result: dict[str, Any] | None,
+        result: dict[str, JsonValue] | None,
         now: datetime,
     ) -> None: ...
     async def mark_notification(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import JsonValue
 
 from logistics.domain.journey import Actor, JourneyState, LegDirection, LegMethod, LegStatus
 from logistics.domain.model import Change, Leg, Repair
@@ -45,7 +46,7 @@ def _intent(reference: str, repair_id: str, due: datetime, **changes: object) ->
         leg=IN,
         operation="create_shipment",
         carrier="line",
-        request={"reference": reference, "at": due},
+        request={"reference": reference, "at": due.isoformat()},
         status="pending",
         attempts=0,
         next_attempt_at=due,
@@ -133,7 +134,7 @@ async def test_what_a_caller_changes_in_what_it_read_is_not_stored(store: Store)
     intent.request["reference"] = "changed"
     assert (await store.reader().get_repair("a")) == _repair("a")
     again = await store.reader().intent("ref")
-    assert again is not None and again.request == {"reference": "ref", "at": str(T0)}
+    assert again is not None and again.request == {"reference": "ref", "at": T0.isoformat()}
 
 
 async def test_repairs_are_listed_filtered_sorted_and_paged_with_cursors(store: Store) -> None:
@@ -220,7 +221,7 @@ async def test_a_booking_is_leased_to_one_attempt_at_a_time(store: Store) -> Non
 
 async def test_bookings_that_failed_and_pickups_held_are_found(store: Store) -> None:
     await _add(store, _repair("a"), _repair("b"))
-    pickup = {"pickup": {"confirmation": "PRN1"}}
+    pickup: dict[str, JsonValue] = {"pickup": {"confirmation": "PRN1"}}
     async with store.transaction() as tx:
         await tx.add_intent(_intent("a-1", "a", _at(2)))
         await tx.add_intent(_intent("b-1", "b", _at(1), carrier="other"))

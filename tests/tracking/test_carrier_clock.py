@@ -184,7 +184,9 @@ async def _outcome(store: Store, tracking: Tracking, repair_id: str, feed: Feed,
     )
     queued = [n for n in await reader.due_notifications(END + timedelta(days=99), 10_000) if n.repair_id == repair_id]
     notified_states = Counter(
-        (n.type, n.payload["state"]) for n in queued if n.type in ("repair.state_changed", "repair.leg_status_changed")
+        (n.type, str(n.payload["state"]))
+        for n in queued
+        if n.type in ("repair.state_changed", "repair.leg_status_changed")
     )
     return Outcome(
         state=repair.state,
@@ -316,7 +318,8 @@ async def test_outbound_delivered_before_picked_up_still_notifies_the_transit_st
         ("repair.state_changed", "delivered", "delivered"),
         ("repair.leg_status_changed", "picked_up", "in_transit_to_customer"),
     ]
-    assert told[2][3]["inferred"] is True
+    details = told[2][3]
+    assert isinstance(details, dict) and details["inferred"] is True
     repair = await store.reader().get_repair("a")
     assert repair is not None
     assert repair.state_since["in_transit_to_customer"] == T0 + 52 * H  # the pickup scan's own time

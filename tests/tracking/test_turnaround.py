@@ -118,8 +118,8 @@ async def test_a_device_kept_too_long_at_the_centre_notifies_once_per_transition
         ("rp-late", "repair.turnaround_changed", "at_risk"),
         ("rp-late", "repair.turnaround_changed", "breached"),
     ]
-    assert notes[1].payload["details"]["segment"] == "at_centre"
-    assert notes[1].payload["details"]["from"] == "at_risk"
+    details = notes[1].payload["details"]
+    assert isinstance(details, dict) and details["segment"] == "at_centre" and details["from"] == "at_risk"
     stored = await store.reader().get_repair("rp-late")
     assert stored is not None and stored.turnaround_status == "breached"
     history = [e.change.kind for e in await store.reader().history("rp-late")]
