@@ -141,10 +141,10 @@ class LabelDocuments:
         self._secret = intake_secret
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cache_entries = cache_entries
-        # The document key of a repair's leg as last described, by the repair's whole JSON and the coverage
-        # it was described with: a description depends on nothing else (the carrier's label is saved with
-        # the change of the repair that names it), so a download of a cached label skips describing it.
-        self._known: OrderedDict[tuple[str, LegDirection, str], tuple[object, str]] = OrderedDict()
+        # The document key of a repair's leg as last described, by the repair's whole JSON, a digest of the
+        # carrier's label and the coverage it was described with: a description depends on nothing else, so
+        # a download of a cached label skips describing it (validating it and checking its every text).
+        self._known: OrderedDict[tuple[str, bytes, LegDirection, str], tuple[object, str]] = OrderedDict()
         self._in_flight: dict[str, asyncio.Future[bytes]] = {}
         # At most a few label requests do their work on the event loop at a time: the others wait here,
         # cheaply, so that a burst of downloads queues behind itself and not in front of every other request.
@@ -153,8 +153,20 @@ class LabelDocuments:
 
     async def describe(self, repair: Repair, direction: LegDirection) -> LabelDescription:
         """What the leg's documents say, from the repair and the coverage in service."""
+        return await self._describe_with(repair, direction, await self._carrier_label(repair, direction))
+
+    async def _carrier_label(self, repair: Repair, direction: LegDirection) -> tuple[str, bytes] | None:
+        """The carrier's own label of the leg as stored (content type and bytes), if the carrier issued one."""
+        leg = repair.leg(direction)
+        if leg is None or not leg.carrier_label:
+            return None
+        return await self._store.reader().carrier_label(repair.id, direction)
+
+    async def _describe_with(
+        self, repair: Repair, direction: LegDirection, stored: tuple[str, bytes] | None
+    ) -> LabelDescription:
         try:
-            return await self._describe(repair, direction)
+            return await self._describe(repair, direction, stored)
         except ValidationError as exc:
             # Data stored under older limits (text the labels cannot print, say): a clear refusal, not a 500.
             reason = exc.errors(include_url=False)[0]["msg"]
@@ -162,7 +174,9 @@ class LabelDocuments:
                 f"a label cannot be made from this repair's data: {reason}", code="label.unprintable"
             ) from exc
 
-    async def _describe(self, repair: Repair, direction: LegDirection) -> LabelDescription:
+    async def _describe(
+        self, repair: Repair, direction: LegDirection, stored: tuple[str, bytes] | None
+    ) -> LabelDescription:
         leg = repair.leg(direction)
         if leg is None or leg.tracking_number is None:
             raise Conflict(
@@ -177,11 +191,7 @@ class LabelDocuments:
         notebook = repair.device.product_line is ProductLine.NOTEBOOK
         parcels = carrier_requests.repair_parcels(repair)
         weights = tuple(parcel.weight_kg for parcel in parcels)
-        carrier_image = None
-        if leg.carrier_label:
-            stored = await self._store.reader().carrier_label(repair.id, direction)
-            if stored is not None:
-                carrier_image = CarrierLabelImage(content_type=stored[0], data=stored[1])
+        carrier_image = None if stored is None else CarrierLabelImage(content_type=stored[0], data=stored[1])
         instructions = None
         if inbound:
             pickup = None
@@ -253,14 +263,18 @@ class LabelDocuments:
     async def _render(self, repair: Repair, direction: LegDirection, page_format: PageFormat) -> tuple[bytes, str]:
         """The PDF and its ETag."""
         coverage = self._routing.coverage
-        seen = (repair.model_dump_json(), direction, page_format)
+        stored = await self._carrier_label(repair, direction)
+        label_digest = (
+            b"" if stored is None else hashlib.blake2b(stored[1], digest_size=16).digest() + stored[0].encode()
+        )
+        seen = (repair.model_dump_json(), label_digest, direction, page_format)
         known = self._known.get(seen)
         if known is not None and known[0] is coverage and known[1] in self._cache:
             self._known.move_to_end(seen)
             self._cache.move_to_end(known[1])
             self._on_render(page_format, "hit")
             return self._cache[known[1]], known[1]
-        description = await self.describe(repair, direction)
+        description = await self._describe_with(repair, direction, stored)
         key = document_key(description, page_format)
         if self._cache_entries:
             self._known[seen] = (coverage, key)
