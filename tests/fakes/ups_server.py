@@ -164,6 +164,7 @@ def warm_up(spec_dir: Path = SPEC_DIR) -> None:
         ("shipping", "SHIPResponseWrapper"),
         ("tracking", "TrackApiResponse"),
         ("track_alert", "TrackingEventRequest"),
+        ("track_alert", "PackageSubscriptionRequest"),
     ):
         document = load_spec(spec, spec_dir)
         validators.errors(spec, schema, _skeleton(document, {"$ref": f"#/components/schemas/{schema}"}, 0))
