@@ -26,6 +26,7 @@ It must not hold business rules: rows in, domain objects out, as the SQLite stor
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -35,7 +36,7 @@ import asyncpg
 
 from logistics.domain.journey import LegDirection
 from logistics.domain.model import Repair
-from logistics.services.ports import AlreadyStored, BookingIntent, FeedEntry, Notification
+from logistics.services.ports import AlreadyStored, BookingIntent, FeedEntry, IdempotencyRecord, Notification
 from logistics.storage.codec import dumps, instant
 from logistics.storage.postgres.engine import RETRYABLE, Engine, postgres_sql, rows_affected, sqlstate, unavailable
 from logistics.storage.sqlite_store import SqliteReads, SqliteTransaction, _feed_entry, _notification
@@ -45,6 +46,14 @@ WORK_CHANNEL = "logistics_work"
 COVERAGE_CHANNEL = "logistics_coverage"
 """NOTIFY channel: an instance reloaded its coverage file (the payload says which instance); the others do too."""
 NOTIFICATION_CLAIMS = 0x6E6F7469  # the advisory lock that makes claims of notifications take turns ("noti")
+
+
+def _commit(woken: set[str]) -> str:
+    """The COMMIT of a transaction, preceded by the NOTIFY that wakes the workers when it queued work."""
+    if not woken:
+        return "COMMIT"
+    payload = " ".join(sorted(woken)).replace("'", "''")
+    return f"NOTIFY {WORK_CHANNEL}, '{payload}'; COMMIT"
 
 
 def _fetcher(conn: asyncpg.Connection) -> Callable[[str, Sequence[Any]], Any]:
@@ -240,11 +249,20 @@ class PostgresStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTransaction]:
         try:
-            async with self._engine.connection() as conn, conn.transaction():
+            async with self._engine.connection() as conn:
+                await conn.execute("BEGIN")
                 tx = PostgresTransaction(conn)
-                yield tx
-                if tx.woken:
-                    await conn.execute("SELECT pg_notify($1, $2)", WORK_CHANNEL, " ".join(sorted(tx.woken)))
+                try:
+                    yield tx
+                except BaseException:
+                    # Nothing of it is written; a connection that cannot even roll back is ended by the pool.
+                    if conn.is_in_transaction() and not conn.is_closed():
+                        with contextlib.suppress(Exception):
+                            await conn.execute("ROLLBACK")
+                    raise
+                # The wake-up rides with the COMMIT in one round trip (one simple query of two statements,
+                # still inside the transaction: it is sent only if the COMMIT succeeds).
+                await conn.execute(_commit(tx.woken))
         except asyncpg.UniqueViolationError as exc:
             raise AlreadyStored(str(exc)) from exc
         except asyncpg.PostgresError as exc:
@@ -271,6 +289,11 @@ class PostgresStore:
             (principal, key, method, path, body_hash, instant(now), instant(until)),
         )
         return bool(rows)
+
+    async def store_idempotency(self, record: IdempotencyRecord) -> None:
+        # One statement, its own transaction: no BEGIN and COMMIT round trips around it.
+        async with self._engine.connection() as conn:
+            await PostgresTransaction(conn).save_idempotency(record)
 
     async def renew_idempotency(self, principal: str, key: str, until: datetime, new_until: datetime) -> bool:
         rows = await self._engine.fetch(
