@@ -123,6 +123,22 @@ async def test_history_is_numbered_without_gaps(store: Store) -> None:
     assert [entry.seq for entry in await store.reader().history("rp-1")] == [1, 2, 3, 4]
 
 
+async def test_many_rows_written_at_once_keep_their_order(store: Store) -> None:
+    await add_repairs(store, "rp-1")
+    async with store.transaction() as tx:
+        assert await tx.get_repair("rp-1") is not None
+        # 99 rows: written in chunks of several rows (64, 32, 2, 1) where the store batches them.
+        entries = await tx.append_histories([("rp-1", [change(NOW + timedelta(seconds=n)) for n in range(99)])], NOW)
+        await tx.add_notifications([notification("rp-1", seq, NOW + timedelta(seconds=seq)) for seq in range(1, 100)])
+    assert [entry.seq for entry in entries["rp-1"]] == list(range(1, 100))
+    history = await store.reader().history("rp-1")
+    assert [entry.seq for entry in history] == list(range(1, 100))
+    assert [entry.change.occurred_at for entry in history] == [NOW + timedelta(seconds=n) for n in range(99)]
+    feed = await store.reader().notification_feed(0, 200)
+    assert [entry.notification.seq for entry in feed] == list(range(1, 100))  # the feed in the order queued
+    assert [entry.notification.payload for entry in feed] == [{"seq": seq} for seq in range(1, 100)]
+
+
 @pytest.mark.parametrize("store", ["sqlite", "postgres"], indirect=True)
 async def test_the_database_itself_refuses_to_change_history(store: Store) -> None:
     await add_repairs(store, "rp-1")

@@ -27,6 +27,8 @@ It must not hold business rules: rows in, domain objects out, as the SQLite stor
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -46,6 +48,20 @@ WORK_CHANNEL = "logistics_work"
 COVERAGE_CHANNEL = "logistics_coverage"
 """NOTIFY channel: an instance reloaded its coverage file (the payload says which instance); the others do too."""
 NOTIFICATION_CLAIMS = 0x6E6F7469  # the advisory lock that makes claims of notifications take turns ("noti")
+
+
+# An INSERT whose only placeholders are its one VALUES row (no ON CONFLICT: a row met twice in one
+# statement would be refused there, where separate executions apply it twice).
+_PLAIN_INSERT = re.compile(r"(INSERT INTO [^()?]+\([^()?]*\) VALUES )(\([^()]*\))")
+_MAX_ROWS = 64
+
+
+@functools.lru_cache(maxsize=64)
+def _rows_insert(sql: str, size: int) -> str:
+    """``sql`` (a plain INSERT, see ``_PLAIN_INSERT``) inserting ``size`` rows, numbered for PostgreSQL."""
+    match = _PLAIN_INSERT.fullmatch(sql)
+    assert match is not None
+    return postgres_sql(match.group(1) + ", ".join([match.group(2)] * size))
 
 
 def _commit(woken: set[str]) -> str:
@@ -152,8 +168,19 @@ class PostgresTransaction(_PostgresQueries, SqliteTransaction):
         self.woken: set[str] = set()  # outboxes given new work, told to every instance at the COMMIT
 
     async def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
+        if not rows:
+            return
+        if len(rows) == 1 or _PLAIN_INSERT.fullmatch(sql) is None:
             await self._conn.executemany(postgres_sql(sql), rows)
+            return
+        # A plain INSERT of several rows: one statement of several VALUES rows per chunk, rather than one
+        # execution per row. Chunks of 64, 32, ... 1 rows keep the statement texts (prepared once each) few.
+        start = 0
+        while start < len(rows):
+            size = min(_MAX_ROWS, 1 << ((len(rows) - start).bit_length() - 1))
+            chunk = rows[start : start + size]
+            await self._conn.execute(_rows_insert(sql, size), *(value for row in chunk for value in row))
+            start += size
 
     async def _exec(self, sql: str, params: Sequence[Any]) -> None:
         await self._conn.execute(postgres_sql(sql), *params)
