@@ -20,6 +20,9 @@ need beyond one process's single writer:
   delivered in order whichever instance delivers them; a failed delivery releases the later ones it held.
 - A transaction that queued work (a booking intent, a notification) sends ``NOTIFY logistics_work`` as it
   commits, so that the workers of every instance wake at once instead of at their next poll.
+- Each statement is a round trip, which costs CPU in the service and in the server: the NOTIFY travels
+  with the COMMIT, several rows of one plain INSERT go as one statement, and a request's stored answer
+  (``store_idempotency``) is one statement without a transaction around it.
 
 It must not hold business rules: rows in, domain objects out, as the SQLite store.
 """
