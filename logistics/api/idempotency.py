@@ -137,7 +137,8 @@ class Idempotency:
                 if until is not None:
                     held = _Hold(until)
                     renewing = asyncio.create_task(self._renew(shared, principal, key, held), name=HOLD_TASK)
-            stored = await self._store.reader().idempotency(principal, key)
+            # A key just held in the shared store has no answer stored (the claim refuses one that has): no look-up.
+            stored = None if held is not None else await self._store.reader().idempotency(principal, key)
             if stored is not None and stored.body_hash != fingerprint:
                 raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
             if stored is not None and stored.state == "done":
@@ -241,6 +242,9 @@ class Idempotency:
             await asyncio.wait(list(self._storing))
 
     async def _save(self, record: IdempotencyRecord) -> None:
+        if isinstance(self._store, SharedKeys):
+            await self._store.store_idempotency(record)
+            return
         async with self._store.transaction() as tx:
             await tx.save_idempotency(record)
 

@@ -301,6 +301,10 @@ class SharedKeys(Protocol):
         holds it or an answer is stored (read it with ``idempotency``). A key whose holder let its hold run out,
         or whose stored refusal binds it to this same request, is taken."""
 
+    async def store_idempotency(self, record: IdempotencyRecord) -> None:
+        """Store a request's answer (``Transaction.save_idempotency``) as one statement of its own, which ends
+        the key's hold: what a transaction around it would cost in round trips is saved."""
+
     async def renew_idempotency(self, principal: str, key: str, until: datetime, new_until: datetime) -> bool:
         """Extend a hold taken until ``until`` to ``new_until`` while its request runs; False if it is no longer
         held (answered, or taken over after it ran out)."""

@@ -7,6 +7,8 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from logistics.storage.postgres import COVERAGE_CHANNEL, WORK_CHANNEL, Engine, PostgresStore
 from tests.storage.test_store_contract import NOW, add_repairs, intent, notification
 from tests.support.journeys import PARIS_SITE, repair_request
@@ -31,6 +33,32 @@ async def test_work_committed_on_one_connection_is_told_to_every_listener(postgr
             async with store.transaction() as tx:
                 await tx.requeue_notifications("rp-1", None, None, NOW + timedelta(minutes=1))
             assert await asyncio.wait_for(heard.get(), 5) == "notifications"
+    finally:
+        await engine.close()
+
+
+async def test_work_of_a_transaction_that_fails_is_neither_written_nor_told(postgres_url: str) -> None:
+    engine = await Engine.open(postgres_url, max_size=1)  # one connection: the next transaction reuses it
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    try:
+        store = PostgresStore(engine)
+        await add_repairs(store, "rp-1")
+        async with engine.listening({WORK_CHANNEL: heard.put_nowait}):
+            await asyncio.sleep(0.2)  # the listener connects
+
+            async def failing() -> None:
+                async with store.transaction() as tx:
+                    await tx.add_intent(intent("rp-1-in", "rp-1", NOW))
+                    raise RuntimeError("the caller's work failed")
+
+            with pytest.raises(RuntimeError):
+                await failing()
+            assert await store.reader().intent("rp-1-in") is None
+            async with store.transaction() as tx:  # the connection was given back out of the transaction
+                await tx.add_notifications([notification("rp-1", 1, NOW)])
+            assert await asyncio.wait_for(heard.get(), 5) == "notifications"
+            await asyncio.sleep(0.2)
+            assert heard.empty()  # the failed transaction's bookings were never told
     finally:
         await engine.close()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -17,7 +18,14 @@ from carriers.testing import EXAMPLE_START
 from logistics.domain.journey import Actor, LegDirection
 from logistics.domain.model import Change
 from logistics.errors import StorageUnavailable
-from logistics.services.ports import AlreadyStored, BookingIntent, Notification, SharedKeys, Store
+from logistics.services.ports import (
+    AlreadyStored,
+    BookingIntent,
+    IdempotencyRecord,
+    Notification,
+    SharedKeys,
+    Store,
+)
 from logistics.storage.migrations import MIGRATIONS
 from logistics.storage.postgres import Engine, PostgresStore
 from logistics.storage.postgres.engine import migrate, schema_version
@@ -113,6 +121,22 @@ async def test_history_is_numbered_without_gaps(store: Store) -> None:
             assert await tx.get_repair("rp-1") is not None
             await tx.append_histories([("rp-1", [change(NOW + timedelta(minutes=minutes))] * 2)], NOW)
     assert [entry.seq for entry in await store.reader().history("rp-1")] == [1, 2, 3, 4]
+
+
+async def test_many_rows_written_at_once_keep_their_order(store: Store) -> None:
+    await add_repairs(store, "rp-1")
+    async with store.transaction() as tx:
+        assert await tx.get_repair("rp-1") is not None
+        # 99 rows: written in chunks of several rows (64, 32, 2, 1) where the store batches them.
+        entries = await tx.append_histories([("rp-1", [change(NOW + timedelta(seconds=n)) for n in range(99)])], NOW)
+        await tx.add_notifications([notification("rp-1", seq, NOW + timedelta(seconds=seq)) for seq in range(1, 100)])
+    assert [entry.seq for entry in entries["rp-1"]] == list(range(1, 100))
+    history = await store.reader().history("rp-1")
+    assert [entry.seq for entry in history] == list(range(1, 100))
+    assert [entry.change.occurred_at for entry in history] == [NOW + timedelta(seconds=n) for n in range(99)]
+    feed = await store.reader().notification_feed(0, 200)
+    assert [entry.notification.seq for entry in feed] == list(range(1, 100))  # the feed in the order queued
+    assert [entry.notification.payload for entry in feed] == [{"seq": seq} for seq in range(1, 100)]
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"], indirect=True)
@@ -261,6 +285,34 @@ async def test_a_key_is_held_by_one_process_until_its_answer_or_its_hold_ends(po
     later += timedelta(minutes=1)
     await postgres.release_idempotency("case", "key-1", later, until)
     assert await postgres.claim_idempotency(*args, until, until + timedelta(minutes=2))  # given up: taken at once
+
+
+async def test_an_answer_stored_in_one_statement_ends_the_hold(postgres: PostgresStore) -> None:
+    args = ("case", "key-2", "POST", "/v1/repairs", "hash-1")
+    until = NOW + timedelta(minutes=1)
+    assert await postgres.claim_idempotency(*args, NOW, until)
+    record = IdempotencyRecord(
+        principal="case",
+        key="key-2",
+        method="POST",
+        path="/v1/repairs",
+        body_hash="hash-1",
+        state="done",
+        response_status=201,
+        response_body=b'{"id": "rp-1"}',
+        response_type="application/json",
+        locked_at=NOW,
+        response_location="/v1/repairs/rp-1",
+    )
+    await postgres.store_idempotency(record)
+    stored = await postgres.reader().idempotency("case", "key-2")
+    assert stored is not None and stored.state == "done" and stored.response_body == b'{"id": "rp-1"}'
+    assert not await postgres.renew_idempotency("case", "key-2", until, until + timedelta(minutes=1))
+    assert not await postgres.claim_idempotency(*args, until + timedelta(hours=1), until + timedelta(hours=2))
+    # A stored answer is final: another copy does not replace it.
+    await postgres.store_idempotency(replace(record, response_status=200, response_body=b"{}"))
+    again = await postgres.reader().idempotency("case", "key-2")
+    assert again is not None and again.response_status == 201 and again.response_body == b'{"id": "rp-1"}'
 
 
 async def test_a_lost_server_is_a_503_and_the_store_recovers_by_itself() -> None:

@@ -20,12 +20,18 @@ need beyond one process's single writer:
   delivered in order whichever instance delivers them; a failed delivery releases the later ones it held.
 - A transaction that queued work (a booking intent, a notification) sends ``NOTIFY logistics_work`` as it
   commits, so that the workers of every instance wake at once instead of at their next poll.
+- Each statement is a round trip, which costs CPU in the service and in the server: the NOTIFY travels
+  with the COMMIT, several rows of one plain INSERT go as one statement, and a request's stored answer
+  (``store_idempotency``) is one statement without a transaction around it.
 
 It must not hold business rules: rows in, domain objects out, as the SQLite store.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -35,7 +41,7 @@ import asyncpg
 
 from logistics.domain.journey import LegDirection
 from logistics.domain.model import Repair
-from logistics.services.ports import AlreadyStored, BookingIntent, FeedEntry, Notification
+from logistics.services.ports import AlreadyStored, BookingIntent, FeedEntry, IdempotencyRecord, Notification
 from logistics.storage.codec import dumps, instant
 from logistics.storage.postgres.engine import RETRYABLE, Engine, postgres_sql, rows_affected, sqlstate, unavailable
 from logistics.storage.sqlite_store import SqliteReads, SqliteTransaction, _feed_entry, _notification
@@ -45,6 +51,28 @@ WORK_CHANNEL = "logistics_work"
 COVERAGE_CHANNEL = "logistics_coverage"
 """NOTIFY channel: an instance reloaded its coverage file (the payload says which instance); the others do too."""
 NOTIFICATION_CLAIMS = 0x6E6F7469  # the advisory lock that makes claims of notifications take turns ("noti")
+
+
+# An INSERT whose only placeholders are its one VALUES row (no ON CONFLICT: a row met twice in one
+# statement would be refused there, where separate executions apply it twice).
+_PLAIN_INSERT = re.compile(r"(INSERT INTO [^()?]+\([^()?]*\) VALUES )(\([^()]*\))")
+_MAX_ROWS = 64
+
+
+@functools.lru_cache(maxsize=64)
+def _rows_insert(sql: str, size: int) -> str:
+    """``sql`` (a plain INSERT, see ``_PLAIN_INSERT``) inserting ``size`` rows, numbered for PostgreSQL."""
+    match = _PLAIN_INSERT.fullmatch(sql)
+    assert match is not None
+    return postgres_sql(match.group(1) + ", ".join([match.group(2)] * size))
+
+
+def _commit(woken: set[str]) -> str:
+    """The COMMIT of a transaction, preceded by the NOTIFY that wakes the workers when it queued work."""
+    if not woken:
+        return "COMMIT"
+    payload = " ".join(sorted(woken)).replace("'", "''")
+    return f"NOTIFY {WORK_CHANNEL}, '{payload}'; COMMIT"
 
 
 def _fetcher(conn: asyncpg.Connection) -> Callable[[str, Sequence[Any]], Any]:
@@ -143,8 +171,19 @@ class PostgresTransaction(_PostgresQueries, SqliteTransaction):
         self.woken: set[str] = set()  # outboxes given new work, told to every instance at the COMMIT
 
     async def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
+        if not rows:
+            return
+        if len(rows) == 1 or _PLAIN_INSERT.fullmatch(sql) is None:
             await self._conn.executemany(postgres_sql(sql), rows)
+            return
+        # A plain INSERT of several rows: one statement of several VALUES rows per chunk, rather than one
+        # execution per row. Chunks of 64, 32, ... 1 rows keep the statement texts (prepared once each) few.
+        start = 0
+        while start < len(rows):
+            size = min(_MAX_ROWS, 1 << ((len(rows) - start).bit_length() - 1))
+            chunk = rows[start : start + size]
+            await self._conn.execute(_rows_insert(sql, size), *(value for row in chunk for value in row))
+            start += size
 
     async def _exec(self, sql: str, params: Sequence[Any]) -> None:
         await self._conn.execute(postgres_sql(sql), *params)
@@ -240,11 +279,20 @@ class PostgresStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTransaction]:
         try:
-            async with self._engine.connection() as conn, conn.transaction():
+            async with self._engine.connection() as conn:
+                await conn.execute("BEGIN")
                 tx = PostgresTransaction(conn)
-                yield tx
-                if tx.woken:
-                    await conn.execute("SELECT pg_notify($1, $2)", WORK_CHANNEL, " ".join(sorted(tx.woken)))
+                try:
+                    yield tx
+                except BaseException:
+                    # Nothing of it is written; a connection that cannot even roll back is ended by the pool.
+                    if conn.is_in_transaction() and not conn.is_closed():
+                        with contextlib.suppress(Exception):
+                            await conn.execute("ROLLBACK")
+                    raise
+                # The wake-up rides with the COMMIT in one round trip (one simple query of two statements,
+                # still inside the transaction: it is sent only if the COMMIT succeeds).
+                await conn.execute(_commit(tx.woken))
         except asyncpg.UniqueViolationError as exc:
             raise AlreadyStored(str(exc)) from exc
         except asyncpg.PostgresError as exc:
@@ -271,6 +319,11 @@ class PostgresStore:
             (principal, key, method, path, body_hash, instant(now), instant(until)),
         )
         return bool(rows)
+
+    async def store_idempotency(self, record: IdempotencyRecord) -> None:
+        # One statement, its own transaction: no BEGIN and COMMIT round trips around it.
+        async with self._engine.connection() as conn:
+            await PostgresTransaction(conn).save_idempotency(record)
 
     async def renew_idempotency(self, principal: str, key: str, until: datetime, new_until: datetime) -> bool:
         rows = await self._engine.fetch(
