@@ -17,7 +17,6 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import pytest
 
 from tests.crash.harness import CASE_KEY, ServiceProcess, fake_ups, free_port, repair_body, service_environment
 from tests.fakes.ups_server import SPEC_DIR, specs_available
+from tests.support.case_requests import NO_ANSWER, Request
 
 pytestmark = pytest.mark.slow
 
@@ -35,24 +35,7 @@ NEW_PER_CYCLE = 4
 RETRIES_PER_CYCLE = 3
 KILL_AFTER_S = (0.0, 1.5)  # after the cycle's requests are sent
 FINAL_DEADLINE_S = 120.0  # a killed attempt's lease lasts 6 s (harness settings)
-NO_ANSWER = 0
 _DEPTH = re.compile(r'^logistics_outbox_depth\{outbox="bookings"\} ([0-9.e+]+)$', re.MULTILINE)
-
-
-@dataclass
-class Request:
-    """One repair a client wants created: one case id, one Idempotency-Key, however many sends."""
-
-    number: int
-    case_id: str
-    key: str
-    body: dict[str, Any]
-    answers: list[int] = field(default_factory=list)
-    repair_ids: list[str] = field(default_factory=list)
-
-    @property
-    def acknowledged(self) -> bool:
-        return bool(self.repair_ids)
 
 
 class Client:

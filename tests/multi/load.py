@@ -19,26 +19,9 @@ from typing import Any
 
 import aiohttp
 
+from tests.support.case_requests import NO_ANSWER, Request
 from tests.support.instances import CASE_KEY, repair_body
 from tests.support.postgres import PostgresCluster
-
-NO_ANSWER = 0  # the connection was refused or cut: the instance died or was not up
-
-
-@dataclass
-class Request:
-    """One repair a client wants created: one case id, one Idempotency-Key, however many sends."""
-
-    number: int
-    case_id: str
-    key: str
-    body: dict[str, Any]
-    answers: list[int] = field(default_factory=list)
-    repair_ids: list[str] = field(default_factory=list)
-
-    @property
-    def acknowledged(self) -> bool:
-        return bool(self.repair_ids)
 
 
 @dataclass
