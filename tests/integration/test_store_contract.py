@@ -12,16 +12,15 @@ from logistics.domain.journey import Actor, JourneyState, LegDirection, LegMetho
 from logistics.domain.model import Change, Leg, Repair
 from logistics.services.ports import (
     AlreadyStored,
-    BookingIntent,
     IdempotencyRecord,
     LabelLink,
-    Notification,
     RepairFilter,
     Store,
     StoredCarrierEvent,
 )
 from logistics.storage.memory_store import MemoryStore
 from logistics.storage.sqlite_store import SqliteStore
+from tests.support.store_records import pending_intent, queued_notification
 from tests.tracking.tracking_builders import build_repair
 
 # Both implement the port: mypy checks each class against the Protocol here.
@@ -39,39 +38,8 @@ def _repair(repair_id: str, minutes: float = 0, **changes: object) -> Repair:
     return build_repair(repair_id, _at(minutes)).model_copy(update=changes)
 
 
-def _intent(reference: str, repair_id: str, due: datetime, **changes: object) -> BookingIntent:
-    intent = BookingIntent(
-        reference=reference,
-        repair_id=repair_id,
-        leg=IN,
-        operation="create_shipment",
-        carrier="line",
-        request={"reference": reference, "at": due.isoformat()},
-        status="pending",
-        attempts=0,
-        next_attempt_at=due,
-        last_error=None,
-        result=None,
-        created_at=due,
-    )
-    return BookingIntent(**{**intent.__dict__, **changes})
-
-
 def _change(minutes: float, kind: str = "booking") -> Change:
     return Change(kind=kind, occurred_at=_at(minutes), actor=Actor.CASE_SYSTEM, source=f"s{minutes}", details={"n": 1})
-
-
-def _notification(repair_id: str, seq: int, due: datetime) -> Notification:
-    return Notification(
-        id=f"msg_{repair_id}_{seq}",
-        repair_id=repair_id,
-        seq=seq,
-        type="repair.updated",
-        payload={"seq": seq},
-        created_at=due,
-        attempts=0,
-        next_attempt_at=due,
-    )
 
 
 async def _add(store: Store, *repairs: Repair) -> None:
@@ -99,7 +67,7 @@ async def test_a_taken_id_or_origin_is_already_stored_and_the_whole_unit_is_undo
 
     async def add_again(repair: Repair, origin: str | None) -> None:
         async with store.transaction() as tx:
-            await tx.add_intent(_intent("first", "a", T0))
+            await tx.add_intent(pending_intent("first", "a", T0))
             await tx.add_repair(repair, origin)
 
     for repair, origin in ((_repair("a"), None), (_repair("b"), "o")):
@@ -125,7 +93,7 @@ async def test_a_unit_that_raises_leaves_nothing_behind(store: Store) -> None:
 async def test_what_a_caller_changes_in_what_it_read_is_not_stored(store: Store) -> None:
     await _add(store, _repair("a"))
     async with store.transaction() as tx:
-        await tx.add_intent(_intent("ref", "a", T0))
+        await tx.add_intent(pending_intent("ref", "a", T0))
     read = await store.reader().get_repair("a")
     assert read is not None
     read.state = JourneyState.CANCELLED
@@ -200,9 +168,9 @@ async def test_history_is_numbered_per_repair_and_only_grows(store: Store) -> No
 async def test_a_booking_is_leased_to_one_attempt_at_a_time(store: Store) -> None:
     await _add(store, _repair("a"))
     async with store.transaction() as tx:
-        await tx.add_intent(_intent("late", "a", _at(5)))
-        await tx.add_intent(_intent("early", "a", _at(1)))
-        await tx.add_intent(_intent("later", "a", _at(9)))
+        await tx.add_intent(pending_intent("late", "a", _at(5)))
+        await tx.add_intent(pending_intent("early", "a", _at(1)))
+        await tx.add_intent(pending_intent("later", "a", _at(9)))
     reader = store.reader()
     assert [i.reference for i in await reader.due_intents(_at(6), 10)] == ["early", "late"]
     async with store.transaction() as tx:
@@ -216,17 +184,17 @@ async def test_a_booking_is_leased_to_one_attempt_at_a_time(store: Store) -> Non
     assert again is not None and again.attempts == 2
     with pytest.raises(AlreadyStored):
         async with store.transaction() as tx:
-            await tx.add_intent(_intent("early", "a", _at(1)))
+            await tx.add_intent(pending_intent("early", "a", _at(1)))
 
 
 async def test_bookings_that_failed_and_pickups_held_are_found(store: Store) -> None:
     await _add(store, _repair("a"), _repair("b"))
     pickup: dict[str, JsonValue] = {"pickup": {"confirmation": "PRN1"}}
     async with store.transaction() as tx:
-        await tx.add_intent(_intent("a-1", "a", _at(2)))
-        await tx.add_intent(_intent("b-1", "b", _at(1), carrier="other"))
-        await tx.add_intent(_intent("a-p", "a", _at(3), operation="schedule_pickup"))
-        await tx.add_intent(_intent("b-p", "b", _at(0), operation="schedule_pickup"))
+        await tx.add_intent(pending_intent("a-1", "a", _at(2)))
+        await tx.add_intent(pending_intent("b-1", "b", _at(1), carrier="other"))
+        await tx.add_intent(pending_intent("a-p", "a", _at(3), operation="schedule_pickup"))
+        await tx.add_intent(pending_intent("b-p", "b", _at(0), operation="schedule_pickup"))
         for reference, status, result in (("a-1", "failed", None), ("b-1", "failed", None)):
             await tx.update_intent(
                 reference,
@@ -290,8 +258,8 @@ async def test_notifications_are_numbered_delivered_in_order_per_repair_and_fed_
     await _add(store, _repair("a"), _repair("b"))
     async with store.transaction() as tx:
         assert await tx.next_notification_seqs(["a", "b"]) == {"a": 1, "b": 1}
-        await tx.add_notifications([_notification("b", 1, _at(0)), _notification("a", 1, _at(0))])
-        await tx.add_notifications([_notification("a", 2, _at(1))])
+        await tx.add_notifications([queued_notification("b", 1, _at(0)), queued_notification("a", 1, _at(0))])
+        await tx.add_notifications([queued_notification("a", 2, _at(1))])
         assert await tx.next_notification_seqs(["a"]) == {"a": 3}
     reader = store.reader()
     assert [(n.repair_id, n.seq) for n in await reader.due_notifications(_at(2), 10)] == [("a", 1), ("a", 2), ("b", 1)]
@@ -320,7 +288,7 @@ async def test_notifications_are_numbered_delivered_in_order_per_repair_and_fed_
     assert again["msg_b_1"].delivered_at is None and again["msg_b_1"].notification.retry_from == _at(20)
     with pytest.raises(AlreadyStored):
         async with store.transaction() as tx:
-            await tx.add_notifications([_notification("a", 2, _at(5))])
+            await tx.add_notifications([queued_notification("a", 2, _at(5))])
 
 
 async def test_legs_are_polled_when_due_and_open(store: Store) -> None:

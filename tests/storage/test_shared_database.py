@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from logistics.storage.postgres import COVERAGE_CHANNEL, WORK_CHANNEL, Engine, PostgresStore
-from tests.storage.test_store_contract import NOW, add_repairs, intent, notification
+from tests.storage.test_store_contract import NOW, add_repairs
 from tests.support.journeys import PARIS_SITE, repair_request
 from tests.support.postgres import private_cluster
 from tests.support.service import running_service
+from tests.support.store_records import pending_intent, queued_notification
 
 
 async def test_work_committed_on_one_connection_is_told_to_every_listener(postgres_url: str) -> None:
@@ -26,8 +27,8 @@ async def test_work_committed_on_one_connection_is_told_to_every_listener(postgr
             await add_repairs(store, "rp-1")
             assert heard.empty()  # a repair alone queues no work
             async with store.transaction() as tx:
-                await tx.add_intent(intent("rp-1-in", "rp-1", NOW))
-                await tx.add_notifications([notification("rp-1", 1, NOW)])
+                await tx.add_intent(pending_intent("rp-1-in", "rp-1", NOW))
+                await tx.add_notifications([queued_notification("rp-1", 1, NOW)])
                 assert heard.empty()  # told at the COMMIT, not before
             assert await asyncio.wait_for(heard.get(), 5) == "bookings notifications"
             async with store.transaction() as tx:
@@ -48,14 +49,14 @@ async def test_work_of_a_transaction_that_fails_is_neither_written_nor_told(post
 
             async def failing() -> None:
                 async with store.transaction() as tx:
-                    await tx.add_intent(intent("rp-1-in", "rp-1", NOW))
+                    await tx.add_intent(pending_intent("rp-1-in", "rp-1", NOW))
                     raise RuntimeError("the caller's work failed")
 
             with pytest.raises(RuntimeError):
                 await failing()
             assert await store.reader().intent("rp-1-in") is None
             async with store.transaction() as tx:  # the connection was given back out of the transaction
-                await tx.add_notifications([notification("rp-1", 1, NOW)])
+                await tx.add_notifications([queued_notification("rp-1", 1, NOW)])
             assert await asyncio.wait_for(heard.get(), 5) == "notifications"
             await asyncio.sleep(0.2)
             assert heard.empty()  # the failed transaction's bookings were never told

@@ -20,9 +20,7 @@ from logistics.domain.model import Change
 from logistics.errors import StorageUnavailable
 from logistics.services.ports import (
     AlreadyStored,
-    BookingIntent,
     IdempotencyRecord,
-    Notification,
     SharedKeys,
     Store,
 )
@@ -31,6 +29,7 @@ from logistics.storage.postgres import Engine, PostgresStore
 from logistics.storage.postgres.engine import migrate, schema_version
 from logistics.storage.sqlite_store import SqliteStore
 from tests.support.postgres import private_cluster
+from tests.support.store_records import pending_intent, queued_notification
 from tests.tracking.tracking_builders import build_repair
 
 NOW = EXAMPLE_START
@@ -48,36 +47,6 @@ async def postgres(postgres_url: str) -> AsyncIterator[PostgresStore]:
 
 def change(at: datetime, kind: str = "state_changed") -> Change:
     return Change(kind=kind, occurred_at=at, actor=Actor.SERVICE, source="test")
-
-
-def intent(reference: str, repair_id: str, due: datetime) -> BookingIntent:
-    return BookingIntent(
-        reference=reference,
-        repair_id=repair_id,
-        leg=LegDirection.INBOUND,
-        operation="create_shipment",
-        carrier="line",
-        request={"weight_kg": 1.5},
-        status="pending",
-        attempts=0,
-        next_attempt_at=due,
-        last_error=None,
-        result=None,
-        created_at=due,
-    )
-
-
-def notification(repair_id: str, seq: int, at: datetime) -> Notification:
-    return Notification(
-        id=f"nt-{repair_id}-{seq}",
-        repair_id=repair_id,
-        seq=seq,
-        type="repair.state_changed",
-        payload={"seq": seq},
-        created_at=at,
-        attempts=0,
-        next_attempt_at=at,
-    )
 
 
 async def add_repairs(store: Store, *ids: str, tracking: bool = False) -> None:
@@ -129,7 +98,9 @@ async def test_many_rows_written_at_once_keep_their_order(store: Store) -> None:
         assert await tx.get_repair("rp-1") is not None
         # 99 rows: written in chunks of several rows (64, 32, 2, 1) where the store batches them.
         entries = await tx.append_histories([("rp-1", [change(NOW + timedelta(seconds=n)) for n in range(99)])], NOW)
-        await tx.add_notifications([notification("rp-1", seq, NOW + timedelta(seconds=seq)) for seq in range(1, 100)])
+        await tx.add_notifications(
+            [queued_notification("rp-1", seq, NOW + timedelta(seconds=seq)) for seq in range(1, 100)]
+        )
     assert [entry.seq for entry in entries["rp-1"]] == list(range(1, 100))
     history = await store.reader().history("rp-1")
     assert [entry.seq for entry in history] == list(range(1, 100))
@@ -156,7 +127,7 @@ async def test_the_database_itself_refuses_to_change_history(store: Store) -> No
 async def test_an_intent_is_claimed_once_per_lease_and_taken_over_when_it_ends(store: Store) -> None:
     await add_repairs(store, "rp-1")
     async with store.transaction() as tx:
-        await tx.add_intent(intent("rp-1-in", "rp-1", NOW))
+        await tx.add_intent(pending_intent("rp-1-in", "rp-1", NOW))
     assert [i.reference for i in await store.reader().due_intents(NOW, 10)] == ["rp-1-in"]
     async with store.transaction() as tx:
         claimed = await tx.claim_intent("rp-1-in", NOW, NOW + LEASE)
@@ -173,13 +144,13 @@ async def test_notifications_of_a_repair_wait_for_an_earlier_one_being_retried(s
     await add_repairs(store, "rp-1", "rp-2")
     async with store.transaction() as tx:
         assert await tx.next_notification_seqs(["rp-1", "rp-2"]) == {"rp-1": 1, "rp-2": 1}
-        await tx.add_notifications([notification("rp-1", 1, NOW), notification("rp-1", 2, NOW)])
-        await tx.add_notifications([notification("rp-2", 1, NOW)])
+        await tx.add_notifications([queued_notification("rp-1", 1, NOW), queued_notification("rp-1", 2, NOW)])
+        await tx.add_notifications([queued_notification("rp-2", 1, NOW)])
     due = await store.reader().deliverable_notifications(NOW, 10)
     assert [(n.repair_id, n.seq) for n in due] == [("rp-1", 1), ("rp-1", 2), ("rp-2", 1)]
     async with store.transaction() as tx:  # the first failed: retried in a minute; the others not attempted
         await tx.mark_notification(
-            "nt-rp-1-1",
+            "msg_rp-1_1",
             delivered_at=None,
             attempts=1,
             next_attempt_at=NOW + timedelta(minutes=1),
@@ -187,16 +158,16 @@ async def test_notifications_of_a_repair_wait_for_an_earlier_one_being_retried(s
             abandoned=False,
         )
         await tx.mark_notification(
-            "nt-rp-2-1", delivered_at=NOW, attempts=1, next_attempt_at=NOW, last_error=None, abandoned=False
+            "msg_rp-2_1", delivered_at=NOW, attempts=1, next_attempt_at=NOW, last_error=None, abandoned=False
         )
     assert await store.reader().deliverable_notifications(NOW + timedelta(seconds=30), 10) == []
     later = await store.reader().deliverable_notifications(NOW + timedelta(minutes=1), 10)
     assert [(n.repair_id, n.seq) for n in later] == [("rp-1", 1), ("rp-1", 2)]
     feed = await store.reader().notification_feed(0, 10)
     assert [(e.notification.id, e.delivered_at) for e in feed] == [
-        ("nt-rp-1-1", None),
-        ("nt-rp-1-2", None),
-        ("nt-rp-2-1", NOW),
+        ("msg_rp-1_1", None),
+        ("msg_rp-1_2", None),
+        ("msg_rp-2_1", NOW),
     ]
     assert [e.position for e in feed] == sorted({e.position for e in feed})
     assert await store.reader().notification_feed(feed[1].position, 10) == feed[2:]
@@ -235,7 +206,7 @@ async def test_migrations_are_recorded_once_when_instances_start_together(empty_
 async def test_a_claimed_intent_is_skipped_by_another_connection_not_waited_for(postgres: PostgresStore) -> None:
     await add_repairs(postgres, "rp-1")
     async with postgres.transaction() as tx:
-        await tx.add_intent(intent("rp-1-in", "rp-1", NOW))
+        await tx.add_intent(pending_intent("rp-1-in", "rp-1", NOW))
     async with postgres.transaction() as first:
         assert await first.claim_intent("rp-1-in", NOW, NOW + LEASE) is not None
         # Not yet committed: the other connection skips the row at once instead of waiting for the lock.
@@ -246,8 +217,8 @@ async def test_a_claimed_intent_is_skipped_by_another_connection_not_waited_for(
 async def test_notifications_and_polls_are_leased_to_one_claimer_at_a_time(postgres: PostgresStore) -> None:
     await add_repairs(postgres, "rp-1", "rp-2", tracking=True)
     async with postgres.transaction() as tx:
-        await tx.add_notifications([notification("rp-1", 1, NOW), notification("rp-1", 2, NOW)])
-        await tx.add_notifications([notification("rp-2", 1, NOW)])
+        await tx.add_notifications([queued_notification("rp-1", 1, NOW), queued_notification("rp-1", 2, NOW)])
+        await tx.add_notifications([queued_notification("rp-2", 1, NOW)])
     first, second = await asyncio.gather(
         postgres.reader().deliverable_notifications(NOW, 2),
         postgres.reader().deliverable_notifications(NOW, 2),
