@@ -203,6 +203,36 @@ async def test_migrations_are_recorded_once_when_instances_start_together(empty_
         await conn.close()
 
 
+async def test_documents_are_compressed_with_lz4_and_those_stored_before_still_read(
+    postgres: PostgresStore, postgres_url: str
+) -> None:
+    """Migration 5: new documents large enough to be compressed use lz4; one stored with pglz before reads."""
+    large = "x" * 4000  # a row past PostgreSQL's 2 KB threshold, so that its document is compressed
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute("ALTER TABLE repairs ALTER COLUMN doc SET COMPRESSION pglz")  # as before migration 5
+        async with postgres.transaction() as tx:
+            await tx.add_repair(build_repair("rp-old", NOW).model_copy(update={"case_id": large}), origin="origin-old")
+        await conn.execute("ALTER TABLE repairs ALTER COLUMN doc SET COMPRESSION lz4")
+        await add_repairs(postgres, "rp-new")
+        async with postgres.transaction() as tx:
+            await tx.add_repair(build_repair("rp-big", NOW).model_copy(update={"case_id": large}), origin="origin-big")
+        stored = dict(await conn.fetch("SELECT id, pg_column_compression(doc) FROM repairs"))
+        assert stored == {"rp-old": "pglz", "rp-new": None, "rp-big": "lz4"}  # a small document is kept as it is
+        columns = await conn.fetch(
+            "SELECT attrelid::regclass::text AS tbl, attname, attcompression::text AS method FROM pg_attribute"
+            " WHERE attname IN ('doc', 'details', 'request', 'result', 'payload', 'response_body', 'data')"
+            " AND attrelid::regclass::text IN ('repairs', 'history', 'booking_intents', 'notifications',"
+            " 'idempotency_keys', 'carrier_labels')"
+        )
+        assert len(columns) == 7 and {c["method"] for c in columns} == {"l"}
+    finally:
+        await conn.close()
+    for repair_id in ("rp-old", "rp-big"):
+        repair = await postgres.reader().get_repair(repair_id)
+        assert repair is not None and repair.case_id == large
+
+
 async def test_a_claimed_intent_is_skipped_by_another_connection_not_waited_for(postgres: PostgresStore) -> None:
     await add_repairs(postgres, "rp-1")
     async with postgres.transaction() as tx:
