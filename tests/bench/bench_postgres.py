@@ -4,18 +4,26 @@ Starts a private PostgreSQL cluster (Debian's server binaries, a temporary folde
 and synchronous commit on, as in production) and, for each configuration, ``python -m logistics serve
 --processes N`` on a fresh database of it, on 127.0.0.1, background workers off (only request work is
 measured, as in ``bench_api.py``), the simulated carrier in memory (its state file cannot be shared by
-several processes). Then the same with the SQLite store and one process. Nothing is pinned to a CPU: the
-processes, the database server and this load generator share the machine's cores, as they would on one host.
+several processes); and the SQLite store with one process. Nothing is pinned to a CPU: the processes, the
+database server and this load generator share the machine's cores, as they would on one host. The load
+generator is ``load.py``'s lean client, so that little of the machine goes to it.
 
-For each configuration: a warm-up, then creates (courier pickup in Paris, unique case ids and
-``Idempotency-Key`` headers) at concurrency 16, and prints creates/s, latency percentiles, and the CPU time per
-create of the service's processes (the supervisor, its serving processes and their label workers) and of
-the database server (the postmaster and every backend below it), read from
+All the servers run from the start; each gets a warm-up, then they are measured in rounds, one phase of each
+per round, the order turning back every other round. On a virtual machine whose speed drifts by tens of
+percent over a minute, measuring one configuration after the other compares the drift, not the
+configurations; phases side by side compare like with like, and the ratio of 2 processes to 1 is given per
+round, with its median and range.
+
+Each phase sends creates (courier pickup in Paris, unique case ids and ``Idempotency-Key`` headers) at
+concurrency 16. Printed per configuration, over all its phases: creates/s, latency percentiles, and the CPU
+time per create of the service's processes (the supervisor, its serving processes and their label workers)
+and of the database server (the postmaster and every backend below it), read from
 ``/proc/<pid>/task/<tid>/schedstat``. The database's CPU per create tells how the rate scales on a host with
 more cores: one database core serves ``1000 / db ms`` creates a second.
 
-Run: ``python tests/bench/bench_postgres.py [--count 2000] [--phase-budget 12]``. Prints figures, asserts
-nothing; exits 1 only if an answer was not 2xx. Skipped (exit 0, saying why) where PostgreSQL is not installed.
+Run: ``python tests/bench/bench_postgres.py [--count 4800] [--rounds 6] [--phase-budget 6]``. Prints figures,
+asserts nothing; exits 1 only if an answer was not 2xx. Skipped (exit 0, saying why) where PostgreSQL is not
+installed.
 """
 
 from __future__ import annotations
@@ -24,20 +32,23 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
+import uvloop
 
 if __package__ in (None, ""):  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.host import CpuTimes, calibration, cpu_shares, machine_load
+from tests.bench.load import Connection, request_bytes
 from tests.bench.service_process import RunningServer, Usage, serving, tree_usage
 from tests.support.journeys import PARIS_SITE, repair_request
 
@@ -86,37 +97,47 @@ async def creates(
 ) -> None:
     """``count`` creates at concurrency 16 (or as many as ``budget_s`` allows), recorded in ``measure``."""
     tag = uuid.uuid4().hex[:8]
-    bodies = [json.dumps(repair_request(PARIS_SITE, f"PG-{tag}-{n:06d}")).encode() for n in range(count)]
-    bodies.reverse()
     url = server.base_url + "/v1/repairs"
     auth = server.auth("case_system")
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
-        deadline = time.perf_counter() + budget_s
+    requests = [
+        request_bytes(
+            "POST",
+            url,
+            {**auth, "Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())},
+            json.dumps(repair_request(PARIS_SITE, f"PG-{tag}-{n:06d}")).encode(),
+        )
+        for n in range(count)
+    ]
+    requests.reverse()
+    deadline = time.perf_counter() + budget_s
 
-        async def worker() -> None:
-            while bodies and time.perf_counter() < deadline:
-                body = bodies.pop()
-                headers = {**auth, "Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
+    async def worker() -> None:
+        connection = await Connection.open(url)
+        try:
+            while requests and time.perf_counter() < deadline:
+                request = requests.pop()
+                if connection.closed:
+                    connection = await Connection.open(url)
                 started = time.perf_counter()
-                async with http.post(url, data=body, headers=headers) as answer:
-                    raw = await answer.read()
+                status, raw = await connection.send(request)
                 measure.latencies_ms.append((time.perf_counter() - started) * 1000)
-                measure.statuses[answer.status] += 1
-                if not 200 <= answer.status < 300 and measure.non_2xx == 1:
-                    print(f"  first non-2xx answer: {answer.status} {raw[:300]!r}", file=sys.stderr)
+                measure.statuses[status] += 1
+                if not 200 <= status < 300 and measure.non_2xx == 1:
+                    print(f"  first non-2xx answer: {status} {raw[:300]!r}", file=sys.stderr)
+        finally:
+            connection.close()
 
-        service_before = server.usage()
-        database_before = database_usage() if database_usage else None
-        client_before, busy_before = time.process_time(), machine_busy_s()
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        measure.elapsed_s = time.perf_counter() - started
-        measure.client_cpu_s = time.process_time() - client_before
-        measure.machine_busy_s = machine_busy_s() - busy_before
-        measure.service = server.usage() - service_before
-        if database_usage is not None and database_before is not None:
-            measure.database = database_usage() - database_before
+    service_before = server.usage()
+    database_before = database_usage() if database_usage else None
+    client_before, busy_before = time.process_time(), machine_busy_s()
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    measure.elapsed_s = time.perf_counter() - started
+    measure.client_cpu_s = time.process_time() - client_before
+    measure.machine_busy_s = machine_busy_s() - busy_before
+    measure.service = server.usage() - service_before
+    if database_usage is not None and database_before is not None:
+        measure.database = database_usage() - database_before
 
 
 def machine_busy_s() -> float:
@@ -129,22 +150,72 @@ def machine_busy_s() -> float:
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def run_configuration(
+@dataclass
+class Configuration:
+    """One server under test and the measurements of its phases, one per round."""
+
+    store: str
+    processes: int
+    server: RunningServer
+    database_usage: Callable[[], Usage] | None
+    phases: list[Measure] = field(default_factory=list)
+
+    def run_phase(self, count: int, budget_s: float) -> Measure:
+        measure = Measure(self.store, self.processes)
+        uvloop.run(creates(self.server, measure, count, budget_s, self.database_usage))
+        return measure
+
+    @property
+    def total(self) -> Measure:
+        """Every phase of this configuration as one measurement."""
+        total = Measure(self.store, self.processes, database=Usage() if self.database_usage else None)
+        for phase in self.phases:
+            total.latencies_ms += phase.latencies_ms
+            total.statuses += phase.statuses
+            total.elapsed_s += phase.elapsed_s
+            total.service += phase.service
+            if total.database is not None and phase.database is not None:
+                total.database += phase.database
+            total.client_cpu_s += phase.client_cpu_s
+            total.machine_busy_s += phase.machine_busy_s
+        return total
+
+
+def start_configuration(
+    stack: ExitStack,
     store: str,
     processes: int,
     settings: dict[str, str],
-    args: argparse.Namespace,
     database_usage: Callable[[], Usage] | None,
-) -> Measure:
+) -> Configuration:
     arguments = ["--processes", str(processes)] if processes > 1 else []
     base = {"LOGISTICS_CARRIERS": CARRIERS, "LOGISTICS_EVENT_LOOP": "uvloop", **settings}
-    with serving(base, pin=False, arguments=arguments, within_s=120.0) as server:
-        warm = Measure(store, processes)
-        asyncio.run(creates(server, warm, args.warmup, args.phase_budget / 2, database_usage))
-        measure = Measure(store, processes)
-        asyncio.run(creates(server, measure, args.count, args.phase_budget, database_usage))
-    print(f"  {store}, {processes} process(es): {row(measure)}", flush=True)
-    return measure
+    server = stack.enter_context(serving(base, pin=False, arguments=arguments, within_s=120.0))
+    return Configuration(store, processes, server, database_usage)
+
+
+def measure_in_rounds(configurations: list[Configuration], args: argparse.Namespace) -> None:
+    """A warm-up of each configuration, then ``args.rounds`` rounds of one phase each, in an order that turns
+    back every other round (A B C, C B A, ...): a machine whose speed drifts while the benchmark runs (other
+    guests of the host, as here) slows every configuration alike instead of the one that happened to run then."""
+    per_phase = max(1, args.count // args.rounds)
+    for configuration in configurations:
+        configuration.run_phase(args.warmup, args.phase_budget)
+    for number in range(args.rounds):
+        order = configurations if number % 2 == 0 else configurations[::-1]
+        for configuration in order:
+            configuration.phases.append(configuration.run_phase(per_phase, args.phase_budget))
+        rates = "  ".join(f"{c.store} x{c.processes} {c.phases[-1].rate:6.1f}/s" for c in configurations)
+        print(f"  round {number + 1}: {rates}", flush=True)
+
+
+def ratios(configurations: list[Configuration], processes: int) -> list[float]:
+    """Per round, PostgreSQL's creates/s with ``processes`` processes over its creates/s with one."""
+    by_count = {c.processes: c for c in configurations if c.store == "postgresql"}
+    if 1 not in by_count or processes not in by_count:
+        return []
+    pairs = zip(by_count[processes].phases, by_count[1].phases, strict=True)
+    return [many.rate / one.rate for many, one in pairs if one.rate]
 
 
 HEADER = (
@@ -169,9 +240,10 @@ def row(measure: Measure) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    parser.add_argument("--count", type=int, default=3000, help="measured creates per configuration")
-    parser.add_argument("--warmup", type=int, default=300, help="unreported creates before each measurement")
-    parser.add_argument("--phase-budget", type=float, default=12.0, help="seconds a measurement may last at most")
+    parser.add_argument("--count", type=int, default=4800, help="measured creates per configuration, all rounds")
+    parser.add_argument("--rounds", type=int, default=6, help="phases per configuration, interleaved")
+    parser.add_argument("--warmup", type=int, default=300, help="unreported creates of each configuration first")
+    parser.add_argument("--phase-budget", type=float, default=6.0, help="seconds one phase may last at most")
     args = parser.parse_args()
 
     import pytest
@@ -181,20 +253,23 @@ def main() -> int:
     print(machine_load())
     print(calibration())
     cpu_before = CpuTimes.now()
-    measures: list[Measure] = []
-    try:
-        with private_cluster(durable=True) as cluster:
+    configurations: list[Configuration] = []
+    with ExitStack() as stack:
+        try:
+            cluster = stack.enter_context(private_cluster(durable=True))
             pid = cluster.pid
             assert pid is not None
             print(f"PostgreSQL postmaster pid {pid} on 127.0.0.1:{cluster.port}, fsync and synchronous_commit on")
             for processes in PROCESS_COUNTS:
-                database = cluster.create_database()
-                settings = {"LOGISTICS_DATABASE_URL": cluster.url(database)}
-                measures.append(run_configuration("postgresql", processes, settings, args, lambda: tree_usage(pid)))
-                cluster.drop_database(database)
-    except pytest.skip.Exception as skipped:
-        print(f"PostgreSQL figures skipped: {skipped}")
-    measures.append(run_configuration("sqlite", 1, {}, args, None))
+                settings = {"LOGISTICS_DATABASE_URL": cluster.url(cluster.create_database())}
+                configurations.append(
+                    start_configuration(stack, "postgresql", processes, settings, lambda: tree_usage(pid))
+                )
+        except pytest.skip.Exception as skipped:
+            print(f"PostgreSQL figures skipped: {skipped}")
+        configurations.append(start_configuration(stack, "sqlite", 1, {}, None))
+        measure_in_rounds(configurations, args)
+    measures = [configuration.total for configuration in configurations]
     cpu_after = CpuTimes.now()
     print(machine_load())
     print(cpu_shares(cpu_before, cpu_after))
@@ -211,7 +286,12 @@ def main() -> int:
         one = by_count[1]
         for processes in PROCESS_COUNTS[1:]:
             if processes in by_count:
-                print(f"postgresql {processes} processes / 1 process: {by_count[processes].rate / one.rate:.2f}x")
+                per_round = ratios(configurations, processes)
+                print(
+                    f"postgresql {processes} processes / 1 process: {by_count[processes].rate / one.rate:.2f}x over "
+                    f"all rounds; per round median {statistics.median(per_round):.2f}x, from {min(per_round):.2f}x "
+                    f"to {max(per_round):.2f}x ({', '.join(f'{r:.2f}' for r in per_round)})"
+                )
         if one.database is not None and one.count:
             db_ms = one.database.cpu_s * 1000 / one.count
             service_ms = one.service.cpu_s * 1000 / one.count
