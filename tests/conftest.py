@@ -67,7 +67,7 @@ SQLITE_ONLY = {
     "tests/e2e/test_failed_bookings.py::test_the_retry_command_requeues_failed_bookings_for_the_service": (
         "reads booking intents from the SQLite file"
     ),
-    "tests/integration/test_store_contract.py::test_legs_are_polled_when_due_and_open": _PEEKS_AT_POLLS,
+    "tests/storage/test_store_contract.py::test_legs_are_polled_when_due_and_open": _PEEKS_AT_POLLS,
     "tests/tracking/test_polling.py::test_the_next_poll_follows_the_stage_and_a_delivered_leg_closes": _PEEKS_AT_POLLS,
     "tests/tracking/test_polling.py::test_a_failing_call_does_not_stop_the_others": _PEEKS_AT_POLLS,
     "tests/tracking/test_polling.py::test_a_number_the_carrier_does_not_know_yet_is_asked_again_later": _PEEKS_AT_POLLS,
