@@ -47,6 +47,7 @@ from logistics.services.label_documents import LabelDocuments
 from logistics.services.label_links import SealedTokens
 from logistics.services.notification_log import NotificationLog
 from logistics.services.outboxes import Outboxes
+from logistics.services.passes import ClaimedPass, instance_name
 from logistics.services.polling import Poller
 from logistics.services.ports import Store
 from logistics.services.repairs import Repairs
@@ -63,6 +64,8 @@ from logistics.workers import WorkerLoop
 logger = logging.getLogger(__name__)
 
 WORKER_PAUSE_S = 1.0
+TURNAROUND_PERIOD_S = 60.0  # how often the turnaround clocks are read again
+HOUSEKEEPING_PERIOD_S = 300.0
 
 
 def create_app(
@@ -329,11 +332,21 @@ async def _share_with_instances(
 def _start_workers(
     settings: Settings, services: ServiceSet, wake: dict[str, asyncio.Event]
 ) -> list[asyncio.Task[None]]:
+    holder = instance_name()
+
+    def claimed(name: str, run: Callable[[], Awaitable[int]], period_s: float) -> Callable[[], Awaitable[int]]:
+        return ClaimedPass(services.store, services.clock, name, timedelta(seconds=period_s), run, holder=holder)
+
     loops: list[tuple[str, Callable[[], Awaitable[int]], float]] = [
         ("bookings", services.bookings.run_due, WORKER_PAUSE_S),
         ("notifications", services.delivery.deliver_due, WORKER_PAUSE_S),
-        ("turnaround", services.turnaround.evaluate, 60.0),
-        ("housekeeping", services.housekeeping.run, 300.0),
+        # Passes over the whole store: one instance of several runs each (logistics.services.passes).
+        ("turnaround", claimed("turnaround", services.turnaround.evaluate, TURNAROUND_PERIOD_S), TURNAROUND_PERIOD_S),
+        (
+            "housekeeping",
+            claimed("housekeeping", services.housekeeping.run, HOUSEKEEPING_PERIOD_S),
+            HOUSEKEEPING_PERIOD_S,
+        ),
     ]
     if settings.polling.enabled:
         loops.append(("polling", services.poller.poll_due, settings.polling.interval_s))

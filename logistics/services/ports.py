@@ -276,7 +276,16 @@ class AnswerWrites(Protocol):
         """Delete up to ``limit`` of the oldest answers stored before ``before``; returns how many."""
 
 
-class Transaction(RepairReads, RepairWrites, OutboxWrites, AnswerWrites, Protocol):
+class PassWrites(Protocol):
+    """Claims of the periodic passes over the whole store (turnaround clocks, housekeeping), so that one
+    instance of several sharing a store runs each pass (see ``logistics.services.passes``)."""
+
+    async def claim_pass(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        """Take pass ``name`` for ``holder`` until ``until``, unless another holder's claim runs past ``now``;
+        True when taken (a holder renews its own claim at any time)."""
+
+
+class Transaction(RepairReads, RepairWrites, OutboxWrites, AnswerWrites, PassWrites, Protocol):
     """One unit of work over every aggregate: what a store implements."""
 
 

@@ -147,6 +147,7 @@ class _Tables:
     answers: dict[tuple[str, str], _AnswerRow] = field(default_factory=dict)
     notifications: dict[str, _NotificationRow] = field(default_factory=dict)
     notification_seqs: dict[tuple[str, int], str] = field(default_factory=dict)
+    passes: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (holder, leased until)
     counter: int = 0  # row ids: insertion order, which breaks ties as SQLite's rowid does
 
     def snapshot(self) -> _Tables:
@@ -163,6 +164,7 @@ class _Tables:
             answers=dict(self.answers),
             notifications=dict(self.notifications),
             notification_seqs=dict(self.notification_seqs),
+            passes=dict(self.passes),
             counter=self.counter,
         )
 
@@ -550,6 +552,13 @@ class MemoryTransaction(MemoryReads):
                 self._t.label_links[token_hash] = (order, replace(link, revoked_at=_utc(now)))
                 count += 1
         return count
+
+    async def claim_pass(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        held = self._t.passes.get(name)
+        if held is not None and held[0] != holder and held[1] > instant(now):
+            return False
+        self._t.passes[name] = (holder, instant(until))
+        return True
 
     async def forget_idempotency(self, before: datetime, limit: int) -> int:
         # The oldest ``limit`` answers by insertion, of which those stored before ``before`` (as SQLite does).

@@ -263,4 +263,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     # read as before; a server built without lz4 keeps pglz (said in its log). SQLite stores these documents
     # deflated by the codec (``codec.py``) and has nothing to change.
     Migration(sqlite="", postgres=_LZ4_DOCUMENTS),
+    # 6: the periodic passes over the whole store (turnaround clocks, housekeeping) are claimed for their
+    # period by one instance at a time (see logistics.services.passes): the holder and how long its claim runs.
+    _same(
+        """
+        CREATE TABLE periodic_passes (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            leased_until TEXT NOT NULL
+        );
+        """
+    ),
 )

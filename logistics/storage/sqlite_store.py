@@ -653,6 +653,15 @@ class SqliteTransaction(SqliteReads):
             (limit, instant(before)),
         )
 
+    async def claim_pass(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        taken = await self._count(
+            "INSERT INTO periodic_passes (name, holder, leased_until) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, leased_until = excluded.leased_until"
+            " WHERE periodic_passes.holder = excluded.holder OR periodic_passes.leased_until <= ?",
+            (name, holder, instant(until), instant(now)),
+        )
+        return taken == 1
+
     async def save_idempotency(self, record: IdempotencyRecord) -> None:
         await self._exec(
             "INSERT INTO idempotency_keys (principal, key, method, path, body_hash, state, response_status,"

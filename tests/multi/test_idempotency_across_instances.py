@@ -112,3 +112,24 @@ async def test_fifty_identical_creates_over_the_instances_make_one_repair_one_bo
                 if line.get("logger") == "logistics.access" and line.get("path") == "/v1/repairs"
             }
             assert len(served_by) >= 2, f"the creates were answered by processes {served_by}: not spread"
+
+            # The passes over the whole store ran on one of the processes, the others skipping their turn.
+            said = {
+                (str(line.get("message")), line.get("pid"))
+                for instance in fleet.instances
+                for line in instance.log_lines()
+                if line.get("logger") == "logistics.services.passes"
+            }
+            for name in ("turnaround", "housekeeping"):
+                runs = {
+                    pid
+                    for message, pid in said
+                    if message.startswith("this instance (") and f"runs the {name} " in message
+                }
+                skips = {
+                    pid
+                    for message, pid in said
+                    if message == f"another instance runs the {name} pass; this one skips it"
+                }
+                assert len(runs) == 1, f"the {name} pass was run by processes {runs}"
+                assert runs.isdisjoint(skips) and served_by <= runs | skips, f"{name}: {runs} ran, {skips} skipped"

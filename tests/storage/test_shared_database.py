@@ -275,3 +275,19 @@ async def test_the_service_answers_503_while_its_database_is_away_and_recovers_b
             assert status in (201, 202), again
             _, listed, _ = await service.call("GET", "/v1/repairs")
             assert sorted(item["case_id"] for item in listed["items"]) == ["C-DB-1", "C-DB-2"]  # none half-written
+
+
+async def test_instances_claiming_a_pass_at_once_give_it_to_one(postgres_url: str) -> None:
+    engines = [await Engine.open(postgres_url, max_size=5) for _ in range(2)]
+    try:
+        stores = [PostgresStore(engine) for engine in engines]
+
+        async def claim(number: int) -> bool:
+            async with stores[number % 2].transaction() as tx:
+                return await tx.claim_pass("turnaround", f"instance-{number}", NOW, NOW + LEASE)
+
+        taken = await asyncio.gather(*(claim(number) for number in range(10)))
+        assert taken.count(True) == 1
+    finally:
+        for engine in engines:
+            await engine.close()

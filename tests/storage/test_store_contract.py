@@ -495,3 +495,28 @@ async def test_labels_events_and_answers_are_stored_once(store: Store) -> None:
     assert await store.reader().find_leg("line", "T-rp-1") == ("rp-1", LegDirection.INBOUND)
     assert await store.reader().find_legs("line", []) == {}
     assert await store.reader().carrier_events_of([]) == {}
+
+
+async def test_a_periodic_pass_is_held_by_one_holder_until_its_claim_runs_out(store: Store) -> None:
+    period = timedelta(minutes=1)
+
+    async def claim(holder: str, at: datetime, name: str = "turnaround") -> bool:
+        async with store.transaction() as tx:
+            return await tx.claim_pass(name, holder, at, at + period)
+
+    assert await claim("a", NOW)
+    assert not await claim("b", NOW + period / 2)  # a's claim runs
+    assert await claim("a", NOW + period / 2)  # a renews its own, to NOW + 1.5 periods
+    assert not await claim("b", NOW + period)
+    assert await claim("b", NOW + period * 3 / 2)  # a stopped renewing: b takes the pass over
+    assert not await claim("a", NOW + period * 2)
+    assert await claim("a", NOW + period * 2, name="housekeeping")  # each pass is claimed apart
+
+    async def claimed_then_failed() -> None:
+        async with store.transaction() as tx:
+            assert await tx.claim_pass("turnaround", "c", NOW + period * 3, NOW + period * 4)
+            raise RuntimeError("the unit fails")
+
+    with pytest.raises(RuntimeError, match="the unit fails"):
+        await claimed_then_failed()
+    assert not await claim("c", NOW + period * 2)  # the failed unit's claim was undone: b's still runs

@@ -18,6 +18,9 @@ need beyond one process's single writer:
   ends. Notifications of one repair are claimed only when no earlier one of that repair is waiting or
   leased, claims of notifications taking turns (a transaction-scoped advisory lock), so that they are
   delivered in order whichever instance delivers them; a failed delivery releases the later ones it held.
+- The periodic passes over the whole store (turnaround clocks, housekeeping) are claimed per pass for a
+  period (``claim_pass``, the SQLite store's statement): a claim another instance holds, or is taking at that
+  moment, is refused once that one commits, so that one instance runs each pass.
 - A transaction that queued work (a booking intent, a notification) sends ``NOTIFY logistics_work`` as it
   commits, so that the workers of every instance wake at once instead of at their next poll.
 - Each statement is a round trip, which costs CPU in the service and in the server: the NOTIFY travels
