@@ -148,7 +148,8 @@ def held_leases(cluster: PostgresCluster, database: str, now: datetime) -> list[
     """Every lease the database still holds: a notification's ``leased_until`` (cleared when the delivery is
     marked, whatever its outcome); in any column whose name says lease (whatever the store adds), an instant
     still ahead of ``now``; and every booking intent still pending (a claimed intent is pending until its
-    attempt ends, its lease's end in ``next_attempt_at``)."""
+    attempt ends, its lease's end in ``next_attempt_at``). The claims of the periodic passes are not work left
+    held: a living instance holds each pass by design (see ``pass_claims_beyond``)."""
     held = [
         f"notification {notification} leased until {until}"
         for notification, until in rows(
@@ -162,6 +163,8 @@ def held_leases(cluster: PostgresCluster, database: str, now: datetime) -> list[
         "WHERE table_schema = 'public' AND column_name LIKE '%lease%' ORDER BY 1, 2",
     )
     for table, column in columns:
+        if table == "periodic_passes":
+            continue
         for (value,) in rows(cluster, database, f'SELECT "{column}"::text FROM "{table}" WHERE "{column}" IS NOT NULL'):
             ends = _instant(value)
             if ends is not None and ends > now:
@@ -171,6 +174,16 @@ def held_leases(cluster: PostgresCluster, database: str, now: datetime) -> list[
     ):
         held.append(f"booking intent {reference} pending until {until}")
     return held
+
+
+def pass_claims_beyond(cluster: PostgresCluster, database: str, latest: datetime) -> list[str]:
+    """The claims of periodic passes that end after ``latest``: none should, since a claim lasts one period
+    from its holder's last turn, and a dead holder's claim simply runs out."""
+    return [
+        f"pass {name} held by {holder} until {until}"
+        for name, holder, until in rows(cluster, database, "SELECT name, holder, leased_until FROM periodic_passes")
+        if (ends := _instant(until)) is None or ends > latest
+    ]
 
 
 def _instant(value: str) -> datetime | None:

@@ -16,18 +16,20 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from logistics.app import HOUSEKEEPING_PERIOD_S
 from tests.multi.load import (
     CaseSystem,
     database_name,
     held_leases,
     notification_order_problems,
+    pass_claims_beyond,
     pending_bookings,
     stored_notifications,
     undelivered,
@@ -99,6 +101,11 @@ async def test_sigkilled_instances_lose_no_acknowledged_repair_book_nothing_twic
                     await _drained(postgres_cluster, database, receiver.received, SETTLE_WITHIN_S)
                     leases = await asyncio.to_thread(held_leases, postgres_cluster, database, datetime.now(UTC))
                     assert not leases, f"leases still held once everything was booked and delivered: {leases[:10]}"
+                    longest_period = timedelta(seconds=HOUSEKEEPING_PERIOD_S)
+                    stuck = await asyncio.to_thread(
+                        pass_claims_beyond, postgres_cluster, database, datetime.now(UTC) + longest_period
+                    )
+                    assert not stuck, f"periodic passes claimed for longer than their period: {stuck}"
                     settled = time.monotonic() - began - started - looped
                     held = await ledger(http, ups_url)
                     print(
