@@ -19,6 +19,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, sync_playwright
 
 from tests.support.live_service import LiveService
+from tests.support.system_packages import missing
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -59,10 +60,7 @@ def browser() -> Iterator[Browser]:
     path = chromium_path()
     if path is None:
         named = os.environ.get("CHROMIUM")
-        missing = f"CHROMIUM={named} does not exist" if named else MISSING
-        if os.environ.get("CI"):
-            pytest.fail(missing + " (CI installs it in .ci/run: the browser tests must not be skipped)")
-        pytest.skip(missing)
+        missing(f"CHROMIUM={named} does not exist" if named else MISSING, tests="the browser tests")
     with sync_playwright() as playwright:
         launched = _launch(playwright, path)
         try:
