@@ -177,16 +177,20 @@ def test_a_child_that_keeps_failing_at_start_stops_the_supervisor_with_one_line(
         assert len(journal.pids("started")) >= 3
 
 
-def test_more_than_one_process_on_sqlite_is_refused_in_one_line(tmp_path: Path) -> None:
-    env = service_environment(tmp_path, free_port())
-    done = subprocess.run(
-        logistics_command("serve", "--processes", "2"),
+def serve_with_processes(env: dict[str, str], count: str) -> subprocess.CompletedProcess[str]:
+    """``logistics serve --processes <count>`` run to its end (for starts refused before serving)."""
+    return subprocess.run(
+        logistics_command("serve", "--processes", count),
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_more_than_one_process_on_sqlite_is_refused_in_one_line(tmp_path: Path) -> None:
+    done = serve_with_processes(service_environment(tmp_path, free_port()), "2")
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert lines == [
@@ -200,14 +204,7 @@ def test_more_than_one_process_on_sqlite_is_refused_in_one_line(tmp_path: Path) 
 def test_the_process_count_is_a_positive_number(tmp_path: Path) -> None:
     env = service_environment(tmp_path, free_port())
     for value in ("0", "two", "-1"):
-        done = subprocess.run(
-            logistics_command("serve", "--processes", value),
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = serve_with_processes(env, value)
         assert done.returncode == 2
         assert "--processes" in done.stderr
         assert "Traceback" not in done.stderr
